@@ -1,0 +1,118 @@
+//! Command-line arguments (clap). Only the binary sees these types; each subcommand's
+//! module turns them into the library's option structs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Embedded multilingual search: index a folder, then query it in any language.
+#[derive(Debug, Parser)]
+#[command(name = "mlsearch", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index a folder (incrementally: only new and changed files are read).
+    Index(IndexArgs),
+    /// Search the index: one query, or a file of queries.
+    Query(QueryArgs),
+    /// Show what an index holds.
+    Info(InfoArgs),
+    /// Embed texts with the built-in encoder (not built yet).
+    Embed(NotBuiltArgs),
+    /// Fine-tune the encoder with hybrid batches (not built yet).
+    Train(NotBuiltArgs),
+    /// Retrieval benchmarks: XQuAD-R, MLQA-R, MIRACL (not built yet).
+    Bench(NotBuiltArgs),
+    /// Import and quantise encoder models (not built yet).
+    Model(NotBuiltArgs),
+}
+
+/// Where the index lives.
+#[derive(Debug, Args)]
+pub struct IndexLocation {
+    /// Index folder [default: $MLSEARCH_INDEX, else ./.mlsearch]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "MLSEARCH_INDEX",
+        default_value = ".mlsearch",
+        hide_default_value = true
+    )]
+    pub index: PathBuf,
+}
+
+/// `mlsearch index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Folder to index (searched recursively).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// Language of passages whose file gives none, instead of detecting it (ISO 639-1).
+    #[arg(long, value_name = "LANG")]
+    pub default_lang: Option<String>,
+    /// Drop the existing index and index everything again.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Indexing threads [default: one per core].
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+}
+
+/// `mlsearch query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The query text (plain text: quotes, `-`, `AND`, `:` have no special meaning).
+    #[arg(required_unless_present = "queries", conflicts_with = "queries")]
+    pub text: Option<String>,
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// Passage languages to search: `any`, or codes such as `de` or `de,fr`.
+    #[arg(long, default_value = "any", value_name = "any|LANG[,LANG]")]
+    pub lang: String,
+    /// Language of the query text [default: detected].
+    #[arg(long, value_name = "LANG")]
+    pub query_lang: Option<String>,
+    /// Number of hits.
+    #[arg(short = 'k', long = "top", default_value_t = 10)]
+    pub k: usize,
+    /// One JSON object per hit (fields documented in README.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Batch mode: a file of `qid<TAB>query text` lines; hits are written as JSONL.
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// With --queries: write a TREC run file (one line per document) instead of JSONL.
+    #[arg(long, requires = "queries")]
+    pub trec: bool,
+    /// Run tag of the TREC run file.
+    #[arg(long, default_value = "mlsearch-bm25")]
+    pub run_tag: String,
+    /// Longest snippet, in characters.
+    #[arg(long, default_value_t = 200)]
+    pub snippet_chars: usize,
+}
+
+/// `mlsearch info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// Print the manifest summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of subcommands that are not built yet (accepted, then refused).
+#[derive(Debug, Args)]
+pub struct NotBuiltArgs {
+    /// Arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}

@@ -1,0 +1,102 @@
+//! `mlsearch index DIR`: progress on stderr (when it is a terminal), summary on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use mlsearch::store::{index_folder, IndexOptions, Progress};
+
+use super::args::IndexArgs;
+use super::EXIT_OK;
+
+pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
+    let options = IndexOptions {
+        default_lang: args.default_lang,
+        rebuild: args.rebuild,
+        threads: args.threads,
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg} ETA {eta}",
+        )
+        .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut warnings = 0usize;
+    let (mut done_bytes, mut total_bytes) = (0u64, 0u64);
+    let started = std::time::Instant::now();
+    let report = index_folder(
+        &args.dir,
+        &args.location.index,
+        &options,
+        &mut |event| match event {
+            Progress::Start { files, bytes } => {
+                bar.set_length(files as u64);
+                total_bytes = bytes;
+            }
+            Progress::File { bytes, .. } => {
+                done_bytes += bytes;
+                let rate = done_bytes as f64 / started.elapsed().as_secs_f64().max(1e-3) / 1e6;
+                bar.set_message(format!(
+                    "{:.1}/{:.1} MB, {rate:.1} MB/s",
+                    done_bytes as f64 / 1e6,
+                    total_bytes as f64 / 1e6
+                ));
+                bar.inc(1);
+            }
+            Progress::Warning(message) => {
+                warnings += 1;
+                bar.suspend(|| eprintln!("mlsearch: warning: {message}"));
+            }
+        },
+    )
+    .with_context(|| format!("indexing {}", args.dir.display()))?;
+    bar.finish_and_clear();
+
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "files: {} added, {} updated, {} removed, {} unchanged, {} skipped{}",
+        report.added,
+        report.updated,
+        report.removed,
+        report.unchanged,
+        report.skipped,
+        if report.unsupported > 0 {
+            format!(" ({} of other types ignored)", report.unsupported)
+        } else {
+            String::new()
+        },
+    )?;
+    let languages: Vec<String> = report
+        .languages
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect();
+    writeln!(
+        out,
+        "{}: {} files, {} passages in {} languages ({}) in {:.2} s{}",
+        if report.committed {
+            "indexed"
+        } else {
+            "up to date"
+        },
+        report.files,
+        report.passages,
+        report.languages.len(),
+        languages.join(", "),
+        report.seconds,
+        if warnings > 0 {
+            format!("; {warnings} warnings above")
+        } else {
+            String::new()
+        },
+    )?;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,64 @@
+//! The binary's glue: one module per subcommand turning arguments into library calls and
+//! results into output. Exit codes are defined here.
+
+pub mod args;
+mod index;
+mod info;
+mod query;
+
+use args::{Cli, Command};
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// A query found nothing.
+pub const EXIT_NO_HITS: u8 = 1;
+/// Bad arguments, unreadable input, I/O errors.
+pub const EXIT_ERROR: u8 = 2;
+/// The index is missing, of another format version, corrupt, locked or of another folder.
+pub const EXIT_INDEX: u8 = 3;
+/// The folder to index has nothing to index.
+pub const EXIT_NOTHING_TO_INDEX: u8 = 4;
+/// The subcommand is not built yet.
+pub const EXIT_NOT_BUILT: u8 = 5;
+
+/// Runs the parsed command; returns the exit code on success.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Index(args) => index::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Embed(_) => not_built("embed", "the built-in encoder (issue #3)"),
+        Command::Train(_) => not_built("train", "hybrid batch training (issue #6)"),
+        Command::Bench(_) => not_built("bench", "the retrieval benchmarks (issue #5)"),
+        Command::Model(_) => not_built("model", "model import and quantisation (issue #3)"),
+    }
+}
+
+fn not_built(command: &str, what: &str) -> anyhow::Result<u8> {
+    eprintln!("mlsearch {command}: not built yet; it arrives with {what}. Nothing was done.");
+    Ok(EXIT_NOT_BUILT)
+}
+
+/// The exit code for an error.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    use mlsearch::Error;
+    match err.downcast_ref::<Error>() {
+        Some(
+            Error::IndexMissing { .. }
+            | Error::UnsupportedFormat { .. }
+            | Error::Corrupt { .. }
+            | Error::OtherRoot { .. }
+            | Error::Locked { .. },
+        ) => EXIT_INDEX,
+        Some(Error::NothingToIndex { .. }) => EXIT_NOTHING_TO_INDEX,
+        _ => EXIT_ERROR,
+    }
+}
+
+/// Whether the error is a closed stdout (`mlsearch query ... | head`): not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

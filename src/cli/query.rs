@@ -1,0 +1,158 @@
+//! `mlsearch query`: one query printed for people (or as JSON), or a file of queries
+//! answered in one process as JSONL or a TREC run.
+
+use std::collections::HashSet;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use mlsearch::search::{Hit, LangFilter, SearchOptions, Searcher};
+use mlsearch::Error;
+use serde::Serialize;
+
+use super::args::QueryArgs;
+use super::{EXIT_NO_HITS, EXIT_OK};
+
+/// A hit as written by `--json` and batch mode.
+#[derive(Serialize)]
+struct JsonHit<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qid: Option<&'a str>,
+    #[serde(flatten)]
+    hit: &'a Hit,
+    query_lang: &'a str,
+}
+
+pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
+    let options = SearchOptions {
+        k: args.k,
+        langs: LangFilter::parse(&args.lang)?,
+        query_lang: args.query_lang.clone(),
+        snippet_chars: args.snippet_chars,
+    };
+    let dir = &args.location.index;
+    let searcher =
+        Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal();
+    let mut out = BufWriter::new(stdout.lock());
+    if let Some(path) = &args.queries {
+        batch(&searcher, path, &options, &args, &mut out)?;
+        out.flush()?;
+        return Ok(EXIT_OK);
+    }
+    let text = args
+        .text
+        .as_deref()
+        .expect("clap requires TEXT without --queries");
+    let results = searcher.search(text, &options)?;
+    for hit in &results.hits {
+        if args.json {
+            let line = JsonHit {
+                qid: None,
+                hit,
+                query_lang: &results.query_lang,
+            };
+            writeln!(out, "{}", serde_json::to_string(&line)?)?;
+        } else {
+            print_hit(&mut out, hit, color)?;
+        }
+    }
+    out.flush()?;
+    if results.hits.is_empty() {
+        eprintln!(
+            "mlsearch: no hits (query read as {} by {:?})",
+            results.query_lang, results.query_lang_source
+        );
+        return Ok(EXIT_NO_HITS);
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_hit(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
+    let (on, off) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("**", "**")
+    };
+    let mut marked = String::new();
+    let mut last = 0;
+    for [from, to] in &hit.highlights {
+        marked.push_str(&hit.snippet[last..*from]);
+        marked.push_str(on);
+        marked.push_str(&hit.snippet[*from..*to]);
+        marked.push_str(off);
+        last = *to;
+    }
+    marked.push_str(&hit.snippet[last..]);
+    let marked = marked.split_whitespace().collect::<Vec<_>>().join(" ");
+    writeln!(
+        out,
+        "{:>2}. {} #{} [{}] {:.3}",
+        hit.rank, hit.doc, hit.passage, hit.lang, hit.score
+    )?;
+    if !hit.title.is_empty() {
+        writeln!(out, "    {}", hit.title)?;
+    }
+    writeln!(out, "    {marked}")?;
+    writeln!(out)
+}
+
+/// Reads `qid<TAB>text` lines and answers each one.
+fn batch(
+    searcher: &Searcher,
+    path: &Path,
+    options: &SearchOptions,
+    args: &QueryArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let content = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut queries = Vec::new();
+    for (n, line) in content.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (qid, text) = line.split_once('\t').ok_or_else(|| Error::QueriesFile {
+            path: path.to_path_buf(),
+            line: n + 1,
+            reason: "expected `qid<TAB>query text`".into(),
+        })?;
+        queries.push((qid.trim(), text));
+    }
+    // TREC runs are per document: fetch more passages, keep each document's best one.
+    let mut options = options.clone();
+    if args.trec {
+        options.k = args.k.saturating_mul(4).max(100);
+    }
+    for (qid, text) in queries {
+        let results = searcher.search(text, &options)?;
+        if args.trec {
+            let mut seen = HashSet::new();
+            let docs = results
+                .hits
+                .iter()
+                .filter(|h| seen.insert(h.doc.as_str()))
+                .take(args.k);
+            for (rank, hit) in docs.enumerate() {
+                writeln!(
+                    out,
+                    "{qid} Q0 {} {} {:.6} {}",
+                    hit.doc,
+                    rank + 1,
+                    hit.score,
+                    args.run_tag
+                )?;
+            }
+        } else {
+            for hit in &results.hits {
+                let line = JsonHit {
+                    qid: Some(qid),
+                    hit,
+                    query_lang: &results.query_lang,
+                };
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! Readers for the file formats mlsearch indexes. Each takes the file's bytes and returns
+//! its documents, or a [`ReadError`] saying why the file is skipped.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use serde_json::Value;
+
+use super::{Document, Format, SourceFile};
+use crate::analysis::normalize_tag;
+
+/// Why a file could not be read. The indexer reports it and skips the file.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ReadError {
+    /// NUL bytes: an image, an archive, a binary.
+    #[error("binary file (contains NUL bytes)")]
+    Binary,
+    /// UTF-16 text (byte-order mark): mlsearch reads UTF-8.
+    #[error("UTF-16 text; convert it to UTF-8")]
+    Utf16,
+    /// Too many invalid UTF-8 sequences to be text in another encoding worth guessing at.
+    #[error("not UTF-8 text ({invalid} invalid byte sequences)")]
+    NotUtf8 {
+        /// Number of invalid sequences.
+        invalid: usize,
+    },
+    /// A `.gz` file that does not decompress.
+    #[error("cannot decompress: {0}")]
+    Gzip(String),
+    /// JSON that does not parse or has no documents in a layout mlsearch knows.
+    #[error("{0}")]
+    Json(String),
+}
+
+/// The documents of a file plus warnings about parts that were skipped or repaired.
+#[derive(Debug, Default)]
+pub struct ReadOutcome {
+    /// Documents in file order.
+    pub documents: Vec<Document>,
+    /// Human-readable notes (lossy decoding, skipped JSONL lines).
+    pub warnings: Vec<String>,
+}
+
+/// Lossy decoding is allowed when at most 1 byte in this many is part of an invalid
+/// sequence: a stray Latin-1 character in otherwise UTF-8 text, not a different encoding.
+const LOSSY_BYTES_PER_INVALID: usize = 200;
+
+/// Reads the documents of `file` from its `bytes`.
+pub fn read_documents(file: &SourceFile, bytes: &[u8]) -> Result<ReadOutcome, ReadError> {
+    let mut outcome = ReadOutcome::default();
+    let decompressed;
+    let bytes = if file.format == Format::JsonlGz {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| ReadError::Gzip(e.to_string()))?;
+        decompressed = out;
+        &decompressed[..]
+    } else {
+        bytes
+    };
+    let text = decode(bytes, &mut outcome.warnings)?;
+    let rel = &file.rel_path;
+    match file.format {
+        Format::Text => {
+            outcome
+                .documents
+                .push(Document::plain(rel, String::new(), text.into_owned()))
+        }
+        Format::Markdown => {
+            let title = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# "))
+                .map(|t| t.trim().to_string())
+                .unwrap_or_default();
+            outcome
+                .documents
+                .push(Document::plain(rel, title, text.into_owned()));
+        }
+        Format::Html => {
+            let (title, body) = html_to_text(&text);
+            outcome.documents.push(Document::plain(rel, title, body));
+        }
+        Format::Jsonl | Format::JsonlGz => read_jsonl(rel, &text, &mut outcome)?,
+        Format::Json => read_json(rel, &text, &mut outcome)?,
+    }
+    Ok(outcome)
+}
+
+impl Document {
+    fn plain(id: &str, title: String, text: String) -> Document {
+        Document {
+            id: id.to_string(),
+            title,
+            text,
+            lang: None,
+        }
+    }
+}
+
+/// UTF-8 (with or without BOM); lossy only for text with rare invalid bytes.
+fn decode<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Result<Cow<'a, str>, ReadError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(ReadError::Utf16);
+    }
+    if bytes.contains(&0) {
+        return Err(ReadError::Binary);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text));
+    }
+    let invalid = invalid_utf8_sequences(bytes);
+    if invalid * LOSSY_BYTES_PER_INVALID > bytes.len() {
+        return Err(ReadError::NotUtf8 { invalid });
+    }
+    warnings.push(format!(
+        "not valid UTF-8: {invalid} invalid byte sequences replaced with U+FFFD"
+    ));
+    Ok(String::from_utf8_lossy(bytes))
+}
+
+fn invalid_utf8_sequences(mut bytes: &[u8]) -> usize {
+    let mut count = 0;
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => return count,
+            Err(e) => {
+                count += 1;
+                let skip = e.valid_up_to()
+                    + e.error_len()
+                        .unwrap_or(bytes.len() - e.valid_up_to())
+                        .max(1);
+                bytes = &bytes[skip.min(bytes.len())..];
+            }
+        }
+    }
+}
+
+/// Visible text of an HTML page (scripts, styles and markup removed) and its `<title>`.
+fn html_to_text(html: &str) -> (String, String) {
+    let render = |s: &str| {
+        html2text::config::plain_no_decorate()
+            .string_from_read(s.as_bytes(), 100_000)
+            .unwrap_or_default()
+    };
+    let lower = html.to_ascii_lowercase();
+    let title = lower
+        .find("<title")
+        .and_then(|start| Some(start + lower[start..].find('>')? + 1))
+        .and_then(|from| Some((from, from + lower[from..].find("</title")?)))
+        .map(|(from, to)| {
+            render(&html[from..to])
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    (title, render(html))
+}
+
+/// Reads one JSON record (`docid`|`_id`|`id`, `title`, `text`|`contents`, `lang`).
+fn record(value: &Value, fallback_id: String) -> Result<Document, String> {
+    let obj = value.as_object().ok_or("not a JSON object")?;
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| obj.get(*n))
+            .filter(|v| !v.is_null())
+    };
+    let text = field(&["text", "contents", "body"])
+        .and_then(Value::as_str)
+        .ok_or("no \"text\" field")?;
+    let id = match field(&["docid", "_id", "id"]) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => fallback_id,
+    };
+    let title = field(&["title"])
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let lang = match field(&["lang", "language"]).and_then(Value::as_str) {
+        Some(tag) => {
+            Some(normalize_tag(tag).ok_or_else(|| format!("invalid language tag {tag:?}"))?)
+        }
+        None => None,
+    };
+    Ok(Document {
+        id,
+        title,
+        text: text.to_string(),
+        lang,
+    })
+}
+
+fn read_jsonl(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), ReadError> {
+    let mut bad = 0;
+    let mut lines = 0;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        lines += 1;
+        let parsed = serde_json::from_str::<Value>(line)
+            .map_err(|e| format!("invalid JSON: {e}"))
+            .and_then(|v| record(&v, format!("{rel}#{}", n + 1)));
+        match parsed {
+            Ok(doc) => outcome.documents.push(doc),
+            Err(reason) => {
+                bad += 1;
+                if bad <= 5 {
+                    outcome
+                        .warnings
+                        .push(format!("line {}: {reason}; line skipped", n + 1));
+                }
+            }
+        }
+    }
+    if bad > 5 {
+        outcome.warnings.push(format!("{bad} lines skipped in all"));
+    }
+    if lines > 0 && bad == lines {
+        return Err(ReadError::Json(format!(
+            "none of its {lines} lines is a JSON record with a \"text\" field"
+        )));
+    }
+    Ok(())
+}
+
+fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), ReadError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| ReadError::Json(format!("invalid JSON: {e}")))?;
+    if let Some(articles) = value.get("data").and_then(Value::as_array) {
+        // SQuAD layout: every paragraph's context is a document `<file>#<article>-<paragraph>`.
+        for (a, article) in articles.iter().enumerate() {
+            let title = article
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let paragraphs = article.get("paragraphs").and_then(Value::as_array);
+            for (p, paragraph) in paragraphs.into_iter().flatten().enumerate() {
+                if let Some(context) = paragraph.get("context").and_then(Value::as_str) {
+                    outcome.documents.push(Document {
+                        id: format!("{rel}#{a}-{p}"),
+                        title: title.replace('_', " "),
+                        text: context.to_string(),
+                        lang: None,
+                    });
+                }
+            }
+        }
+        if outcome.documents.is_empty() {
+            return Err(ReadError::Json(
+                "SQuAD layout without paragraph contexts".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let records: Vec<&Value> = match &value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for (i, item) in records.iter().enumerate() {
+        match record(item, format!("{rel}#{}", i + 1)) {
+            Ok(doc) => outcome.documents.push(doc),
+            Err(reason) => outcome
+                .warnings
+                .push(format!("record {}: {reason}; skipped", i + 1)),
+        }
+    }
+    if outcome.documents.is_empty() {
+        return Err(ReadError::Json(
+            "no documents: expected SQuAD (`data[].paragraphs[].context`) or records with a \"text\" field".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn file(name: &str) -> SourceFile {
+        let path = PathBuf::from(name);
+        SourceFile {
+            rel_path: name.to_string(),
+            format: Format::of(&path).unwrap(),
+            path,
+        }
+    }
+
+    #[test]
+    fn jsonl_records_and_bad_lines() {
+        let data = "{\"docid\":\"a#1\",\"title\":\"T\",\"text\":\"hello\",\"lang\":\"en-GB\"}\nnot json\n{\"_id\":7,\"contents\":\"x\"}\n";
+        let out = read_documents(&file("c.jsonl"), data.as_bytes()).unwrap();
+        assert_eq!(out.documents.len(), 2);
+        assert_eq!(out.documents[0].id, "a#1");
+        assert_eq!(out.documents[0].lang.as_deref(), Some("en"));
+        assert_eq!(out.documents[1].id, "7");
+        assert_eq!(out.warnings.len(), 1);
+    }
+
+    #[test]
+    fn squad_paragraphs_are_documents() {
+        let data = r#"{"data":[{"title":"Super_Bowl","paragraphs":[{"context":"A","qas":[]},{"context":"B","qas":[]}]}]}"#;
+        let out = read_documents(&file("squad.json"), data.as_bytes()).unwrap();
+        assert_eq!(out.documents.len(), 2);
+        assert_eq!(out.documents[1].id, "squad.json#0-1");
+        assert_eq!(out.documents[1].title, "Super Bowl");
+    }
+
+    #[test]
+    fn binary_and_foreign_encodings_are_refused() {
+        assert_eq!(
+            read_documents(&file("a.txt"), b"PK\x03\x04\x00\x00").unwrap_err(),
+            ReadError::Binary
+        );
+        assert_eq!(
+            read_documents(&file("a.txt"), b"\xFF\xFEh\x00i\x00").unwrap_err(),
+            ReadError::Utf16
+        );
+        let latin1: Vec<u8> = b"Stra\xdfe M\xfcnchen \xe4\xf6\xfc".to_vec();
+        assert!(matches!(
+            read_documents(&file("a.txt"), &latin1).unwrap_err(),
+            ReadError::NotUtf8 { .. }
+        ));
+    }
+
+    #[test]
+    fn rare_invalid_bytes_are_decoded_lossily_with_a_warning() {
+        let mut text = "word ".repeat(400).into_bytes();
+        text.push(0xE9);
+        let out = read_documents(&file("a.txt"), &text).unwrap();
+        assert!(out.documents[0].text.contains('\u{FFFD}'));
+        assert_eq!(out.warnings.len(), 1);
+    }
+
+    #[test]
+    fn html_keeps_text_and_title_only() {
+        let html = "<html><head><title>My &amp; Page</title><style>p{color:red}</style><script>var x=1;</script></head><body><p>Hello <b>world</b></p></body></html>";
+        let out = read_documents(&file("p.html"), html.as_bytes()).unwrap();
+        let doc = &out.documents[0];
+        assert_eq!(doc.title, "My & Page");
+        assert!(doc.text.contains("Hello world"), "{:?}", doc.text);
+        assert!(
+            !doc.text.contains("color") && !doc.text.contains("var x"),
+            "{:?}",
+            doc.text
+        );
+    }
+
+    #[test]
+    fn gzipped_jsonl_is_read_and_corrupt_gzip_refused() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"{\"docid\":\"d1\",\"text\":\"hi\"}\n")
+            .unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(
+            read_documents(&file("c.jsonl.gz"), &gz)
+                .unwrap()
+                .documents
+                .len(),
+            1
+        );
+        assert!(matches!(
+            read_documents(&file("c.jsonl.gz"), &gz[..gz.len() / 2]),
+            Err(ReadError::Gzip(_))
+        ));
+    }
+}

@@ -1,0 +1,103 @@
+//! The library's error type. Errors the user can fix (no index, wrong format version,
+//! bad language tag) carry the path or value and say what to do; the CLI maps them to
+//! exit codes.
+
+use std::path::PathBuf;
+
+/// Result with the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in mlsearch.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No index where one was expected.
+    #[error("no index at {}: create one with `mlsearch index <DIR> --index {}`", path.display(), path.display())]
+    IndexMissing {
+        /// Where the index was looked for.
+        path: PathBuf,
+    },
+    /// An index written by another format version.
+    #[error(
+        "index at {} has format version {found}, but this mlsearch reads format version {supported}; \
+         rebuild it with `mlsearch index <DIR> --index {} --rebuild`",
+        path.display(), path.display()
+    )]
+    UnsupportedFormat {
+        /// The index folder.
+        path: PathBuf,
+        /// Version found in its manifest.
+        found: u32,
+        /// Version this build reads and writes.
+        supported: u32,
+    },
+    /// An index whose files are damaged or inconsistent.
+    #[error("index at {} is corrupt: {reason}; rebuild it with `mlsearch index <DIR> --index {} --rebuild`", path.display(), path.display())]
+    Corrupt {
+        /// The index folder or the damaged file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The index was built from another folder; updating it would delete that folder's passages.
+    #[error(
+        "index at {} was built from {}, not {}; use --rebuild to replace it, or --index to choose another location",
+        path.display(), indexed.display(), requested.display()
+    )]
+    OtherRoot {
+        /// The index folder.
+        path: PathBuf,
+        /// The folder it was built from.
+        indexed: PathBuf,
+        /// The folder given now.
+        requested: PathBuf,
+    },
+    /// Another process is writing this index.
+    #[error("index at {} is being written by another process (its lock is held); wait for it to finish", path.display())]
+    Locked {
+        /// The index folder.
+        path: PathBuf,
+    },
+    /// A folder that yields no passages.
+    #[error("nothing to index in {}: {reason}", path.display())]
+    NothingToIndex {
+        /// The folder given.
+        path: PathBuf,
+        /// Why nothing was found.
+        reason: String,
+    },
+    /// A language tag that is not ISO 639-1 / 639-3 shaped.
+    #[error("invalid language {0:?}: use ISO 639-1 codes such as en, de, zh (or `any`)")]
+    InvalidLanguage(String),
+    /// A malformed line in a queries file.
+    #[error("{}:{line}: {reason}", path.display())]
+    QueriesFile {
+        /// The queries file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An I/O error on a named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An error inside Tantivy.
+    #[error("BM25 index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! mlsearch: an embedded multilingual search engine.
+//!
+//! Data flows one way through the modules, each using only those before it:
+//!
+//! ```text
+//! corpus → analysis → store → search
+//! (files,   (languages,  (manifest +   (BM25 over per-language
+//!  passages) analyzers)   Tantivy)      fields, snippets)
+//! ```
+//!
+//! The encoder, vector store, training and benchmarks join this chain as they are built.
+//!
+//! ```no_run
+//! use mlsearch::search::{SearchOptions, Searcher};
+//! use mlsearch::store::{index_folder, IndexOptions};
+//! # fn main() -> mlsearch::Result<()> {
+//! let index = std::path::Path::new("/tmp/my-index");
+//! index_folder("corpus".as_ref(), index, &IndexOptions::default(), &mut |_| {})?;
+//! let results = Searcher::open(index)?.search("Wo liegt Berlin?", &SearchOptions::default())?;
+//! for hit in results.hits {
+//!     println!("{} {} {:.2} {}", hit.doc, hit.lang, hit.score, hit.snippet);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod analysis;
+pub mod corpus;
+pub mod error;
+pub mod search;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,313 @@
+//! Incremental indexing of a folder: new and changed files (by BLAKE3 of their bytes)
+//! are read and indexed, passages of deleted files are removed, unchanged files are not
+//! read beyond hashing. A file that cannot be read keeps its previous passages.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tantivy::{TantivyDocument, Term};
+
+use super::{FileEntry, Store};
+use crate::analysis::normalize_tag;
+use crate::corpus::{discover, read_documents, split_passages, Passage};
+use crate::error::{Error, Result};
+
+/// How to index.
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    /// Language of passages whose source does not give one (instead of detection).
+    pub default_lang: Option<String>,
+    /// Drop the existing index and index everything again.
+    pub rebuild: bool,
+    /// Tantivy indexing threads (0: one per core).
+    pub threads: usize,
+}
+
+/// Events for a progress display.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// Files found, with their total size.
+    Start {
+        /// Number of files to look at.
+        files: usize,
+        /// Their total size in bytes.
+        bytes: u64,
+    },
+    /// One file done.
+    File {
+        /// Its path relative to the folder.
+        rel_path: &'a str,
+        /// Its size.
+        bytes: u64,
+    },
+    /// Something the user should know (a skipped file, a repaired one).
+    Warning(String),
+}
+
+/// What an indexing run did.
+#[derive(Debug, Default, Clone)]
+pub struct IndexReport {
+    /// New files indexed.
+    pub added: usize,
+    /// Changed files re-indexed.
+    pub updated: usize,
+    /// Files gone from the folder whose passages were removed.
+    pub removed: usize,
+    /// Files with the same content as last time.
+    pub unchanged: usize,
+    /// Files that could not be read (reported through [`Progress::Warning`]).
+    pub skipped: usize,
+    /// Files ignored for their type.
+    pub unsupported: usize,
+    /// Passages written by this run.
+    pub passages_written: u64,
+    /// Files in the index after the run.
+    pub files: usize,
+    /// Passages in the index after the run.
+    pub passages: u64,
+    /// Passages per language after the run.
+    pub languages: BTreeMap<String, u64>,
+    /// Whether a commit was made (false when nothing changed).
+    pub committed: bool,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Indexes the folder `root` into the index at `index_dir` (created if absent).
+pub fn index_folder(
+    root: &Path,
+    index_dir: &Path,
+    options: &IndexOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<IndexReport> {
+    let started = Instant::now();
+    let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+    if !root.is_dir() {
+        return Err(Error::NothingToIndex {
+            path: root,
+            reason: "not a folder".into(),
+        });
+    }
+    let default_lang = match &options.default_lang {
+        Some(tag) => Some(normalize_tag(tag).ok_or_else(|| Error::InvalidLanguage(tag.clone()))?),
+        None => None,
+    };
+    let index_abs = absolute(index_dir);
+    let found = discover(&root, std::slice::from_ref(&index_abs));
+    for error in &found.errors {
+        progress(Progress::Warning(format!("cannot list: {error}")));
+    }
+
+    let (mut store, fresh) = open_for_update(index_dir, &root, options.rebuild)?;
+    if fresh && found.files.is_empty() {
+        let _ = fs::remove_dir_all(index_dir.join(super::BM25_DIR));
+        let reason = if found.unsupported > 0 {
+            format!(
+                "no .txt, .md, .html, .json, .jsonl or .jsonl.gz files ({} files of other types)",
+                found.unsupported
+            )
+        } else {
+            "the folder is empty".to_string()
+        };
+        return Err(Error::NothingToIndex { path: root, reason });
+    }
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        options.threads
+    };
+    let mut writer = store.writer(threads)?;
+    let mut report = IndexReport {
+        unsupported: found.unsupported,
+        ..Default::default()
+    };
+    if options.rebuild && !fresh {
+        writer.delete_all_documents()?;
+        store.manifest.files.clear();
+        store.manifest.root = root.clone();
+    }
+
+    let total_bytes = found
+        .files
+        .iter()
+        .filter_map(|f| f.path.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    progress(Progress::Start {
+        files: found.files.len(),
+        bytes: total_bytes,
+    });
+    let mut seen = BTreeSet::new();
+    for file in &found.files {
+        seen.insert(file.rel_path.clone());
+        let previous = store.manifest.files.get(&file.rel_path).cloned();
+        let bytes = match fs::read(&file.path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.skipped += 1;
+                progress(Progress::Warning(skip_message(
+                    &file.rel_path,
+                    &e.to_string(),
+                    previous.is_some(),
+                )));
+                progress(Progress::File {
+                    rel_path: &file.rel_path,
+                    bytes: 0,
+                });
+                continue;
+            }
+        };
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        if previous.as_ref().is_some_and(|p| p.blake3 == hash) {
+            report.unchanged += 1;
+            progress(Progress::File {
+                rel_path: &file.rel_path,
+                bytes: bytes.len() as u64,
+            });
+            continue;
+        }
+        let outcome = match read_documents(file, &bytes) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                report.skipped += 1;
+                progress(Progress::Warning(skip_message(
+                    &file.rel_path,
+                    &e.to_string(),
+                    previous.is_some(),
+                )));
+                progress(Progress::File {
+                    rel_path: &file.rel_path,
+                    bytes: bytes.len() as u64,
+                });
+                continue;
+            }
+        };
+        for warning in &outcome.warnings {
+            progress(Progress::Warning(format!("{}: {warning}", file.rel_path)));
+        }
+        if previous.is_some() {
+            writer.delete_term(Term::from_field_text(store.fields.file, &file.rel_path));
+            report.updated += 1;
+        } else {
+            report.added += 1;
+        }
+        let mut entry = FileEntry {
+            blake3: hash,
+            bytes: bytes.len() as u64,
+            documents: outcome.documents.len() as u32,
+            passages: 0,
+            languages: BTreeMap::new(),
+        };
+        for document in &outcome.documents {
+            for passage in split_passages(document, default_lang.as_deref()) {
+                writer.add_document(passage_document(&store, &file.rel_path, &passage))?;
+                entry.passages += 1;
+                *entry.languages.entry(passage.lang).or_insert(0) += 1;
+            }
+        }
+        report.passages_written += u64::from(entry.passages);
+        store.manifest.files.insert(file.rel_path.clone(), entry);
+        progress(Progress::File {
+            rel_path: &file.rel_path,
+            bytes: bytes.len() as u64,
+        });
+    }
+
+    let gone: Vec<String> = store
+        .manifest
+        .files
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .cloned()
+        .collect();
+    for rel_path in gone {
+        writer.delete_term(Term::from_field_text(store.fields.file, &rel_path));
+        store.manifest.files.remove(&rel_path);
+        report.removed += 1;
+    }
+
+    if fresh && store.manifest.files.values().all(|e| e.passages == 0) {
+        drop(writer);
+        let _ = fs::remove_dir_all(index_dir.join(super::BM25_DIR));
+        return Err(Error::NothingToIndex {
+            path: root,
+            reason: format!(
+                "no text in {} files ({} skipped)",
+                found.files.len(),
+                report.skipped
+            ),
+        });
+    }
+    let changed = report.added + report.updated + report.removed > 0 || options.rebuild || fresh;
+    if changed {
+        store.commit(&mut writer)?;
+        report.committed = true;
+    }
+    writer.wait_merging_threads()?;
+    report.files = store.manifest.files.len();
+    report.passages = store.manifest.passages();
+    report.languages = store.manifest.languages();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Opens the index for an update of `root`, or creates it. Returns whether it is new.
+fn open_for_update(index_dir: &Path, root: &Path, rebuild: bool) -> Result<(Store, bool)> {
+    match Store::open(index_dir) {
+        Ok(store) if store.manifest.root != root && !rebuild => Err(Error::OtherRoot {
+            path: index_dir.to_path_buf(),
+            indexed: store.manifest.root.clone(),
+            requested: root.to_path_buf(),
+        }),
+        Ok(store) => Ok((store, false)),
+        Err(Error::IndexMissing { .. }) => {
+            Ok((Store::create(index_dir, root.to_path_buf())?, true))
+        }
+        Err(Error::UnsupportedFormat { .. } | Error::Corrupt { .. }) if rebuild => {
+            for name in [super::MANIFEST, super::MANIFEST_NEXT] {
+                let _ = fs::remove_file(index_dir.join(name));
+            }
+            Ok((Store::create(index_dir, root.to_path_buf())?, true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn passage_document(store: &Store, rel_path: &str, passage: &Passage) -> TantivyDocument {
+    let f = &store.fields;
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.file, rel_path);
+    doc.add_text(f.doc, &passage.doc);
+    doc.add_u64(f.passage, u64::from(passage.number));
+    doc.add_text(f.lang, &passage.lang);
+    doc.add_text(f.title, &passage.title);
+    doc.add_text(f.text, &passage.text);
+    let bm25 = f.bm25(&passage.lang);
+    if !passage.title.is_empty() {
+        doc.add_text(bm25, &passage.title);
+    }
+    doc.add_text(bm25, &passage.text);
+    doc
+}
+
+fn skip_message(rel_path: &str, reason: &str, kept: bool) -> String {
+    let kept = if kept {
+        "; its previously indexed passages are kept"
+    } else {
+        ""
+    };
+    format!("{rel_path}: skipped: {reason}{kept}")
+}
+
+/// `path` made absolute without requiring it to exist (the index may not exist yet).
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}

@@ -1,0 +1,194 @@
+//! The index manifest (`manifest.json`): what the index holds and how it was made.
+//! Its fields are specified in `index-format/manifest.md`; a change to them, to the
+//! schema or to analysis bumps [`FORMAT_VERSION`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::lang::{Normalizer, Stemming};
+use crate::analysis::{analyzer_name, ANALYSIS_VERSION, LANGUAGES};
+use crate::corpus::{MAX_PASSAGE_WORDS, MIN_PASSAGE_WORDS};
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Contents of `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// On-disk format version; an index of another version is refused.
+    pub format_version: u32,
+    /// Version of the mlsearch that last wrote the index.
+    pub mlsearch_version: String,
+    /// Incremented by every commit.
+    pub generation: u64,
+    /// Absolute path of the indexed folder.
+    pub root: PathBuf,
+    /// How text was split and analysed.
+    pub analysis: AnalysisSettings,
+    /// Every indexed file, by path relative to `root`.
+    pub files: BTreeMap<String, FileEntry>,
+    /// Dense vectors: `null` until the vector index exists (reserved by format 1).
+    pub vectors: Option<serde_json::Value>,
+}
+
+/// Analysis settings recorded so that queries are analysed like the passages were.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisSettings {
+    /// Version of the analysis pipeline.
+    pub version: u32,
+    /// Word segmentation used by every analyzer.
+    pub segmenter: String,
+    /// Passage bound, in words.
+    pub max_passage_words: usize,
+    /// Paragraphs shorter than this are joined to a neighbour.
+    pub min_passage_words: usize,
+    /// Analyzer of each language code, keyed by code.
+    pub analyzers: BTreeMap<String, AnalyzerSettings>,
+}
+
+/// One language's analyzer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzerSettings {
+    /// Tantivy tokenizer name (`ml_<code>`), also the BM25 field suffix.
+    pub tokenizer: String,
+    /// Script normalisation after NFKC and lowercasing.
+    pub normalizer: String,
+    /// Stemmer, or `none`.
+    pub stemmer: String,
+}
+
+/// One indexed file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// BLAKE3 of the file's bytes, hex.
+    pub blake3: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Documents read from it.
+    pub documents: u32,
+    /// Passages indexed from it.
+    pub passages: u32,
+    /// Passages per language code.
+    pub languages: BTreeMap<String, u32>,
+}
+
+impl Manifest {
+    /// An empty manifest for an index of `root`.
+    pub fn new(root: PathBuf) -> Manifest {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            mlsearch_version: env!("CARGO_PKG_VERSION").to_string(),
+            generation: 0,
+            root,
+            analysis: AnalysisSettings::current(),
+            files: BTreeMap::new(),
+            vectors: None,
+        }
+    }
+
+    /// Passages per language over the whole index.
+    pub fn languages(&self) -> BTreeMap<String, u64> {
+        let mut totals = BTreeMap::new();
+        for entry in self.files.values() {
+            for (lang, n) in &entry.languages {
+                *totals.entry(lang.clone()).or_insert(0) += u64::from(*n);
+            }
+        }
+        totals
+    }
+
+    /// Passages in the whole index.
+    pub fn passages(&self) -> u64 {
+        self.files.values().map(|e| u64::from(e.passages)).sum()
+    }
+}
+
+impl AnalysisSettings {
+    /// The settings of this build.
+    pub fn current() -> AnalysisSettings {
+        let analyzers = LANGUAGES
+            .iter()
+            .map(|l| {
+                let normalizer = match l.normalizer {
+                    Normalizer::Plain => "plain",
+                    Normalizer::Arabic => "arabic",
+                    Normalizer::Persian => "persian",
+                    Normalizer::Devanagari => "devanagari",
+                    Normalizer::Greek => "greek",
+                    Normalizer::Turkic => "turkic",
+                    Normalizer::Hangul => "hangul-bigrams",
+                };
+                let stemmer = match l.stemming {
+                    Stemming::None => "none".to_string(),
+                    Stemming::Snowball(algorithm) => {
+                        format!("snowball-{algorithm:?}").to_lowercase()
+                    }
+                    Stemming::HindiLight => "hindi-light".to_string(),
+                };
+                let settings = AnalyzerSettings {
+                    tokenizer: analyzer_name(l.code),
+                    normalizer: normalizer.into(),
+                    stemmer,
+                };
+                (l.code.to_string(), settings)
+            })
+            .collect();
+        AnalysisSettings {
+            version: ANALYSIS_VERSION,
+            segmenter: "icu4x-2-dictionary".into(),
+            max_passage_words: MAX_PASSAGE_WORDS,
+            min_passage_words: MIN_PASSAGE_WORDS,
+            analyzers,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_json_field_names_are_stable() {
+        let mut m = Manifest::new(PathBuf::from("/corpus"));
+        m.files.insert(
+            "a.txt".into(),
+            FileEntry {
+                blake3: "00".into(),
+                bytes: 3,
+                documents: 1,
+                passages: 1,
+                languages: [("en".to_string(), 1)].into(),
+            },
+        );
+        let v = serde_json::to_value(&m).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "analysis",
+                "files",
+                "format_version",
+                "generation",
+                "mlsearch_version",
+                "root",
+                "vectors"
+            ]
+        );
+        assert_eq!(
+            v["files"]["a.txt"],
+            serde_json::json!({"blake3": "00", "bytes": 3, "documents": 1, "passages": 1, "languages": {"en": 1}})
+        );
+        assert_eq!(
+            v["analysis"]["analyzers"]["de"]["stemmer"],
+            "snowball-german"
+        );
+        assert_eq!(
+            v["analysis"]["analyzers"]["ko"]["normalizer"],
+            "hangul-bigrams"
+        );
+        let back: Manifest = serde_json::from_value(v).unwrap();
+        assert_eq!(back, m);
+    }
+}

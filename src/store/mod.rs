@@ -1,0 +1,279 @@
+//! Store: the index on disk. A folder holding `manifest.json`, the Tantivy index in
+//! `bm25/`, and (from format 2 on) the vectors in `vectors/`; see `index-format/`.
+//!
+//! Commits are atomic: the new manifest is written beside the old one, Tantivy commits
+//! with the new manifest's BLAKE3 as its payload, then the manifest is renamed into place.
+//! Opening checks that the manifest and Tantivy's last commit agree, finishing an
+//! interrupted rename, so a crash at any point leaves the last good index usable.
+//! The store never runs the encoder; it records what made the data.
+
+mod indexer;
+mod manifest;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+};
+use tantivy::{Index, IndexWriter};
+
+pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
+pub use manifest::{AnalysisSettings, AnalyzerSettings, FileEntry, Manifest, FORMAT_VERSION};
+
+use crate::analysis::{self, is_known, register_analyzers, LANGUAGES, UNDETERMINED};
+use crate::error::{Error, Result};
+
+const MANIFEST: &str = "manifest.json";
+const MANIFEST_NEXT: &str = "manifest.json.next";
+const BM25_DIR: &str = "bm25";
+
+/// The Tantivy fields of a passage.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// Source file, relative to the indexed folder (for incremental updates).
+    pub file: Field,
+    /// Document id.
+    pub doc: Field,
+    /// Passage number within the document.
+    pub passage: Field,
+    /// Language code.
+    pub lang: Field,
+    /// Document title (stored).
+    pub title: Field,
+    /// Passage text (stored).
+    pub text: Field,
+    /// BM25 field of each analyzer (`bm25_<code>`), keyed by language code.
+    bm25: BTreeMap<&'static str, Field>,
+}
+
+impl Fields {
+    fn schema() -> Schema {
+        let mut builder = Schema::builder();
+        builder.add_text_field("file", STRING | STORED);
+        builder.add_text_field("doc", STRING | STORED);
+        builder.add_u64_field("passage", STORED);
+        builder.add_text_field("lang", STRING | STORED | FAST);
+        builder.add_text_field("title", STORED);
+        builder.add_text_field("text", STORED);
+        for l in LANGUAGES {
+            // Term frequencies are enough for BM25; user text is never a phrase query.
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(&analysis::analyzer_name(l.code))
+                .set_index_option(IndexRecordOption::WithFreqs);
+            builder.add_text_field(
+                &format!("bm25_{}", l.code),
+                TextOptions::default().set_indexing_options(indexing),
+            );
+        }
+        builder.build()
+    }
+
+    fn from_schema(schema: &Schema) -> tantivy::Result<Fields> {
+        let mut bm25 = BTreeMap::new();
+        for l in LANGUAGES {
+            bm25.insert(l.code, schema.get_field(&format!("bm25_{}", l.code))?);
+        }
+        Ok(Fields {
+            file: schema.get_field("file")?,
+            doc: schema.get_field("doc")?,
+            passage: schema.get_field("passage")?,
+            lang: schema.get_field("lang")?,
+            title: schema.get_field("title")?,
+            text: schema.get_field("text")?,
+            bm25,
+        })
+    }
+
+    /// The BM25 field holding passages of `lang`: its own, or the shared `und` field.
+    pub fn bm25(&self, lang: &str) -> Field {
+        let code = if is_known(lang) { lang } else { UNDETERMINED };
+        self.bm25[code]
+    }
+
+    /// Whether passages of `lang` share the `und` field (and need a `lang` filter).
+    pub fn shares_field(lang: &str) -> bool {
+        !is_known(lang)
+    }
+}
+
+/// An open index.
+pub struct Store {
+    /// The index folder.
+    pub dir: PathBuf,
+    /// The Tantivy index.
+    pub index: Index,
+    /// Its fields.
+    pub fields: Fields,
+    /// The manifest of the last commit (or of the one being prepared).
+    pub manifest: Manifest,
+}
+
+impl Store {
+    /// Opens the index in `dir`, checking its format version and that the manifest and
+    /// the BM25 index belong to the same commit.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let bm25_dir = dir.join(BM25_DIR);
+        let manifest_path = dir.join(MANIFEST);
+        if !manifest_path.exists() && !dir.join(MANIFEST_NEXT).exists() {
+            return Err(Error::IndexMissing {
+                path: dir.to_path_buf(),
+            });
+        }
+        if manifest_path.exists() {
+            check_version(dir, &read(&manifest_path)?)?;
+        }
+        if !bm25_dir.join("meta.json").exists() {
+            return Err(corrupt(dir, "the bm25/ folder or its meta.json is missing"));
+        }
+        let index = Index::open_in_dir(&bm25_dir)
+            .map_err(|e| corrupt(dir, &format!("cannot open bm25/: {e}")))?;
+        let payload = index
+            .load_metas()
+            .map_err(|e| corrupt(dir, &format!("cannot read bm25/meta.json: {e}")))?
+            .payload;
+        let committed = payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
+        let committed_hash = committed
+            .as_ref()
+            .and_then(|v| v["manifest_blake3"].as_str())
+            .map(str::to_string);
+        let Some(committed_hash) = committed_hash else {
+            return Err(corrupt(dir, "the BM25 index has no commit from mlsearch"));
+        };
+        let bytes = committed_manifest(dir, &committed_hash)?;
+        check_version(dir, &bytes)?;
+        let manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| corrupt(dir, &format!("manifest.json: {e}")))?;
+        register_analyzers(&index);
+        let fields = Fields::from_schema(&index.schema())
+            .map_err(|e| corrupt(dir, &format!("schema: {e}")))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index,
+            fields,
+            manifest,
+        })
+    }
+
+    /// Creates an empty index of `root` in `dir`, replacing whatever is in `dir/bm25`.
+    /// Nothing is visible to readers until the first [`Store::commit`].
+    pub fn create(dir: &Path, root: PathBuf) -> Result<Store> {
+        let bm25_dir = dir.join(BM25_DIR);
+        if bm25_dir.exists() {
+            fs::remove_dir_all(&bm25_dir).map_err(|e| Error::io(&bm25_dir, e))?;
+        }
+        fs::create_dir_all(&bm25_dir).map_err(|e| Error::io(&bm25_dir, e))?;
+        let index = Index::create_in_dir(&bm25_dir, Fields::schema())?;
+        register_analyzers(&index);
+        let fields = Fields::from_schema(&index.schema())?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index,
+            fields,
+            manifest: Manifest::new(root),
+        })
+    }
+
+    /// A writer with `threads` indexing threads (Tantivy's lock keeps writers exclusive).
+    pub fn writer(&self, threads: usize) -> Result<IndexWriter> {
+        let threads = threads.clamp(1, 8);
+        self.index
+            .writer_with_num_threads(threads, threads * 64_000_000)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => Error::Locked {
+                    path: self.dir.clone(),
+                },
+                e => Error::Tantivy(e),
+            })
+    }
+
+    /// Publishes what `writer` holds together with `self.manifest`, atomically.
+    pub fn commit(&mut self, writer: &mut IndexWriter) -> Result<()> {
+        self.manifest.generation += 1;
+        self.manifest.mlsearch_version = env!("CARGO_PKG_VERSION").to_string();
+        let bytes = serde_json::to_vec_pretty(&self.manifest).expect("the manifest serialises");
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        let next = self.dir.join(MANIFEST_NEXT);
+        write_synced(&next, &bytes)?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&serde_json::json!({ "manifest_blake3": hash }).to_string());
+        prepared.commit()?;
+        let path = self.dir.join(MANIFEST);
+        fs::rename(&next, &path).map_err(|e| Error::io(&path, e))?;
+        sync_dir(&self.dir);
+        Ok(())
+    }
+}
+
+/// The manifest bytes that match the BM25 commit: `manifest.json`, or a
+/// `manifest.json.next` whose rename was interrupted (the rename is finished here).
+fn committed_manifest(dir: &Path, committed_hash: &str) -> Result<Vec<u8>> {
+    let path = dir.join(MANIFEST);
+    let next = dir.join(MANIFEST_NEXT);
+    let hash = |bytes: &[u8]| blake3::hash(bytes).to_hex().to_string();
+    if path.exists() {
+        let bytes = read(&path)?;
+        if hash(&bytes) == committed_hash {
+            return Ok(bytes);
+        }
+    }
+    if next.exists() {
+        let bytes = read(&next)?;
+        if hash(&bytes) == committed_hash {
+            // Best effort: a read-only index still opens from the .next file.
+            if fs::rename(&next, &path).is_ok() {
+                sync_dir(dir);
+            }
+            return Ok(bytes);
+        }
+    }
+    Err(corrupt(
+        dir,
+        "manifest.json does not belong to the BM25 index's last commit",
+    ))
+}
+
+fn check_version(dir: &Path, bytes: &[u8]) -> Result<()> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| corrupt(dir, &format!("manifest.json is not valid JSON: {e}")))?;
+    let found = value["format_version"]
+        .as_u64()
+        .ok_or_else(|| corrupt(dir, "manifest.json has no format_version"))?;
+    if found != u64::from(FORMAT_VERSION) {
+        return Err(Error::UnsupportedFormat {
+            path: dir.to_path_buf(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
+fn corrupt(dir: &Path, reason: &str) -> Error {
+    Error::Corrupt {
+        path: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut file = fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Makes a rename durable. Failure is harmless for correctness (only durability), so ignored.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
