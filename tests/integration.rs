@@ -1,1 +1,7 @@
+//! Integration tests: they drive the built `mlsearch` binary on the fixture corpus
+//! (`fixtures/corpus`, written for these tests) and on folders made in temp dirs.
 
+mod bad_input;
+mod incremental;
+mod query;
+mod util;

@@ -52,8 +52,8 @@ fn fold_arabic(s: &str) -> String {
 fn fold_persian(s: &str) -> String {
     s.chars()
         .map(|c| match c {
-            '\u{06CC}' | '\u{06D2}' => '\u{064A}', // farsi yeh, yeh barree → yeh
-            '\u{06A9}' => '\u{0643}',              // keheh → kaf
+            '\u{06CC}' | '\u{06D2}' => '\u{064A}',              // farsi yeh, yeh barree → yeh
+            '\u{06A9}' => '\u{0643}',                           // keheh → kaf
             '\u{06C0}' | '\u{06C1}' | '\u{06D5}' => '\u{0647}', // heh forms → heh
             c => c,
         })

@@ -24,7 +24,9 @@ pub fn word_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = 0;
     for (end, kind) in segmenter.segment_str(text).iter_with_word_type() {
-        if end > start && kind.is_word_like() {
+        // ICU4X tags some words ending in a combining vowel sign (Hindi ने, की) as
+        // non-words, so any segment with a letter or digit counts as a word.
+        if end > start && (kind.is_word_like() || text[start..end].chars().any(char::is_alphanumeric)) {
             ranges.push(start..end);
         }
         start = end;
@@ -72,6 +74,7 @@ impl Analyzer {
             let term = match (&stemmer, self.language.stemming) {
                 (Some(stemmer), _) => stemmer.stem(&term).into_owned(),
                 (None, Stemming::HindiLight) => hindi_light_stem(&term),
+                (None, Stemming::Prefix(n)) => term.chars().take(n).collect(),
                 _ => term,
             };
             tokens.push(Token {
@@ -103,15 +106,20 @@ impl Analyzer {
         tokens
     }
 
-    /// Persian writes compound parts joined by a zero-width non-joiner: index the parts.
+    /// Splits a word segment where Unicode word rules join what a search user means as two
+    /// words: a colon between letters (UAX #29 treats it as a mid-letter, so `title:baker`
+    /// would be one word), and in Persian the zero-width non-joiner of compounds.
     fn split_word(&self, text: &str, range: Range<usize>) -> Vec<Range<usize>> {
-        if self.language.normalizer != Normalizer::Persian {
+        let persian = self.language.normalizer == Normalizer::Persian;
+        let splits =
+            |c: char| c == ':' || c == '\u{FE13}' || c == '\u{FE55}' || c == '\u{FF1A}' || (persian && c == '\u{200C}');
+        if !text[range.clone()].contains(splits) {
             return vec![range];
         }
         let mut parts = Vec::new();
         let mut start = range.start;
         for (i, c) in text[range.clone()].char_indices() {
-            if c == '\u{200C}' {
+            if splits(c) {
                 parts.push(start..range.start + i);
                 start = range.start + i + c.len_utf8();
             }
@@ -190,19 +198,12 @@ mod tests {
     use super::*;
 
     fn terms(code: &str, text: &str) -> Vec<String> {
-        Analyzer::new(code)
-            .tokens(text)
-            .into_iter()
-            .map(|t| t.text)
-            .collect()
+        Analyzer::new(code).tokens(text).into_iter().map(|t| t.text).collect()
     }
 
     #[test]
     fn english_is_stemmed_and_punctuation_dropped() {
-        assert_eq!(
-            terms("en", "Running dogs, (quickly)!"),
-            ["run", "dog", "quick"]
-        );
+        assert_eq!(terms("en", "Running dogs, (quickly)!"), ["run", "dog", "quick"]);
     }
 
     #[test]
@@ -231,6 +232,12 @@ mod tests {
     }
 
     #[test]
+    fn devanagari_words_ending_in_vowel_signs_are_kept() {
+        let t = terms("hi", "पैंथर्स डिफ़ेंस ने कितने अंक दिए? की में");
+        assert_eq!(t.len(), 8, "{t:?}");
+    }
+
+    #[test]
     fn korean_uses_syllable_bigrams() {
         let ko = terms("ko", "서울에서");
         assert_eq!(ko, ["서울", "울에", "에서"]);
@@ -243,6 +250,11 @@ mod tests {
         for t in Analyzer::new("en").tokens(text) {
             assert!(text.is_char_boundary(t.offset_from) && text.is_char_boundary(t.offset_to));
         }
+    }
+
+    #[test]
+    fn a_colon_between_letters_splits_words() {
+        assert_eq!(terms("en", "title:baker"), ["titl", "baker"]);
     }
 
     #[test]

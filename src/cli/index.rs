@@ -22,40 +22,33 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg} ETA {eta}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg} ETA {eta}")
+            .expect("valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut warnings = 0usize;
     let (mut done_bytes, mut total_bytes) = (0u64, 0u64);
     let started = std::time::Instant::now();
-    let report = index_folder(
-        &args.dir,
-        &args.location.index,
-        &options,
-        &mut |event| match event {
-            Progress::Start { files, bytes } => {
-                bar.set_length(files as u64);
-                total_bytes = bytes;
-            }
-            Progress::File { bytes, .. } => {
-                done_bytes += bytes;
-                let rate = done_bytes as f64 / started.elapsed().as_secs_f64().max(1e-3) / 1e6;
-                bar.set_message(format!(
-                    "{:.1}/{:.1} MB, {rate:.1} MB/s",
-                    done_bytes as f64 / 1e6,
-                    total_bytes as f64 / 1e6
-                ));
-                bar.inc(1);
-            }
-            Progress::Warning(message) => {
-                warnings += 1;
-                bar.suspend(|| eprintln!("mlsearch: warning: {message}"));
-            }
-        },
-    )
+    let report = index_folder(&args.dir, &args.location.index, &options, &mut |event| match event {
+        Progress::Start { files, bytes } => {
+            bar.set_length(files as u64);
+            total_bytes = bytes;
+        }
+        Progress::File { bytes, .. } => {
+            done_bytes += bytes;
+            let rate = done_bytes as f64 / started.elapsed().as_secs_f64().max(1e-3) / 1e6;
+            bar.set_message(format!(
+                "{:.1}/{:.1} MB, {rate:.1} MB/s",
+                done_bytes as f64 / 1e6,
+                total_bytes as f64 / 1e6
+            ));
+            bar.inc(1);
+        }
+        Progress::Warning(message) => {
+            warnings += 1;
+            bar.suspend(|| eprintln!("mlsearch: warning: {message}"));
+        }
+    })
     .with_context(|| format!("indexing {}", args.dir.display()))?;
     bar.finish_and_clear();
 
@@ -74,19 +67,11 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
             String::new()
         },
     )?;
-    let languages: Vec<String> = report
-        .languages
-        .iter()
-        .map(|(l, n)| format!("{l} {n}"))
-        .collect();
+    let languages: Vec<String> = report.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
     writeln!(
         out,
         "{}: {} files, {} passages in {} languages ({}) in {:.2} s{}",
-        if report.committed {
-            "indexed"
-        } else {
-            "up to date"
-        },
+        if report.committed { "indexed" } else { "up to date" },
         report.files,
         report.passages,
         report.languages.len(),

@@ -46,21 +46,13 @@ pub fn run(args: InfoArgs) -> anyhow::Result<u8> {
     writeln!(out, "files:       {}", summary["files"])?;
     writeln!(out, "documents:   {}", summary["documents"])?;
     writeln!(out, "passages:    {}", summary["passages"])?;
-    let langs: Vec<String> = m
-        .languages()
-        .iter()
-        .map(|(l, n)| format!("{l} {n}"))
-        .collect();
+    let langs: Vec<String> = m.languages().iter().map(|(l, n)| format!("{l} {n}")).collect();
     writeln!(out, "languages:   {}", langs.join(", "))?;
     writeln!(out, "size:        {:.1} MB", size as f64 / 1e6)?;
     writeln!(
         out,
         "vectors:     {}",
-        if m.vectors.is_some() {
-            "yes"
-        } else {
-            "none (BM25 only)"
-        }
+        if m.vectors.is_some() { "yes" } else { "none (BM25 only)" }
     )?;
     Ok(EXIT_OK)
 }

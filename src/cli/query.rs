@@ -29,10 +29,10 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         langs: LangFilter::parse(&args.lang)?,
         query_lang: args.query_lang.clone(),
         snippet_chars: args.snippet_chars,
+        snippets: !args.trec,
     };
     let dir = &args.location.index;
-    let searcher =
-        Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    let searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
     let mut out = BufWriter::new(stdout.lock());
@@ -41,10 +41,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         out.flush()?;
         return Ok(EXIT_OK);
     }
-    let text = args
-        .text
-        .as_deref()
-        .expect("clap requires TEXT without --queries");
+    let text = args.text.as_deref().expect("clap requires TEXT without --queries");
     let results = searcher.search(text, &options)?;
     for hit in &results.hits {
         if args.json {
@@ -70,11 +67,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
 }
 
 fn print_hit(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()> {
-    let (on, off) = if color {
-        ("\x1b[1m", "\x1b[0m")
-    } else {
-        ("**", "**")
-    };
+    let (on, off) = if color { ("\x1b[1m", "\x1b[0m") } else { ("**", "**") };
     let mut marked = String::new();
     let mut last = 0;
     for [from, to] in &hit.highlights {
@@ -128,11 +121,7 @@ fn batch(
         let results = searcher.search(text, &options)?;
         if args.trec {
             let mut seen = HashSet::new();
-            let docs = results
-                .hits
-                .iter()
-                .filter(|h| seen.insert(h.doc.as_str()))
-                .take(args.k);
+            let docs = results.hits.iter().filter(|h| seen.insert(h.doc.as_str())).take(args.k);
             for (rank, hit) in docs.enumerate() {
                 writeln!(
                     out,

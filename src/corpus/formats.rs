@@ -62,20 +62,16 @@ pub fn read_documents(file: &SourceFile, bytes: &[u8]) -> Result<ReadOutcome, Re
     let text = decode(bytes, &mut outcome.warnings)?;
     let rel = &file.rel_path;
     match file.format {
-        Format::Text => {
-            outcome
-                .documents
-                .push(Document::plain(rel, String::new(), text.into_owned()))
-        }
+        Format::Text => outcome
+            .documents
+            .push(Document::plain(rel, String::new(), text.into_owned())),
         Format::Markdown => {
             let title = text
                 .lines()
                 .find_map(|l| l.strip_prefix("# "))
                 .map(|t| t.trim().to_string())
                 .unwrap_or_default();
-            outcome
-                .documents
-                .push(Document::plain(rel, title, text.into_owned()));
+            outcome.documents.push(Document::plain(rel, title, text.into_owned()));
         }
         Format::Html => {
             let (title, body) = html_to_text(&text);
@@ -127,10 +123,7 @@ fn invalid_utf8_sequences(mut bytes: &[u8]) -> usize {
             Ok(_) => return count,
             Err(e) => {
                 count += 1;
-                let skip = e.valid_up_to()
-                    + e.error_len()
-                        .unwrap_or(bytes.len() - e.valid_up_to())
-                        .max(1);
+                let skip = e.valid_up_to() + e.error_len().unwrap_or(bytes.len() - e.valid_up_to()).max(1);
                 bytes = &bytes[skip.min(bytes.len())..];
             }
         }
@@ -149,12 +142,7 @@ fn html_to_text(html: &str) -> (String, String) {
         .find("<title")
         .and_then(|start| Some(start + lower[start..].find('>')? + 1))
         .and_then(|from| Some((from, from + lower[from..].find("</title")?)))
-        .map(|(from, to)| {
-            render(&html[from..to])
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|(from, to)| render(&html[from..to]).split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
     (title, render(html))
 }
@@ -162,12 +150,7 @@ fn html_to_text(html: &str) -> (String, String) {
 /// Reads one JSON record (`docid`|`_id`|`id`, `title`, `text`|`contents`, `lang`).
 fn record(value: &Value, fallback_id: String) -> Result<Document, String> {
     let obj = value.as_object().ok_or("not a JSON object")?;
-    let field = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| obj.get(*n))
-            .filter(|v| !v.is_null())
-    };
+    let field = |names: &[&str]| names.iter().find_map(|n| obj.get(*n)).filter(|v| !v.is_null());
     let text = field(&["text", "contents", "body"])
         .and_then(Value::as_str)
         .ok_or("no \"text\" field")?;
@@ -181,9 +164,7 @@ fn record(value: &Value, fallback_id: String) -> Result<Document, String> {
         .unwrap_or_default()
         .to_string();
     let lang = match field(&["lang", "language"]).and_then(Value::as_str) {
-        Some(tag) => {
-            Some(normalize_tag(tag).ok_or_else(|| format!("invalid language tag {tag:?}"))?)
-        }
+        Some(tag) => Some(normalize_tag(tag).ok_or_else(|| format!("invalid language tag {tag:?}"))?),
         None => None,
     };
     Ok(Document {
@@ -210,9 +191,7 @@ fn read_jsonl(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Re
             Err(reason) => {
                 bad += 1;
                 if bad <= 5 {
-                    outcome
-                        .warnings
-                        .push(format!("line {}: {reason}; line skipped", n + 1));
+                    outcome.warnings.push(format!("line {}: {reason}; line skipped", n + 1));
                 }
             }
         }
@@ -229,15 +208,11 @@ fn read_jsonl(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Re
 }
 
 fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), ReadError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| ReadError::Json(format!("invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| ReadError::Json(format!("invalid JSON: {e}")))?;
     if let Some(articles) = value.get("data").and_then(Value::as_array) {
         // SQuAD layout: every paragraph's context is a document `<file>#<article>-<paragraph>`.
         for (a, article) in articles.iter().enumerate() {
-            let title = article
-                .get("title")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let title = article.get("title").and_then(Value::as_str).unwrap_or_default();
             let paragraphs = article.get("paragraphs").and_then(Value::as_array);
             for (p, paragraph) in paragraphs.into_iter().flatten().enumerate() {
                 if let Some(context) = paragraph.get("context").and_then(Value::as_str) {
@@ -251,9 +226,7 @@ fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Rea
             }
         }
         if outcome.documents.is_empty() {
-            return Err(ReadError::Json(
-                "SQuAD layout without paragraph contexts".into(),
-            ));
+            return Err(ReadError::Json("SQuAD layout without paragraph contexts".into()));
         }
         return Ok(());
     }
@@ -264,9 +237,7 @@ fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Rea
     for (i, item) in records.iter().enumerate() {
         match record(item, format!("{rel}#{}", i + 1)) {
             Ok(doc) => outcome.documents.push(doc),
-            Err(reason) => outcome
-                .warnings
-                .push(format!("record {}: {reason}; skipped", i + 1)),
+            Err(reason) => outcome.warnings.push(format!("record {}: {reason}; skipped", i + 1)),
         }
     }
     if outcome.documents.is_empty() {
@@ -304,7 +275,8 @@ mod tests {
 
     #[test]
     fn squad_paragraphs_are_documents() {
-        let data = r#"{"data":[{"title":"Super_Bowl","paragraphs":[{"context":"A","qas":[]},{"context":"B","qas":[]}]}]}"#;
+        let data =
+            r#"{"data":[{"title":"Super_Bowl","paragraphs":[{"context":"A","qas":[]},{"context":"B","qas":[]}]}]}"#;
         let out = read_documents(&file("squad.json"), data.as_bytes()).unwrap();
         assert_eq!(out.documents.len(), 2);
         assert_eq!(out.documents[1].id, "squad.json#0-1");
@@ -355,16 +327,9 @@ mod tests {
     fn gzipped_jsonl_is_read_and_corrupt_gzip_refused() {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(b"{\"docid\":\"d1\",\"text\":\"hi\"}\n")
-            .unwrap();
+        enc.write_all(b"{\"docid\":\"d1\",\"text\":\"hi\"}\n").unwrap();
         let gz = enc.finish().unwrap();
-        assert_eq!(
-            read_documents(&file("c.jsonl.gz"), &gz)
-                .unwrap()
-                .documents
-                .len(),
-            1
-        );
+        assert_eq!(read_documents(&file("c.jsonl.gz"), &gz).unwrap().documents.len(), 1);
         assert!(matches!(
             read_documents(&file("c.jsonl.gz"), &gz[..gz.len() / 2]),
             Err(ReadError::Gzip(_))

@@ -106,6 +106,7 @@ pub struct Discovery {
 pub fn discover(root: &Path, exclude: &[PathBuf]) -> Discovery {
     let mut found = Discovery::default();
     let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {

@@ -9,7 +9,7 @@
 //! window of the encoders that come next.
 
 use super::{Document, Passage};
-use crate::analysis::{detect, sentence_breaks, word_ranges};
+use crate::analysis::{detect, sentence_breaks, word_ranges, Detection, UNDETERMINED};
 
 /// Upper bound on the words of a passage.
 pub const MAX_PASSAGE_WORDS: usize = 256;
@@ -32,7 +32,7 @@ pub fn split_passages(doc: &Document, default_lang: Option<&str>) -> Vec<Passage
     }
     let pieces = merge_short(pieces);
     let fixed_lang = doc.lang.as_deref().or(default_lang);
-    let mut doc_lang: Option<Option<&'static str>> = None;
+    let mut doc_detection: Option<Detection> = None;
     pieces
         .into_iter()
         .enumerate()
@@ -41,15 +41,24 @@ pub fn split_passages(doc: &Document, default_lang: Option<&str>) -> Vec<Passage
                 Some(lang) => lang.to_string(),
                 None => {
                     let guess = detect(&piece.text);
-                    if guess.reliable {
-                        guess.code.to_string()
+                    let mut whole = || {
+                        doc_detection
+                            .get_or_insert_with(|| detect(prefix(&doc.text, 4000)))
+                            .clone()
+                    };
+                    let code = if guess.reliable {
+                        guess.code
                     } else {
-                        let whole = *doc_lang.get_or_insert_with(|| {
-                            let d = detect(prefix(&doc.text, 4000));
-                            d.reliable.then_some(d.code)
-                        });
-                        whole.unwrap_or(guess.code).to_string()
-                    }
+                        // Too short to tell alone: the document's language if that is
+                        // clear, else the passage's best guess, else the document's.
+                        let whole = whole();
+                        match (whole.reliable, guess.code) {
+                            (true, _) => whole.code,
+                            (false, UNDETERMINED) => whole.code,
+                            (false, code) => code,
+                        }
+                    };
+                    code.to_string()
                 }
             };
             Passage {
@@ -146,10 +155,7 @@ fn merge_short(pieces: Vec<Piece>) -> Vec<Piece> {
     let mut merged: Vec<Piece> = Vec::new();
     for piece in pieces {
         match merged.last_mut() {
-            Some(last)
-                if last.words < MIN_PASSAGE_WORDS
-                    && last.words + piece.words <= MAX_PASSAGE_WORDS =>
-            {
+            Some(last) if last.words < MIN_PASSAGE_WORDS && last.words + piece.words <= MAX_PASSAGE_WORDS => {
                 last.text.push_str("\n\n");
                 last.text.push_str(&piece.text);
                 last.words += piece.words;
@@ -159,9 +165,7 @@ fn merge_short(pieces: Vec<Piece>) -> Vec<Piece> {
     }
     if merged.len() >= 2 {
         let n = merged.len();
-        if merged[n - 1].words < MIN_PASSAGE_WORDS
-            && merged[n - 2].words + merged[n - 1].words <= MAX_PASSAGE_WORDS
-        {
+        if merged[n - 1].words < MIN_PASSAGE_WORDS && merged[n - 2].words + merged[n - 1].words <= MAX_PASSAGE_WORDS {
             let tail = merged.pop().expect("len >= 2");
             let last = merged.last_mut().expect("len >= 1");
             last.text.push_str("\n\n");
@@ -217,9 +221,7 @@ mod tests {
         let text = "word ".repeat(1000);
         let passages = split_passages(&doc(&text), Some("en"));
         assert_eq!(passages.len(), 4);
-        assert!(passages
-            .iter()
-            .all(|p| word_ranges(&p.text).len() <= MAX_PASSAGE_WORDS));
+        assert!(passages.iter().all(|p| word_ranges(&p.text).len() <= MAX_PASSAGE_WORDS));
     }
 
     #[test]

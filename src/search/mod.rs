@@ -9,6 +9,7 @@
 //! When none of these applies, each language's field reads the query with its own
 //! analyzer (the query is assumed to be in whichever language it is searched in).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
@@ -69,6 +70,8 @@ pub struct SearchOptions {
     pub query_lang: Option<String>,
     /// Longest snippet, in characters.
     pub snippet_chars: usize,
+    /// Whether to make snippets (a TREC run needs none: it saves re-analysing every hit).
+    pub snippets: bool,
 }
 
 impl Default for SearchOptions {
@@ -78,6 +81,7 @@ impl Default for SearchOptions {
             langs: LangFilter::Any,
             query_lang: None,
             snippet_chars: 200,
+            snippets: true,
         }
     }
 }
@@ -165,9 +169,7 @@ impl Searcher {
         let (query_lang, source) = choose_query_lang(text, options)?;
         let query = self.build_query(text, query_lang.as_deref(), &options.langs);
         let mut results = SearchResults {
-            query_lang: query_lang
-                .clone()
-                .unwrap_or_else(|| UNDETERMINED.to_string()),
+            query_lang: query_lang.clone().unwrap_or_else(|| UNDETERMINED.to_string()),
             query_lang_source: source,
             hits: Vec::new(),
         };
@@ -190,23 +192,24 @@ impl Searcher {
             let lang = get(f.lang);
             let text = get(f.text);
             let field = f.bm25(&lang);
-            let generator = match generators.entry(field) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let mut generator = SnippetGenerator::create(&searcher, &*query, field)?;
-                    generator.set_max_num_chars(options.snippet_chars);
-                    e.insert(generator)
-                }
+            let (snippet, highlights) = if options.snippets {
+                let generator = match generators.entry(field) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        let mut generator = SnippetGenerator::create(&searcher, &*query, field)?;
+                        generator.set_max_num_chars(options.snippet_chars);
+                        e.insert(generator)
+                    }
+                };
+                snippet(generator, &text, options.snippet_chars)
+            } else {
+                (String::new(), Vec::new())
             };
-            let (snippet, highlights) = snippet(generator, &text, options.snippet_chars);
             results.hits.push(Hit {
                 rank: rank + 1,
                 score,
                 doc: get(f.doc),
-                passage: stored
-                    .get_first(f.passage)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or_default() as u32,
+                passage: stored.get_first(f.passage).and_then(|v| v.as_u64()).unwrap_or_default() as u32,
                 lang,
                 title: get(f.title),
                 file: get(f.file),
@@ -218,12 +221,7 @@ impl Searcher {
     }
 
     /// One `TermQuery` per analysed term in every BM25 field the filter allows.
-    fn build_query(
-        &self,
-        text: &str,
-        query_lang: Option<&str>,
-        filter: &LangFilter,
-    ) -> Option<Box<dyn Query>> {
+    fn build_query(&self, text: &str, query_lang: Option<&str>, filter: &LangFilter) -> Option<Box<dyn Query>> {
         let fields = &self.store.fields;
         let mut known: Vec<&str> = Vec::new();
         let mut shared: Vec<&str> = Vec::new();
@@ -236,11 +234,7 @@ impl Searcher {
         }
         let mut per_field: Vec<Box<dyn Query>> = Vec::new();
         for code in &known {
-            if let Some(q) = terms_query(
-                fields.bm25(code),
-                &Analyzer::new(query_lang.unwrap_or(code)),
-                text,
-            ) {
+            if let Some(q) = terms_query(fields.bm25(code), &Analyzer::new(query_lang.unwrap_or(code)), text) {
                 per_field.push(q);
             }
         }
@@ -258,17 +252,12 @@ impl Searcher {
                                 let term = Term::from_field_text(fields.lang, c);
                                 (
                                     Occur::Should,
-                                    Box::new(TermQuery::new(term, IndexRecordOption::Basic))
-                                        as Box<dyn Query>,
+                                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
                                 )
                             })
                             .collect();
-                        let only =
-                            Box::new(BoostQuery::new(Box::new(BooleanQuery::new(langs)), 0.0));
-                        Box::new(BooleanQuery::new(vec![
-                            (Occur::Must, q),
-                            (Occur::Must, only),
-                        ]))
+                        let only = Box::new(BoostQuery::new(Box::new(BooleanQuery::new(langs)), 0.0));
+                        Box::new(BooleanQuery::new(vec![(Occur::Must, q), (Occur::Must, only)]))
                     }
                 };
                 per_field.push(q);
@@ -301,10 +290,7 @@ fn terms_query(field: Field, analyzer: &Analyzer, text: &str) -> Option<Box<dyn 
 }
 
 /// Picks the analyzer language for the query (see the module docs).
-fn choose_query_lang(
-    text: &str,
-    options: &SearchOptions,
-) -> Result<(Option<String>, QueryLangSource)> {
+fn choose_query_lang(text: &str, options: &SearchOptions) -> Result<(Option<String>, QueryLangSource)> {
     if let Some(tag) = &options.query_lang {
         let code = normalize_tag(tag).ok_or_else(|| Error::InvalidLanguage(tag.clone()))?;
         return Ok((Some(code), QueryLangSource::Given));
@@ -323,23 +309,12 @@ fn choose_query_lang(
 
 /// The best fragment of `text` with highlight ranges, or its beginning when no query term
 /// occurs in it (a passage found through its title).
-fn snippet(
-    generator: &SnippetGenerator,
-    text: &str,
-    max_chars: usize,
-) -> (String, Vec<[usize; 2]>) {
+fn snippet(generator: &SnippetGenerator, text: &str, max_chars: usize) -> (String, Vec<[usize; 2]>) {
     let found = generator.snippet(text);
     if !found.is_empty() && !found.highlighted().is_empty() {
-        return (
-            found.fragment().to_string(),
-            merge_ranges(found.highlighted()),
-        );
+        return (found.fragment().to_string(), merge_ranges(found.highlighted()));
     }
-    let end = text
-        .char_indices()
-        .nth(max_chars)
-        .map(|(i, _)| i)
-        .unwrap_or(text.len());
+    let end = text.char_indices().nth(max_chars).map(|(i, _)| i).unwrap_or(text.len());
     (text[..end].to_string(), Vec::new())
 }
 

@@ -97,7 +97,7 @@ pub fn index_folder(
     let index_abs = absolute(index_dir);
     let found = discover(&root, std::slice::from_ref(&index_abs));
     for error in &found.errors {
-        progress(Progress::Warning(format!("cannot list: {error}")));
+        progress(Progress::Warning(format!("skipped: {error}")));
     }
 
     let (mut store, fresh) = open_for_update(index_dir, &root, options.rebuild)?;
@@ -111,18 +111,18 @@ pub fn index_folder(
         } else {
             "the folder is empty".to_string()
         };
+        let _ = fs::remove_dir(index_dir);
         return Err(Error::NothingToIndex { path: root, reason });
     }
     let threads = if options.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     } else {
         options.threads
     };
     let mut writer = store.writer(threads)?;
     let mut report = IndexReport {
         unsupported: found.unsupported,
+        skipped: found.errors.len(),
         ..Default::default()
     };
     if options.rebuild && !fresh {
@@ -235,11 +235,7 @@ pub fn index_folder(
         let _ = fs::remove_dir_all(index_dir.join(super::BM25_DIR));
         return Err(Error::NothingToIndex {
             path: root,
-            reason: format!(
-                "no text in {} files ({} skipped)",
-                found.files.len(),
-                report.skipped
-            ),
+            reason: format!("no text in {} files ({} skipped)", found.files.len(), report.skipped),
         });
     }
     let changed = report.added + report.updated + report.removed > 0 || options.rebuild || fresh;
@@ -264,9 +260,7 @@ fn open_for_update(index_dir: &Path, root: &Path, rebuild: bool) -> Result<(Stor
             requested: root.to_path_buf(),
         }),
         Ok(store) => Ok((store, false)),
-        Err(Error::IndexMissing { .. }) => {
-            Ok((Store::create(index_dir, root.to_path_buf())?, true))
-        }
+        Err(Error::IndexMissing { .. }) => Ok((Store::create(index_dir, root.to_path_buf())?, true)),
         Err(Error::UnsupportedFormat { .. } | Error::Corrupt { .. }) if rebuild => {
             for name in [super::MANIFEST, super::MANIFEST_NEXT] {
                 let _ = fs::remove_file(index_dir.join(name));

@@ -122,10 +122,9 @@ impl AnalysisSettings {
                 };
                 let stemmer = match l.stemming {
                     Stemming::None => "none".to_string(),
-                    Stemming::Snowball(algorithm) => {
-                        format!("snowball-{algorithm:?}").to_lowercase()
-                    }
+                    Stemming::Snowball(algorithm) => format!("snowball-{algorithm:?}").to_lowercase(),
                     Stemming::HindiLight => "hindi-light".to_string(),
+                    Stemming::Prefix(n) => format!("prefix-{n}"),
                 };
                 let settings = AnalyzerSettings {
                     tokenizer: analyzer_name(l.code),
@@ -180,14 +179,8 @@ mod tests {
             v["files"]["a.txt"],
             serde_json::json!({"blake3": "00", "bytes": 3, "documents": 1, "passages": 1, "languages": {"en": 1}})
         );
-        assert_eq!(
-            v["analysis"]["analyzers"]["de"]["stemmer"],
-            "snowball-german"
-        );
-        assert_eq!(
-            v["analysis"]["analyzers"]["ko"]["normalizer"],
-            "hangul-bigrams"
-        );
+        assert_eq!(v["analysis"]["analyzers"]["de"]["stemmer"], "snowball-german");
+        assert_eq!(v["analysis"]["analyzers"]["ko"]["normalizer"], "hangul-bigrams");
         let back: Manifest = serde_json::from_value(v).unwrap();
         assert_eq!(back, m);
     }

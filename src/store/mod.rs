@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING,
-};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING};
 use tantivy::{Index, IndexWriter};
 
 pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
@@ -127,8 +125,7 @@ impl Store {
         if !bm25_dir.join("meta.json").exists() {
             return Err(corrupt(dir, "the bm25/ folder or its meta.json is missing"));
         }
-        let index = Index::open_in_dir(&bm25_dir)
-            .map_err(|e| corrupt(dir, &format!("cannot open bm25/: {e}")))?;
+        let index = Index::open_in_dir(&bm25_dir).map_err(|e| corrupt(dir, &format!("cannot open bm25/: {e}")))?;
         let payload = index
             .load_metas()
             .map_err(|e| corrupt(dir, &format!("cannot read bm25/meta.json: {e}")))?
@@ -145,11 +142,10 @@ impl Store {
         };
         let bytes = committed_manifest(dir, &committed_hash)?;
         check_version(dir, &bytes)?;
-        let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| corrupt(dir, &format!("manifest.json: {e}")))?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(dir, &format!("manifest.json: {e}")))?;
         register_analyzers(&index);
-        let fields = Fields::from_schema(&index.schema())
-            .map_err(|e| corrupt(dir, &format!("schema: {e}")))?;
+        let fields = Fields::from_schema(&index.schema()).map_err(|e| corrupt(dir, &format!("schema: {e}")))?;
         Ok(Store {
             dir: dir.to_path_buf(),
             index,
@@ -183,9 +179,7 @@ impl Store {
         self.index
             .writer_with_num_threads(threads, threads * 64_000_000)
             .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::Locked {
-                    path: self.dir.clone(),
-                },
+                tantivy::TantivyError::LockFailure(..) => Error::Locked { path: self.dir.clone() },
                 e => Error::Tantivy(e),
             })
     }
@@ -237,8 +231,8 @@ fn committed_manifest(dir: &Path, committed_hash: &str) -> Result<Vec<u8>> {
 }
 
 fn check_version(dir: &Path, bytes: &[u8]) -> Result<()> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| corrupt(dir, &format!("manifest.json is not valid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(dir, &format!("manifest.json is not valid JSON: {e}")))?;
     let found = value["format_version"]
         .as_u64()
         .ok_or_else(|| corrupt(dir, "manifest.json has no format_version"))?;
