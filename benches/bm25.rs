@@ -148,7 +148,12 @@ fn main() {
         .collect();
     println!("| query latency ({n} queries, 1 thread, k=10) | p50 ms | p99 ms | mean ms | QPS |");
     println!("|---|---|---|---|---|");
-    for (label, filter) in [("--lang any", None), ("--lang <detected language>", Some(()))] {
+    let cases = [
+        ("--lang any", None, true),
+        ("--lang any, no snippets (TREC)", None, false),
+        ("--lang <detected language>", Some(()), true),
+    ];
+    for (label, filter, snippets) in cases {
         let mut times = Vec::with_capacity(n);
         for q in &queries {
             let langs = match filter {

@@ -232,15 +232,30 @@ impl Searcher {
                 known.push(code)
             }
         }
-        let mut per_field: Vec<Box<dyn Query>> = Vec::new();
+        // The query is analysed once per analyzer, not once per field.
+        let mut analysed: HashMap<&'static str, Vec<String>> = HashMap::new();
+        let mut terms = |code: &str| -> Vec<String> {
+            let analyzer = Analyzer::new(query_lang.unwrap_or(code));
+            let entry = analysed.entry(analyzer.language().code);
+            entry
+                .or_insert_with(|| analyzer.tokens(text).into_iter().map(|t| t.text).collect())
+                .clone()
+        };
+        // One flat disjunction over (field, term) pairs: nested per-field unions would each
+        // allocate Tantivy's union buffers, per segment, for every query.
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for code in &known {
-            if let Some(q) = terms_query(fields.bm25(code), &Analyzer::new(query_lang.unwrap_or(code)), text) {
-                per_field.push(q);
-            }
+            let field = fields.bm25(code);
+            clauses.extend(terms(code).iter().map(|t| (Occur::Should, term_query(field, t))));
         }
         if !shared.is_empty() {
-            let analyzer = Analyzer::new(query_lang.unwrap_or(UNDETERMINED));
-            if let Some(q) = terms_query(fields.bm25(UNDETERMINED), &analyzer, text) {
+            let field = fields.bm25(UNDETERMINED);
+            let und: Vec<(Occur, Box<dyn Query>)> = terms(UNDETERMINED)
+                .iter()
+                .map(|t| (Occur::Should, term_query(field, t)))
+                .collect();
+            if !und.is_empty() {
+                let q: Box<dyn Query> = Box::new(BooleanQuery::new(und));
                 let q = match filter {
                     LangFilter::Any => q,
                     LangFilter::Only(_) => {
@@ -260,33 +275,19 @@ impl Searcher {
                         Box::new(BooleanQuery::new(vec![(Occur::Must, q), (Occur::Must, only)]))
                     }
                 };
-                per_field.push(q);
+                clauses.push((Occur::Should, q));
             }
         }
-        match per_field.len() {
-            0 => None,
-            1 => per_field.pop(),
-            _ => Some(Box::new(BooleanQuery::new(
-                per_field.into_iter().map(|q| (Occur::Should, q)).collect(),
-            ))),
-        }
+        (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
     }
 }
 
-/// A disjunction of the analysed terms of `text` in `field`.
-fn terms_query(field: Field, analyzer: &Analyzer, text: &str) -> Option<Box<dyn Query>> {
-    let clauses: Vec<(Occur, Box<dyn Query>)> = analyzer
-        .tokens(text)
-        .into_iter()
-        .map(|t| {
-            let term = Term::from_field_text(field, &t.text);
-            (
-                Occur::Should,
-                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)) as Box<dyn Query>,
-            )
-        })
-        .collect();
-    (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+/// A BM25 term query (frequencies, no positions).
+fn term_query(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
 }
 
 /// Picks the analyzer language for the query (see the module docs).
