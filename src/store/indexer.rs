@@ -2,16 +2,18 @@
 //! are read and indexed, passages of deleted files are removed, unchanged files are not
 //! read beyond hashing. A file that cannot be read keeps its previous passages.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use tantivy::{TantivyDocument, Term};
 
 use super::{FileEntry, Store};
 use crate::analysis::normalize_tag;
-use crate::corpus::{discover, read_documents, split_passages, Passage};
+use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFile};
 use crate::error::{Error, Result};
 
 /// How to index.
@@ -141,81 +143,80 @@ pub fn index_folder(
         files: found.files.len(),
         bytes: total_bytes,
     });
-    let mut seen = BTreeSet::new();
-    for file in &found.files {
-        seen.insert(file.rel_path.clone());
-        let previous = store.manifest.files.get(&file.rel_path).cloned();
-        let bytes = match fs::read(&file.path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                report.skipped += 1;
-                progress(Progress::Warning(skip_message(
-                    &file.rel_path,
-                    &e.to_string(),
-                    previous.is_some(),
-                )));
-                progress(Progress::File {
-                    rel_path: &file.rel_path,
-                    bytes: 0,
-                });
-                continue;
-            }
-        };
-        let hash = blake3::hash(&bytes).to_hex().to_string();
-        if previous.as_ref().is_some_and(|p| p.blake3 == hash) {
-            report.unchanged += 1;
-            progress(Progress::File {
-                rel_path: &file.rel_path,
-                bytes: bytes.len() as u64,
+    let seen: BTreeSet<String> = found.files.iter().map(|f| f.rel_path.clone()).collect();
+    let previous: HashMap<String, String> = store
+        .manifest
+        .files
+        .iter()
+        .map(|(path, entry)| (path.clone(), entry.blake3.clone()))
+        .collect();
+    // Files are read, hashed, parsed, split and language-tagged on worker threads; this
+    // thread applies the results in file order, so the index is the same on every run.
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::sync_channel::<(usize, Prepared)>(threads * 4);
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads {
+            let (sender, next, files, previous) = (sender.clone(), &next, &found.files, &previous);
+            let default_lang = default_lang.as_deref();
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let prepared = prepare(file, previous.get(&file.rel_path).map(String::as_str), default_lang);
+                if sender.send((i, prepared)).is_err() {
+                    break;
+                }
             });
-            continue;
         }
-        let outcome = match read_documents(file, &bytes) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                report.skipped += 1;
-                progress(Progress::Warning(skip_message(
-                    &file.rel_path,
-                    &e.to_string(),
-                    previous.is_some(),
-                )));
+        drop(sender);
+        let mut waiting = BTreeMap::new();
+        let mut expected = 0;
+        for (i, prepared) in receiver {
+            waiting.insert(i, prepared);
+            while let Some(prepared) = waiting.remove(&expected) {
+                let file = &found.files[expected];
+                expected += 1;
+                let known = previous.contains_key(&file.rel_path);
+                let bytes = match prepared {
+                    Prepared::Unchanged { bytes } => {
+                        report.unchanged += 1;
+                        bytes
+                    }
+                    Prepared::Failed { reason, bytes } => {
+                        report.skipped += 1;
+                        progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
+                        bytes
+                    }
+                    Prepared::Read {
+                        entry,
+                        passages,
+                        warnings,
+                    } => {
+                        for warning in &warnings {
+                            progress(Progress::Warning(format!("{}: {warning}", file.rel_path)));
+                        }
+                        if known {
+                            writer.delete_term(Term::from_field_text(store.fields.file, &file.rel_path));
+                            report.updated += 1;
+                        } else {
+                            report.added += 1;
+                        }
+                        for passage in &passages {
+                            writer.add_document(passage_document(&store, &file.rel_path, passage))?;
+                        }
+                        report.passages_written += u64::from(entry.passages);
+                        let bytes = entry.bytes;
+                        store.manifest.files.insert(file.rel_path.clone(), entry);
+                        bytes
+                    }
+                };
                 progress(Progress::File {
                     rel_path: &file.rel_path,
-                    bytes: bytes.len() as u64,
+                    bytes,
                 });
-                continue;
-            }
-        };
-        for warning in &outcome.warnings {
-            progress(Progress::Warning(format!("{}: {warning}", file.rel_path)));
-        }
-        if previous.is_some() {
-            writer.delete_term(Term::from_field_text(store.fields.file, &file.rel_path));
-            report.updated += 1;
-        } else {
-            report.added += 1;
-        }
-        let mut entry = FileEntry {
-            blake3: hash,
-            bytes: bytes.len() as u64,
-            documents: outcome.documents.len() as u32,
-            passages: 0,
-            languages: BTreeMap::new(),
-        };
-        for document in &outcome.documents {
-            for passage in split_passages(document, default_lang.as_deref()) {
-                writer.add_document(passage_document(&store, &file.rel_path, &passage))?;
-                entry.passages += 1;
-                *entry.languages.entry(passage.lang).or_insert(0) += 1;
             }
         }
-        report.passages_written += u64::from(entry.passages);
-        store.manifest.files.insert(file.rel_path.clone(), entry);
-        progress(Progress::File {
-            rel_path: &file.rel_path,
-            bytes: bytes.len() as u64,
-        });
-    }
+        Ok(())
+    })?;
 
     let gone: Vec<String> = store
         .manifest
@@ -274,6 +275,67 @@ fn open_for_update(index_dir: &Path, root: &Path, rebuild: bool) -> Result<(Stor
             Ok((Store::create(index_dir, root.to_path_buf())?, true))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// A file after the worker threads' part of the work.
+enum Prepared {
+    /// Same hash as in the manifest.
+    Unchanged { bytes: u64 },
+    /// Could not be read or parsed.
+    Failed { reason: String, bytes: u64 },
+    /// New or changed: its manifest entry and passages.
+    Read {
+        entry: FileEntry,
+        passages: Vec<Passage>,
+        warnings: Vec<String>,
+    },
+}
+
+/// Reads, hashes, parses and splits one file (on a worker thread).
+fn prepare(file: &SourceFile, previous_hash: Option<&str>, default_lang: Option<&str>) -> Prepared {
+    let bytes = match fs::read(&file.path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Prepared::Failed {
+                reason: e.to_string(),
+                bytes: 0,
+            }
+        }
+    };
+    let size = bytes.len() as u64;
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    if previous_hash == Some(hash.as_str()) {
+        return Prepared::Unchanged { bytes: size };
+    }
+    let outcome = match read_documents(file, &bytes) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            return Prepared::Failed {
+                reason: e.to_string(),
+                bytes: size,
+            }
+        }
+    };
+    let mut entry = FileEntry {
+        blake3: hash,
+        bytes: size,
+        documents: outcome.documents.len() as u32,
+        passages: 0,
+        languages: BTreeMap::new(),
+    };
+    let mut passages = Vec::new();
+    for document in &outcome.documents {
+        for passage in split_passages(document, default_lang) {
+            entry.passages += 1;
+            *entry.languages.entry(passage.lang.clone()).or_insert(0) += 1;
+            passages.push(passage);
+        }
+    }
+    Prepared::Read {
+        entry,
+        passages,
+        warnings: outcome.warnings,
     }
 }
 
