@@ -87,6 +87,9 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An error of the encoder (model file, tokenizer, tensor computation).
+    #[error(transparent)]
+    Encoder(#[from] crate::encoder::EncoderError),
     /// An error inside Tantivy.
     #[error("BM25 index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),

@@ -27,6 +27,7 @@
 
 pub mod analysis;
 pub mod corpus;
+pub mod encoder;
 pub mod error;
 pub mod search;
 pub mod store;

