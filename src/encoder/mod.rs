@@ -24,6 +24,23 @@ use serde::{Deserialize, Serialize};
 pub use model_file::ModelFile;
 pub use tokenize::E5Tokenizer;
 
+/// The built-in model's bytes (multilingual-e5-small, Q4_0), when this build has one
+/// (see `build.rs` and `scripts/fetch-model.sh`).
+pub fn builtin_model() -> Option<&'static [u8]> {
+    #[cfg(mlsearch_builtin_model)]
+    {
+        // Aligned like a page, so tensors can be viewed in place as f32 / f16 blocks.
+        #[repr(C, align(4096))]
+        struct Aligned<B: ?Sized>(B);
+        static BUILTIN: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MLSEARCH_BUILTIN_MODEL_PATH")));
+        Some(&BUILTIN.0)
+    }
+    #[cfg(not(mlsearch_builtin_model))]
+    {
+        None
+    }
+}
+
 /// Architecture settings of an encoder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -136,12 +153,12 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Builds an encoder from a model on `device` (weights dequantised to f32).
-    pub fn new(model: &ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
+    /// Builds an encoder from a model on `device` (layer weights dequantised to f32).
+    pub fn new(mut model: ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
         Ok(Encoder {
             config: model.config.clone(),
             tokenizer: E5Tokenizer::new(&model.vocab)?,
-            model: bert::Bert::load(model, device)?,
+            model: bert::Bert::load(&mut model, device)?,
             device: device.clone(),
             bos: model.vocab.bos as u32,
             eos: model.vocab.eos as u32,
@@ -239,5 +256,123 @@ impl Encoder {
         let mask = Tensor::from_vec(mask, (batch.len(), tokens), &self.device)?;
         let hidden = self.model.forward(&ids, &mask)?;
         Ok(bert::mean_pool(&hidden, &mask)?.to_vec2::<f32>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tiny random model of `fixtures/models` (scripts/make_tiny_model.py).
+    pub(crate) const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+
+    fn tiny() -> Encoder {
+        Encoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap()
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn vectors_are_unit_length_and_deterministic() {
+        let e = tiny();
+        let v = e
+            .embed(&["the cat sat on the mat", "der hund"], TextKind::Passage)
+            .unwrap();
+        assert_eq!(v.len(), 2);
+        for x in &v {
+            assert_eq!(x.len(), 32);
+            assert!((x.iter().map(|a| a * a).sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        assert_eq!(
+            v,
+            e.embed(&["the cat sat on the mat", "der hund"], TextKind::Passage)
+                .unwrap()
+        );
+        let q = e.embed(&["the cat sat on the mat"], TextKind::Query).unwrap();
+        assert!(cosine(&q[0], &v[0]) < 0.9999, "the prefix must change the vector");
+    }
+
+    #[test]
+    fn padding_does_not_change_a_vector() {
+        let e = tiny();
+        let alone = e.embed(&["the dog"], TextKind::Passage).unwrap();
+        let batched = e
+            .embed(&["the dog", "the cat sat on the mat on the mat"], TextKind::Passage)
+            .unwrap();
+        assert!(
+            cosine(&alone[0], &batched[0]) > 0.99999,
+            "{}",
+            cosine(&alone[0], &batched[0])
+        );
+    }
+
+    #[test]
+    fn long_texts_are_windowed_not_truncated() {
+        let e = tiny();
+        // The tiny model has 16 positions: 14 content tokens a window.
+        let short = "the cat sat on the mat";
+        let long = "the cat sat on the mat the dog sat on the mat the cat sat on the dog the mat";
+        assert!(e.content_ids(long, TextKind::Passage).unwrap().len() > 14);
+        let v = e.embed(&[short, long], TextKind::Passage).unwrap();
+        assert!((v[1].iter().map(|a| a * a).sum::<f32>() - 1.0).abs() < 1e-5);
+        assert!(cosine(&v[0], &v[1]) < 0.9999, "the tail of a long text must count");
+        let truncated: String = long.split(' ').take(8).collect::<Vec<_>>().join(" ");
+        let t = e.embed(&[truncated.as_str()], TextKind::Passage).unwrap();
+        assert!(cosine(&t[0], &v[1]) < 0.9999);
+    }
+
+    #[test]
+    fn empty_text_gets_a_vector() {
+        let v = tiny().embed(&[""], TextKind::Query).unwrap();
+        assert_eq!(v[0].len(), 32);
+    }
+
+    #[test]
+    fn tokenizer_normalises_and_splits_unknown_characters() {
+        let e = tiny();
+        let t = e.tokenizer();
+        assert_eq!(t.normalize("a\u{A0}\u{A0}b\u{1}"), "a b");
+        // "▁the" = 4, "▁cat" = 5 in the tiny vocabulary.
+        assert_eq!(t.content_ids("the cat").unwrap(), [4, 5]);
+        // Two unknown characters are two <unk> (3), as in SentencePiece.
+        let ids = t.content_ids("€€").unwrap();
+        assert_eq!(ids.iter().filter(|&&i| i == 3).count(), 2, "{ids:?}");
+    }
+
+    #[test]
+    fn gguf_round_trip_keeps_everything() {
+        let original = ModelFile::from_bytes(TINY).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.gguf");
+        original.write_gguf(&path).unwrap();
+        let back = ModelFile::open(&path).unwrap();
+        assert_eq!(back.config, original.config);
+        assert_eq!(back.vocab, original.vocab);
+        for (name, t) in &original.tensors {
+            assert_eq!(back.tensors[name].dtype(), t.dtype(), "{name}");
+            assert_eq!(back.tensors[name].data().unwrap(), t.data().unwrap(), "{name}");
+        }
+        let a = Encoder::new(original, &Device::Cpu)
+            .unwrap()
+            .embed(&["the cat"], TextKind::Query)
+            .unwrap();
+        let b = Encoder::new(back, &Device::Cpu)
+            .unwrap()
+            .embed(&["the cat"], TextKind::Query)
+            .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn damaged_model_files_are_errors_not_panics() {
+        for cut in [3, 40, 200, 1000, TINY.len() / 2, TINY.len() - 1] {
+            assert!(ModelFile::from_bytes(&TINY[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut garbled = TINY.to_vec();
+        garbled[8] = 0xFF; // hidden size
+        assert!(ModelFile::from_bytes(&garbled).is_err());
+        assert!(ModelFile::from_bytes(b"GGUF\x03\x00\x00\x00").is_err());
     }
 }

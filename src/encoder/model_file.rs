@@ -81,7 +81,7 @@ impl ModelFile {
                 RawDType::F32 => GgmlDType::F32,
                 RawDType::Q4_0 => GgmlDType::Q4_0,
             };
-            let storage = QStorage::from_data(Cow::Borrowed(raw.bytes), &Device::Cpu, dtype)?;
+            let storage = QStorage::from_data(aligned(raw.bytes), &Device::Cpu, dtype)?;
             let shape: Vec<usize> = if rows == 1 { vec![cols] } else { vec![rows, cols] };
             tensors.insert(raw.name.clone(), QTensor::new(storage, shape)?);
         }
@@ -223,6 +223,17 @@ impl ModelFile {
             return Err(EncoderError::Format("more tokenizer pieces than embedding rows".into()));
         }
         Ok(())
+    }
+}
+
+/// Candle views tensor bytes as `f32` or f16-led blocks, which needs 4-byte alignment.
+/// Misaligned bytes (a model embedded without alignment) are copied into a fresh
+/// allocation, which the system allocator aligns to 16 bytes on every supported platform.
+fn aligned(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if bytes.as_ptr().align_offset(4) == 0 {
+        Cow::Borrowed(bytes)
+    } else {
+        Cow::Owned(bytes.to_vec())
     }
 }
 
