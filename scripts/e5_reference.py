@@ -68,12 +68,46 @@ def engine(pkg):
     return lib
 
 
+def bench(lib, model, dim, texts, args):
+    """Throughput of e5_embed_batch on `texts` in batches, latency of e5_embed on queries."""
+    lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    tokens = sum(lib.e5_token_count(model, t.encode(), 0) for t in texts)
+    encoded = [t.encode() for t in texts]
+    res = (ctypes.c_float * (args.batch * dim))()
+    t0 = time.perf_counter()
+    for _ in range(args.repeat):
+        for start in range(0, len(encoded), args.batch):
+            chunk = encoded[start:start + args.batch]
+            lib.e5_embed_batch(model, (ctypes.c_char_p * len(chunk))(*chunk), len(chunk), 0, res)
+    seconds = (time.perf_counter() - t0) / args.repeat
+    with open(args.bench, encoding="utf-8") as f:
+        queries = [q.encode() for q in f.read().splitlines() if q]
+    lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+    one = (ctypes.c_float * dim)()
+    times = []
+    for _ in range(args.repeat * 10):
+        for q in queries:
+            t = time.perf_counter()
+            lib.e5_embed(model, q, 1, one)
+            times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    print(json.dumps({
+        "texts_per_s": len(texts) / seconds,
+        "tokens_per_s": tokens / seconds,
+        "query_p50_ms": times[len(times) // 2],
+        "query_p99_ms": times[int(len(times) * 0.99)],
+        "query_tokens": sum(lib.e5_token_count(model, q, 1) for q in queries) / len(queries),
+    }))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--query", action="store_true")
     ap.add_argument("--tokens", action="store_true")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--bench", metavar="QUERIES", help="time batches of stdin's texts and single queries from QUERIES; print JSON")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -88,6 +122,9 @@ def main():
         texts.pop()
     out = sys.stdout
     t0 = time.time()
+    if args.bench:
+        bench(lib, model, dim, texts, args)
+        return
     if args.tokens:
         for text in texts:
             raw = text.encode()
