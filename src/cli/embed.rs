@@ -3,8 +3,9 @@
 use std::io::{BufRead, BufWriter, Write};
 
 use anyhow::{bail, Context};
+use candle_core::quantized::GgmlDType;
 use candle_core::Device;
-use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind};
+use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind, TokenizerSpec};
 
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
 use super::EXIT_OK;
@@ -103,18 +104,55 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
             model.write_gguf(&output)?;
             let bytes = std::fs::metadata(&output)?.len();
             println!(
-                "wrote {} ({:.1} MB): {} layers, hidden {}, {} pieces",
+                "wrote {} ({:.1} MB): {} layers, hidden {}",
                 output.display(),
                 bytes as f64 / 1e6,
                 model.config.num_layers,
+                model.config.hidden_size
+            );
+        }
+        ModelAction::Quantize {
+            source,
+            output,
+            dtype,
+            query_prefix,
+            passage_prefix,
+        } => {
+            let mut model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
+            let dtype = match dtype.as_str() {
+                "f32" => GgmlDType::F32,
+                "f16" => GgmlDType::F16,
+                "q4_0" => GgmlDType::Q4_0,
+                _ => GgmlDType::Q8_0,
+            };
+            model.quantize(dtype)?;
+            if let Some(p) = query_prefix {
+                model.config.query_prefix = p;
+            }
+            if let Some(p) = passage_prefix {
+                model.config.passage_prefix = p;
+            }
+            model.write_gguf(&output)?;
+            println!(
+                "wrote {} ({:.1} MB, matrices {dtype:?}): {} {} layers, hidden {}, {:?} pooling, prefixes {:?} / {:?}",
+                output.display(),
+                std::fs::metadata(&output)?.len() as f64 / 1e6,
+                model.config.architecture,
+                model.config.num_layers,
                 model.config.hidden_size,
-                model.vocab.pieces.len()
+                model.config.pooling,
+                model.config.query_prefix,
+                model.config.passage_prefix
             );
         }
         ModelAction::Info { path } => {
             let model = ModelFile::open(&path).with_context(|| format!("reading {}", path.display()))?;
             println!("{}", serde_json::to_string_pretty(&model.config)?);
-            println!("pieces: {}, tensors: {}", model.vocab.pieces.len(), model.tensors.len());
+            let tokenizer = match &model.tokenizer {
+                TokenizerSpec::SentencePiece(v) => format!("SentencePiece unigram, {} pieces", v.pieces.len()),
+                TokenizerSpec::HuggingFace { .. } => "Hugging Face tokenizer.json".to_string(),
+            };
+            println!("tokenizer: {tokenizer}; tensors: {}", model.tensors.len());
         }
     }
     Ok(EXIT_OK)

