@@ -28,10 +28,18 @@ impl TextTokenizer {
     pub fn new(spec: &TokenizerSpec) -> Result<TextTokenizer, EncoderError> {
         Ok(match spec {
             TokenizerSpec::SentencePiece(vocab) => TextTokenizer::SentencePiece(SentencePiece::new(vocab)?),
-            TokenizerSpec::HuggingFace { json, .. } => TextTokenizer::HuggingFace(Box::new(
-                json.parse::<Tokenizer>()
-                    .map_err(|e| EncoderError::Tokenizer(e.to_string()))?,
-            )),
+            TokenizerSpec::HuggingFace { json, .. } => {
+                let mut tokenizer: Tokenizer = json
+                    .parse()
+                    .map_err(|e: tokenizers::Error| EncoderError::Tokenizer(e.to_string()))?;
+                // Checkpoints often ship padding to a fixed length and truncation at 128
+                // tokens: the encoder pads per batch and windows long texts itself.
+                tokenizer.with_padding(None);
+                tokenizer
+                    .with_truncation(None)
+                    .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+                TextTokenizer::HuggingFace(Box::new(tokenizer))
+            }
         })
     }
 
