@@ -52,6 +52,26 @@ pub enum Error {
         /// The folder given now.
         requested: PathBuf,
     },
+    /// The index holds another model's vectors (or none, or some where none were asked for).
+    #[error(
+        "index at {} holds vectors of {indexed}, not {requested}; use --rebuild to re-embed everything \
+         with this choice, or --index for another index",
+        path.display()
+    )]
+    OtherModel {
+        /// The index folder.
+        path: PathBuf,
+        /// The vectors in the index.
+        indexed: String,
+        /// What this run asked for.
+        requested: String,
+    },
+    /// Dense or hybrid search on an index without vectors (or without the encoder).
+    #[error("index at {} has no vectors (it was built with --no-vectors): use --mode bm25, or rebuild it with vectors", path.display())]
+    NoVectors {
+        /// The index folder.
+        path: PathBuf,
+    },
     /// Another process is writing this index.
     #[error("index at {} is being written by another process (its lock is held); wait for it to finish", path.display())]
     Locked {

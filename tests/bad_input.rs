@@ -117,12 +117,12 @@ fn another_format_version_is_refused_naming_both_versions() {
     let manifest = ws.index().join("manifest.json");
     let text = fs::read_to_string(&manifest)
         .unwrap()
-        .replace("\"format_version\": 1", "\"format_version\": 99");
+        .replace("\"format_version\": 2", "\"format_version\": 99");
     fs::write(&manifest, text).unwrap();
     let run = ws.run(&["query", "baker"]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
-        run.stderr.contains("format version 99") && run.stderr.contains("format version 1"),
+        run.stderr.contains("format version 99") && run.stderr.contains("format version 2"),
         "{run:?}"
     );
     let corpus = ws.path().join("corpus");

@@ -94,7 +94,13 @@ fn an_interrupted_index_run_leaves_the_last_good_index_usable() {
     }
     let index = ws.index();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"))
-        .args(["index", corpus.to_str().unwrap(), "--index", index.to_str().unwrap()])
+        .args([
+            "index",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "--no-vectors",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -228,7 +228,7 @@ fn info_reports_the_index() {
     let run = indexed().run(&["info", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let info: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(info["format_version"], 1);
+    assert_eq!(info["format_version"], 2);
     assert_eq!(info["files"], 49);
     assert!(info["languages"]["th"].as_u64().unwrap() >= 4);
 }

@@ -53,12 +53,23 @@ impl std::fmt::Debug for Run {
 /// A temporary workspace holding an index (and, optionally, a corpus copy).
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    /// Whether `index` embeds passages; BM25 tests leave it off (`--no-vectors`): fast.
+    pub vectors: bool,
 }
 
 impl Workspace {
     pub fn new() -> Workspace {
         Workspace {
             dir: tempfile::tempdir().expect("temp dir"),
+            vectors: false,
+        }
+    }
+
+    /// A workspace whose `index` runs embed passages with the built-in model.
+    pub fn with_vectors() -> Workspace {
+        Workspace {
+            vectors: true,
+            ..Workspace::new()
         }
     }
 
@@ -75,6 +86,9 @@ impl Workspace {
         let index = self.index();
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--index", index.to_str().expect("utf-8 temp path")]);
+        if args.first() == Some(&"index") && !self.vectors {
+            all.push("--no-vectors");
+        }
         mlsearch_in(self.path(), &all).into()
     }
 

@@ -63,6 +63,11 @@ pub struct IndexArgs {
     /// Indexing threads [default: one per core].
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
+    /// BM25 only: no dense vectors (much faster on a CPU; `query --mode bm25`).
+    #[arg(long)]
+    pub no_vectors: bool,
+    #[command(flatten)]
+    pub model: ModelChoice,
 }
 
 /// `mlsearch query`.
@@ -97,6 +102,26 @@ pub struct QueryArgs {
     /// Longest snippet, in characters.
     #[arg(long, default_value_t = 200)]
     pub snippet_chars: usize,
+    /// Retrieval [default: hybrid when the index has vectors, else bm25].
+    #[arg(long, value_parser = ["hybrid", "bm25", "dense"])]
+    pub mode: Option<String>,
+    /// How hybrid mode fuses the lists: reciprocal rank fusion or a convex combination.
+    #[arg(long, default_value = "rrf", value_parser = ["rrf", "convex"])]
+    pub fusion: String,
+    /// RRF rank constant.
+    #[arg(long, default_value_t = 60.0)]
+    pub rrf_k: f32,
+    /// Convex fusion: weight of the (min-max normalised) dense score.
+    #[arg(long, default_value_t = 0.5)]
+    pub dense_weight: f32,
+    /// Candidates from each list before fusing.
+    #[arg(long, default_value_t = 100)]
+    pub candidates: usize,
+    /// Show each hit's BM25 and dense rank and score and its fused score.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub model: ModelChoice,
 }
 
 /// `mlsearch info`.

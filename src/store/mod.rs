@@ -9,16 +9,20 @@
 
 mod indexer;
 mod manifest;
+pub mod vectors;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+};
 use tantivy::{Index, IndexWriter};
 
 pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
 pub use manifest::{AnalysisSettings, AnalyzerSettings, FileEntry, Manifest, FORMAT_VERSION};
+pub use vectors::{EncoderEmbedder, ModelIdentity, PassageEmbedder, Vectors, VectorsInfo};
 
 use crate::analysis::{self, is_known, register_analyzers, LANGUAGES, UNDETERMINED};
 use crate::error::{Error, Result};
@@ -26,6 +30,7 @@ use crate::error::{Error, Result};
 const MANIFEST: &str = "manifest.json";
 const MANIFEST_NEXT: &str = "manifest.json.next";
 const BM25_DIR: &str = "bm25";
+const VECTORS_DIR: &str = "vectors";
 
 /// The Tantivy fields of a passage.
 #[derive(Debug, Clone)]
@@ -36,6 +41,8 @@ pub struct Fields {
     pub doc: Field,
     /// Passage number within the document.
     pub passage: Field,
+    /// Passage key, shared with the vector index.
+    pub key: Field,
     /// Language code.
     pub lang: Field,
     /// Document title (stored).
@@ -52,6 +59,7 @@ impl Fields {
         builder.add_text_field("file", STRING | STORED);
         builder.add_text_field("doc", STRING | STORED);
         builder.add_u64_field("passage", STORED);
+        builder.add_u64_field("key", INDEXED | STORED | FAST);
         builder.add_text_field("lang", STRING | STORED | FAST);
         builder.add_text_field("title", STORED);
         builder.add_text_field("text", STORED);
@@ -77,6 +85,7 @@ impl Fields {
             file: schema.get_field("file")?,
             doc: schema.get_field("doc")?,
             passage: schema.get_field("passage")?,
+            key: schema.get_field("key")?,
             lang: schema.get_field("lang")?,
             title: schema.get_field("title")?,
             text: schema.get_field("text")?,
@@ -184,8 +193,19 @@ impl Store {
             })
     }
 
-    /// Publishes what `writer` holds together with `self.manifest`, atomically.
-    pub fn commit(&mut self, writer: &mut IndexWriter) -> Result<()> {
+    /// The folder of the vector files.
+    pub fn vectors_dir(&self) -> PathBuf {
+        self.dir.join(VECTORS_DIR)
+    }
+
+    /// Publishes what `writer` holds, the vectors (when given) and `self.manifest`,
+    /// atomically: the vector file is new, so the old commit stays intact until the
+    /// manifest names the new one; unreferenced vector files are removed afterwards.
+    pub fn commit(&mut self, writer: &mut IndexWriter, vectors: Option<(&Vectors, &ModelIdentity)>) -> Result<()> {
+        if let Some((vectors, model)) = vectors {
+            let info = vectors.save(&self.vectors_dir(), self.manifest.generation + 1, model.clone())?;
+            self.manifest.vectors = Some(info);
+        }
         self.manifest.generation += 1;
         self.manifest.mlsearch_version = env!("CARGO_PKG_VERSION").to_string();
         let bytes = serde_json::to_vec_pretty(&self.manifest).expect("the manifest serialises");
@@ -198,6 +218,14 @@ impl Store {
         let path = self.dir.join(MANIFEST);
         fs::rename(&next, &path).map_err(|e| Error::io(&path, e))?;
         sync_dir(&self.dir);
+        let keep = self.manifest.vectors.as_ref().map(|v| v.file.clone());
+        if let Ok(entries) = fs::read_dir(self.vectors_dir()) {
+            for entry in entries.flatten() {
+                if Some(entry.file_name().to_string_lossy().into_owned()) != keep {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -1,0 +1,91 @@
+//! Fusion of ranked lists, as pure functions over `(key, score)` lists sorted best first.
+
+use std::collections::HashMap;
+
+/// How BM25 and dense results are combined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fusion {
+    /// Reciprocal rank fusion: Σ weight / (k + rank), rank from 1.
+    Rrf {
+        /// The rank constant (60 in Cormack et al. 2009).
+        k: f32,
+    },
+    /// Convex combination of min-max normalised scores: w·dense + (1 − w)·bm25.
+    Convex {
+        /// Weight of the dense score.
+        dense_weight: f32,
+    },
+}
+
+/// Combines lists (each with a weight) into one, best first; ties by key.
+pub fn fuse(lists: &[(&[(u64, f32)], f32)], fusion: Fusion) -> Vec<(u64, f32)> {
+    let mut scores: HashMap<u64, f32> = HashMap::new();
+    for (list, weight) in lists {
+        match fusion {
+            Fusion::Rrf { k } => {
+                for (rank, (key, _)) in list.iter().enumerate() {
+                    *scores.entry(*key).or_insert(0.0) += weight / (k + rank as f32 + 1.0);
+                }
+            }
+            Fusion::Convex { .. } => {
+                let max = list.iter().map(|(_, s)| *s).fold(f32::MIN, f32::max);
+                let min = list.iter().map(|(_, s)| *s).fold(f32::MAX, f32::min);
+                let span = (max - min).max(1e-9);
+                for (key, score) in list.iter() {
+                    // A one-element list normalises to 1.
+                    let norm = if list.len() == 1 { 1.0 } else { (score - min) / span };
+                    *scores.entry(*key).or_insert(0.0) += weight * norm;
+                }
+            }
+        }
+    }
+    let mut fused: Vec<(u64, f32)> = scores.into_iter().collect();
+    fused.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.0.cmp(&b.0))
+    });
+    fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rrf_rewards_agreement() {
+        let bm25 = [(1, 9.0), (2, 5.0), (3, 1.0)];
+        let dense = [(2, 0.9), (4, 0.8), (1, 0.1)];
+        let fused = fuse(&[(&bm25, 1.0), (&dense, 1.0)], Fusion::Rrf { k: 60.0 });
+        let order: Vec<u64> = fused.iter().map(|(k, _)| *k).collect();
+        assert_eq!(order[0], 2, "second and first beats first and third: {fused:?}");
+        assert_eq!(order.len(), 4);
+        assert!((fused[0].1 - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn convex_normalises_each_list() {
+        let bm25 = [(1, 20.0), (2, 10.0)];
+        let dense = [(2, 0.9), (1, 0.5)];
+        let fused = fuse(&[(&bm25, 0.3), (&dense, 0.7)], Fusion::Convex { dense_weight: 0.7 });
+        assert_eq!(fused[0], (2, 0.7));
+        assert_eq!(fused[1], (1, 0.3));
+    }
+
+    #[test]
+    fn empty_and_single_lists() {
+        assert!(fuse(&[], Fusion::Rrf { k: 60.0 }).is_empty());
+        let one = [(5, 3.0)];
+        assert_eq!(
+            fuse(&[(&one, 1.0), (&[], 1.0)], Fusion::Convex { dense_weight: 0.5 }),
+            [(5, 1.0)]
+        );
+    }
+
+    #[test]
+    fn ties_break_by_key() {
+        let a = [(9, 1.0), (3, 1.0)];
+        let fused = fuse(&[(&a, 1.0)], Fusion::Convex { dense_weight: 0.5 });
+        assert_eq!(fused.iter().map(|x| x.0).collect::<Vec<_>>(), [3, 9]);
+    }
+}

@@ -1,0 +1,319 @@
+//! Dense vectors: a USearch HNSW index (cosine, f16 storage) over passage keys. The store
+//! owns the key space (a u64 per passage, also a Tantivy fast field), never the encoder:
+//! it records which model made the vectors, as data.
+//!
+//! The file is written whole at each commit under a new name (`passages-<generation>.usearch`),
+//! recorded in the manifest with its size and BLAKE3, and opened by queries with `view`
+//! (memory-mapped) only after both are checked, so a truncated or damaged file is an error,
+//! never a fault inside the memory map.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use crate::encoder::{Encoder, TextKind};
+use crate::error::{Error, Result};
+
+/// Turns passage texts into vectors for the index; the store records its identity.
+pub trait PassageEmbedder: Sync {
+    /// Which model this is.
+    fn identity(&self) -> &ModelIdentity;
+    /// Vector dimension.
+    fn dim(&self) -> usize;
+    /// One L2-normalised vector per passage text.
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// An [`Encoder`] with the identity of the model it was loaded from.
+pub struct EncoderEmbedder {
+    /// The encoder.
+    pub encoder: Encoder,
+    /// Its model's identity.
+    pub identity: ModelIdentity,
+}
+
+impl PassageEmbedder for EncoderEmbedder {
+    fn identity(&self) -> &ModelIdentity {
+        &self.identity
+    }
+    fn dim(&self) -> usize {
+        self.encoder.dim()
+    }
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        Ok(self.encoder.embed(texts, TextKind::Passage)?)
+    }
+}
+
+/// HNSW graph degree.
+pub const CONNECTIVITY: usize = 16;
+/// Candidate list size while adding.
+pub const EXPANSION_ADD: usize = 128;
+/// Candidate list size while searching (measured: see README).
+pub const EXPANSION_SEARCH: usize = 128;
+
+/// What the manifest records about the vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorsInfo {
+    /// File name inside `vectors/`.
+    pub file: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its BLAKE3, hex.
+    pub blake3: String,
+    /// Vectors in it.
+    pub count: u64,
+    /// Dimension.
+    pub dim: usize,
+    /// Storage of the components (`f16`).
+    pub quantization: String,
+    /// Graph degree.
+    pub connectivity: usize,
+    /// Expansion while adding.
+    pub expansion_add: usize,
+    /// Expansion while searching.
+    pub expansion_search: usize,
+    /// The encoder that made the vectors: a name and the BLAKE3 of its model file.
+    pub model: ModelIdentity,
+}
+
+/// Which model made a set of vectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelIdentity {
+    /// Human-readable name (`built-in multilingual-e5-small (Q4_0)`, or the file name).
+    pub name: String,
+    /// BLAKE3 of the model's bytes.
+    pub blake3: String,
+}
+
+/// The vector index of a store.
+pub struct Vectors {
+    index: Index,
+    dim: usize,
+}
+
+fn options(dim: usize) -> IndexOptions {
+    IndexOptions {
+        dimensions: dim,
+        metric: MetricKind::Cos,
+        quantization: ScalarKind::F16,
+        connectivity: CONNECTIVITY,
+        expansion_add: EXPANSION_ADD,
+        expansion_search: EXPANSION_SEARCH,
+        multi: false,
+    }
+}
+
+fn usearch_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("vector index: {e}"),
+    }
+}
+
+impl Vectors {
+    /// An empty index for `dim`-dimensional vectors.
+    pub fn new(dim: usize) -> Result<Vectors> {
+        let index = Index::new(&options(dim)).map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        Ok(Vectors { index, dim })
+    }
+
+    /// Loads the index of `info` from `dir` into memory (for updating it).
+    pub fn load(dir: &Path, info: &VectorsInfo) -> Result<Vectors> {
+        let path = checked(dir, info)?;
+        let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(&path, e))?;
+        index.load(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
+        Ok(Vectors { index, dim: info.dim })
+    }
+
+    /// Memory-maps the index of `info` from `dir` (for searching).
+    pub fn view(dir: &Path, info: &VectorsInfo) -> Result<Vectors> {
+        let path = checked(dir, info)?;
+        let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(&path, e))?;
+        index.view(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
+        index.change_expansion_search(info.expansion_search);
+        if index.size() as u64 != info.count || index.dimensions() != info.dim {
+            return Err(usearch_error(&path, "size or dimension differs from the manifest"));
+        }
+        Ok(Vectors { index, dim: info.dim })
+    }
+
+    /// Dimension of the vectors.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of vectors.
+    pub fn len(&self) -> usize {
+        self.index.size()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds vectors under their keys.
+    pub fn add(&mut self, items: &[(u64, Vec<f32>)]) -> Result<()> {
+        let needed = self.index.size() + items.len();
+        if needed > self.index.capacity() {
+            self.index
+                .reserve(needed.next_power_of_two())
+                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        }
+        for (key, vector) in items {
+            self.index
+                .add(*key, vector)
+                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the vectors of `keys` (absent keys are ignored).
+    pub fn remove(&mut self, keys: &[u64]) -> Result<()> {
+        for key in keys {
+            self.index
+                .remove(*key)
+                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        }
+        Ok(())
+    }
+
+    /// The `k` nearest keys to `query` that pass `allow`, with cosine similarities.
+    pub fn search(&self, query: &[f32], k: usize, allow: impl Fn(u64) -> bool) -> Result<Vec<(u64, f32)>> {
+        if self.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self
+            .index
+            .filtered_search(query, k, allow)
+            .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        Ok(found
+            .keys
+            .into_iter()
+            .zip(found.distances)
+            .map(|(key, d)| (key, 1.0 - d))
+            .collect())
+    }
+
+    /// Exact (brute-force) search, to measure the graph's recall.
+    pub fn exact_search(&self, query: &[f32], k: usize) -> Result<Vec<u64>> {
+        let found = self
+            .index
+            .exact_search(query, k)
+            .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        Ok(found.keys)
+    }
+
+    /// Sets the search expansion (candidate list size).
+    pub fn set_expansion_search(&self, expansion: usize) {
+        self.index.change_expansion_search(expansion);
+    }
+
+    /// Writes the index to `dir/passages-<generation>.usearch` and describes it.
+    pub fn save(&self, dir: &Path, generation: u64, model: ModelIdentity) -> Result<VectorsInfo> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let file = format!("passages-{generation}.usearch");
+        let path = dir.join(&file);
+        self.index.save(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        std::fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(VectorsInfo {
+            file,
+            bytes: bytes.len() as u64,
+            blake3: blake3::hash(&bytes).to_hex().to_string(),
+            count: self.index.size() as u64,
+            dim: self.dim,
+            quantization: "f16".into(),
+            connectivity: CONNECTIVITY,
+            expansion_add: EXPANSION_ADD,
+            expansion_search: EXPANSION_SEARCH,
+            model,
+        })
+    }
+}
+
+/// The vector file of `info`, after checking its size and BLAKE3 against the manifest.
+fn checked(dir: &Path, info: &VectorsInfo) -> Result<PathBuf> {
+    let path = dir.join(&info.file);
+    let bytes = std::fs::read(&path).map_err(|e| Error::Corrupt {
+        path: path.clone(),
+        reason: format!("vector file missing or unreadable: {e}"),
+    })?;
+    if bytes.len() as u64 != info.bytes {
+        return Err(usearch_error(
+            &path,
+            format!("{} bytes, the manifest says {}", bytes.len(), info.bytes),
+        ));
+    }
+    if blake3::hash(&bytes).to_hex().as_str() != info.blake3 {
+        return Err(usearch_error(&path, "contents differ from the manifest's BLAKE3"));
+    }
+    Ok(path)
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: "path is not UTF-8".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(seed: u64, dim: usize) -> Vec<f32> {
+        let v: Vec<f32> = (0..dim)
+            .map(|i| ((seed * 31 + i as u64 * 17) % 97) as f32 - 48.0)
+            .collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+
+    fn identity() -> ModelIdentity {
+        ModelIdentity {
+            name: "test".into(),
+            blake3: "00".into(),
+        }
+    }
+
+    #[test]
+    fn save_view_search_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vectors::new(8).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (0..50).map(|k| (k, unit(k, 8))).collect();
+        v.add(&items).unwrap();
+        v.remove(&[3]).unwrap();
+        let info = v.save(dir.path(), 1, identity()).unwrap();
+        assert_eq!(info.count, 49);
+        let view = Vectors::view(dir.path(), &info).unwrap();
+        let hits = view.search(&unit(7, 8), 3, |_| true).unwrap();
+        assert_eq!(hits[0].0, 7);
+        assert!((hits[0].1 - 1.0).abs() < 1e-2);
+        let even = view.search(&unit(7, 8), 3, |k| k % 2 == 0).unwrap();
+        assert!(even.iter().all(|(k, _)| k % 2 == 0) && even.len() == 3);
+        assert!(view.search(&unit(3, 8), 1, |k| k == 3).unwrap().is_empty(), "removed");
+    }
+
+    #[test]
+    fn damaged_vector_files_are_detected_before_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vectors::new(8).unwrap();
+        v.add(&[(1, unit(1, 8)), (2, unit(2, 8))]).unwrap();
+        let info = v.save(dir.path(), 1, identity()).unwrap();
+        let path = dir.path().join(&info.file);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(Vectors::view(dir.path(), &info), Err(Error::Corrupt { .. })));
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        std::fs::write(&path, flipped).unwrap();
+        assert!(matches!(Vectors::view(dir.path(), &info), Err(Error::Corrupt { .. })));
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(Vectors::view(dir.path(), &info), Err(Error::Corrupt { .. })));
+    }
+}
