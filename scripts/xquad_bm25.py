@@ -40,7 +40,7 @@ def main():
     work = tempfile.mkdtemp(prefix="xquad-bm25-")
     index = args.index or os.path.join(work, "index")
     t0 = time.time()
-    out = subprocess.run([args.bin, "index", args.data, "--index", index], capture_output=True, text=True)
+    out = subprocess.run([args.bin, "index", args.data, "--index", index, "--no-vectors"], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(out.stderr)
     index_seconds = time.time() - t0

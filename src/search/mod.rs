@@ -243,6 +243,16 @@ impl Searcher {
 
     /// Runs one query.
     pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
+        let vector = match (self.mode(options.mode)?, &self.encoder) {
+            (Mode::Bm25, _) | (_, None) => None,
+            (_, Some(encoder)) => Some(encoder.embed(&[text], TextKind::Query)?.remove(0)),
+        };
+        self.search_with_vector(text, vector.as_deref(), options)
+    }
+
+    /// Runs one query whose vector is already computed (batch evaluation embeds all
+    /// queries at once); `vector` is ignored in BM25 mode.
+    pub fn search_with_vector(&self, text: &str, vector: Option<&[f32]>, options: &SearchOptions) -> Result<SearchResults> {
         let (query_lang, source) = choose_query_lang(text, options)?;
         let mode = self.mode(options.mode)?;
         let query = self.build_query(text, query_lang.as_deref(), &options.langs);
@@ -267,14 +277,12 @@ impl Searcher {
         }
         let mut dense: Vec<(u64, f32)> = Vec::new();
         if mode != Mode::Bm25 {
-            let (vectors, encoder) = (self.vectors.as_ref(), self.encoder.as_ref());
-            let (Some(vectors), Some(encoder)) = (vectors, encoder) else {
-                unreachable!("mode() checked that dense search is possible")
+            let (Some(vectors), Some(vector)) = (self.vectors.as_ref(), vector) else {
+                return Err(Error::NoVectors { path: self.store.dir.clone() });
             };
-            let vector = encoder.embed(&[text], TextKind::Query)?.remove(0);
             dense = match self.allowed_keys(&searcher, &options.langs)? {
-                None => vectors.search(&vector, depth, |_| true)?,
-                Some(allowed) => vectors.search(&vector, depth, |key| allowed.contains(&key))?,
+                None => vectors.search(vector, depth, |_| true)?,
+                Some(allowed) => vectors.search(vector, depth, |key| allowed.contains(&key))?,
             };
         }
         let ranked: Vec<(u64, f32)> = match mode {
