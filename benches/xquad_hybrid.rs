@@ -31,8 +31,16 @@ fn load(data: &Path, lang: &str) -> Vec<Question> {
     for (a, article) in json["data"].as_array().unwrap().iter().enumerate() {
         for (p, paragraph) in article["paragraphs"].as_array().unwrap().iter().enumerate() {
             for qa in paragraph["qas"].as_array().unwrap() {
-                let text = qa["question"].as_str().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
-                out.push(Question { text, paragraph: format!("{a}-{p}") });
+                let text = qa["question"]
+                    .as_str()
+                    .unwrap()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push(Question {
+                    text,
+                    paragraph: format!("{a}-{p}"),
+                });
             }
         }
     }
@@ -40,7 +48,10 @@ fn load(data: &Path, lang: &str) -> Vec<Question> {
 }
 
 fn identity(bytes: &[u8]) -> ModelIdentity {
-    ModelIdentity { name: "built-in multilingual-e5-small (Q4_0)".into(), blake3: blake3::hash(bytes).to_hex().to_string() }
+    ModelIdentity {
+        name: "built-in multilingual-e5-small (Q4_0)".into(),
+        blake3: blake3::hash(bytes).to_hex().to_string(),
+    }
 }
 
 fn main() {
@@ -56,13 +67,33 @@ fn main() {
         eprintln!("skipped: {} not found", data.display());
         return;
     }
-    let stride: usize = std::env::var("BENCH_CROSS_STRIDE").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let stride: usize = std::env::var("BENCH_CROSS_STRIDE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
     let index = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/xquad-hybrid-index");
     let encoder = Encoder::new(ModelFile::from_bytes(bytes).unwrap(), &Device::Cpu).unwrap();
-    let embedder = EncoderEmbedder { encoder, identity: identity(bytes) };
+    let embedder = EncoderEmbedder {
+        encoder,
+        identity: identity(bytes),
+    };
     let t = Instant::now();
-    let report = index_folder(&data, &index, &IndexOptions { embedder: Some(&embedder), ..Default::default() }, &mut |_| {}).unwrap();
-    eprintln!("index: {} passages, {} embedded, {:.1} s", report.passages, report.passages_embedded, t.elapsed().as_secs_f64());
+    let report = index_folder(
+        &data,
+        &index,
+        &IndexOptions {
+            embedder: Some(&embedder),
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    eprintln!(
+        "index: {} passages, {} embedded, {:.1} s",
+        report.passages,
+        report.passages_embedded,
+        t.elapsed().as_secs_f64()
+    );
 
     let langs = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"];
     let questions: HashMap<&str, Vec<Question>> = langs.iter().map(|l| (*l, load(&data, l))).collect();
@@ -72,21 +103,53 @@ fn main() {
         let texts: Vec<&str> = questions[l].iter().map(|q| q.text.as_str()).collect();
         vectors.insert(l, embedder.encoder.embed(&texts, TextKind::Query).unwrap());
     }
-    eprintln!("embedded {} questions in {:.1} s", langs.len() * 1190, t.elapsed().as_secs_f64());
+    eprintln!(
+        "embedded {} questions in {:.1} s",
+        langs.len() * 1190,
+        t.elapsed().as_secs_f64()
+    );
     let mut searcher = Searcher::open(&index).unwrap();
     let EncoderEmbedder { encoder, identity } = embedder;
     searcher.set_encoder(encoder, &identity).unwrap();
 
-    let configs: Vec<(&str, Mode, Fusion)> = vec![
-        ("bm25", Mode::Bm25, Fusion::Rrf { k: 60.0 }),
-        ("dense", Mode::Dense, Fusion::Rrf { k: 60.0 }),
-        ("hybrid rrf k=60", Mode::Hybrid, Fusion::Rrf { k: 60.0 }),
-        ("hybrid convex w=0.5", Mode::Hybrid, Fusion::Convex { dense_weight: 0.5 }),
-        ("hybrid convex w=0.7", Mode::Hybrid, Fusion::Convex { dense_weight: 0.7 }),
+    let rrf = Fusion::Rrf { k: 60.0 };
+    let configs: Vec<(&str, Mode, Fusion, f32)> = vec![
+        ("bm25", Mode::Bm25, rrf, 1.0),
+        ("dense", Mode::Dense, rrf, 1.0),
+        ("hybrid rrf k=60", Mode::Hybrid, rrf, 1.0),
+        ("hybrid rrf k=60, other-language BM25 ×0.25", Mode::Hybrid, rrf, 0.25),
+        ("hybrid rrf k=60, other-language BM25 ×0", Mode::Hybrid, rrf, 0.0),
+        (
+            "hybrid convex w=0.5",
+            Mode::Hybrid,
+            Fusion::Convex { dense_weight: 0.5 },
+            1.0,
+        ),
+        (
+            "hybrid convex w=0.7",
+            Mode::Hybrid,
+            Fusion::Convex { dense_weight: 0.7 },
+            1.0,
+        ),
+        (
+            "hybrid convex w=0.7, other-language BM25 ×0",
+            Mode::Hybrid,
+            Fusion::Convex { dense_weight: 0.7 },
+            0.0,
+        ),
     ];
-    println!("| config | mono MRR@10 | mono P@1 | cross MRR@10 | cross P@1 | multi MRR@10 | multi P@1 | rank distance | s |");
+    println!(
+        "| config | mono MRR@10 | mono P@1 | cross MRR@10 | cross P@1 | multi MRR@10 | multi P@1 | rank distance | s |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (name, mode, fusion) in configs {
+    let only: Option<String> = std::env::var("BENCH_CONFIGS").ok();
+    for (name, mode, fusion, cross_language_bm25) in configs {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|c| name.starts_with(c)))
+        {
+            continue;
+        }
         let t = Instant::now();
         let (mut mono, mut cross) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
         let mut multi = (0.0, 0.0, 0.0, 0usize);
@@ -104,9 +167,13 @@ fn main() {
                         snippets: false,
                         mode: Some(mode),
                         fusion,
+                        cross_language_bm25,
                         ..Default::default()
                     };
-                    let hits = searcher.search_with_vector(&q.text, Some(&vectors[x][i]), &options).unwrap().hits;
+                    let hits = searcher
+                        .search_with_vector(&q.text, Some(&vectors[x][i]), &options)
+                        .unwrap()
+                        .hits;
                     let relevant = format!("xquad.{y}.json#{}", q.paragraph);
                     let docs = dedupe(hits.iter().map(|h| h.doc.as_str()));
                     if let Some(r) = docs.iter().position(|d| *d == relevant) {
@@ -135,15 +202,23 @@ fn main() {
                     mode: Some(mode),
                     fusion,
                     candidates: 400,
+                    cross_language_bm25,
                     ..Default::default()
                 };
-                let hits = searcher.search_with_vector(&q.text, Some(&vectors[x][i]), &options).unwrap().hits;
+                let hits = searcher
+                    .search_with_vector(&q.text, Some(&vectors[x][i]), &options)
+                    .unwrap()
+                    .hits;
                 let docs = dedupe(hits.iter().map(|h| h.doc.as_str()));
                 let ranks: Vec<usize> = langs
                     .iter()
                     .map(|y| {
                         let relevant = format!("xquad.{y}.json#{}", q.paragraph);
-                        docs.iter().position(|d| *d == relevant).map(|r| r + 1).unwrap_or(201).min(201)
+                        docs.iter()
+                            .position(|d| *d == relevant)
+                            .map(|r| r + 1)
+                            .unwrap_or(201)
+                            .min(201)
                     })
                     .collect();
                 let best = *ranks.iter().min().unwrap();

@@ -105,18 +105,23 @@ pub struct QueryArgs {
     /// Retrieval [default: hybrid when the index has vectors, else bm25].
     #[arg(long, value_parser = ["hybrid", "bm25", "dense"])]
     pub mode: Option<String>,
-    /// How hybrid mode fuses the lists: reciprocal rank fusion or a convex combination.
-    #[arg(long, default_value = "rrf", value_parser = ["rrf", "convex"])]
+    /// How hybrid mode fuses the lists: a convex combination of normalised scores, or
+    /// reciprocal rank fusion (the default was chosen on XQuAD, see README).
+    #[arg(long, default_value = "convex", value_parser = ["rrf", "convex"])]
     pub fusion: String,
     /// RRF rank constant.
     #[arg(long, default_value_t = 60.0)]
     pub rrf_k: f32,
     /// Convex fusion: weight of the (min-max normalised) dense score.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.7)]
     pub dense_weight: f32,
     /// Candidates from each list before fusing.
     #[arg(long, default_value_t = 100)]
     pub candidates: usize,
+    /// Hybrid: weight of BM25 hits in another language than the query's (0 ignores them,
+    /// 1 treats all alike); applies when the query's language is known.
+    #[arg(long, default_value_t = 0.0)]
+    pub cross_language_bm25: f32,
     /// Show each hit's BM25 and dense rank and score and its fused score.
     #[arg(long)]
     pub explain: bool,

@@ -45,6 +45,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         },
         candidates: args.candidates,
         explain: args.explain,
+        cross_language_bm25: args.cross_language_bm25,
     };
     let dir = &args.location.index;
     let mut searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;

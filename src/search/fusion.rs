@@ -17,14 +17,18 @@ pub enum Fusion {
     },
 }
 
-/// Combines lists (each with a weight) into one, best first; ties by key.
-pub fn fuse(lists: &[(&[(u64, f32)], f32)], fusion: Fusion) -> Vec<(u64, f32)> {
+/// Weight of each item of a list, by key.
+pub type Weight<'a> = &'a dyn Fn(u64) -> f32;
+
+/// Combines lists into one, best first; ties by key. Each item's contribution is scaled by
+/// its list's weight function (hybrid search weighs BM25 hits by language agreement).
+pub fn fuse(lists: &[(&[(u64, f32)], Weight<'_>)], fusion: Fusion) -> Vec<(u64, f32)> {
     let mut scores: HashMap<u64, f32> = HashMap::new();
     for (list, weight) in lists {
         match fusion {
             Fusion::Rrf { k } => {
                 for (rank, (key, _)) in list.iter().enumerate() {
-                    *scores.entry(*key).or_insert(0.0) += weight / (k + rank as f32 + 1.0);
+                    *scores.entry(*key).or_insert(0.0) += weight(*key) / (k + rank as f32 + 1.0);
                 }
             }
             Fusion::Convex { .. } => {
@@ -34,7 +38,7 @@ pub fn fuse(lists: &[(&[(u64, f32)], f32)], fusion: Fusion) -> Vec<(u64, f32)> {
                 for (key, score) in list.iter() {
                     // A one-element list normalises to 1.
                     let norm = if list.len() == 1 { 1.0 } else { (score - min) / span };
-                    *scores.entry(*key).or_insert(0.0) += weight * norm;
+                    *scores.entry(*key).or_insert(0.0) += weight(*key) * norm;
                 }
             }
         }
@@ -56,7 +60,7 @@ mod tests {
     fn rrf_rewards_agreement() {
         let bm25 = [(1, 9.0), (2, 5.0), (3, 1.0)];
         let dense = [(2, 0.9), (4, 0.8), (1, 0.1)];
-        let fused = fuse(&[(&bm25, 1.0), (&dense, 1.0)], Fusion::Rrf { k: 60.0 });
+        let fused = fuse(&[(&bm25, &|_| 1.0), (&dense, &|_| 1.0)], Fusion::Rrf { k: 60.0 });
         let order: Vec<u64> = fused.iter().map(|(k, _)| *k).collect();
         assert_eq!(order[0], 2, "second and first beats first and third: {fused:?}");
         assert_eq!(order.len(), 4);
@@ -67,9 +71,22 @@ mod tests {
     fn convex_normalises_each_list() {
         let bm25 = [(1, 20.0), (2, 10.0)];
         let dense = [(2, 0.9), (1, 0.5)];
-        let fused = fuse(&[(&bm25, 0.3), (&dense, 0.7)], Fusion::Convex { dense_weight: 0.7 });
+        let fused = fuse(
+            &[(&bm25, &|_| 0.3), (&dense, &|_| 0.7)],
+            Fusion::Convex { dense_weight: 0.7 },
+        );
         assert_eq!(fused[0], (2, 0.7));
         assert_eq!(fused[1], (1, 0.3));
+    }
+
+    #[test]
+    fn item_weights_scale_contributions() {
+        let bm25 = [(1, 9.0), (2, 5.0)];
+        let dense = [(2, 0.9), (1, 0.8)];
+        // Hit 1 is from another language: its BM25 evidence counts a quarter.
+        let weight = |key: u64| if key == 1 { 0.25 } else { 1.0 };
+        let fused = fuse(&[(&bm25, &weight), (&dense, &|_| 1.0)], Fusion::Rrf { k: 60.0 });
+        assert_eq!(fused[0].0, 2);
     }
 
     #[test]
@@ -77,7 +94,10 @@ mod tests {
         assert!(fuse(&[], Fusion::Rrf { k: 60.0 }).is_empty());
         let one = [(5, 3.0)];
         assert_eq!(
-            fuse(&[(&one, 1.0), (&[], 1.0)], Fusion::Convex { dense_weight: 0.5 }),
+            fuse(
+                &[(&one, &|_| 1.0), (&[], &|_| 1.0)],
+                Fusion::Convex { dense_weight: 0.5 }
+            ),
             [(5, 1.0)]
         );
     }
@@ -85,7 +105,7 @@ mod tests {
     #[test]
     fn ties_break_by_key() {
         let a = [(9, 1.0), (3, 1.0)];
-        let fused = fuse(&[(&a, 1.0)], Fusion::Convex { dense_weight: 0.5 });
+        let fused = fuse(&[(&a, &|_| 1.0)], Fusion::Convex { dense_weight: 0.5 });
         assert_eq!(fused.iter().map(|x| x.0).collect::<Vec<_>>(), [3, 9]);
     }
 }
