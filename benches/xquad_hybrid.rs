@@ -151,6 +151,26 @@ fn main() {
             continue;
         }
         let t = Instant::now();
+        // Documents ranked for one question, each once (its best passage stands for it).
+        let ranked = |text: &str, vector: &[f32], query_lang: &str, langs: LangFilter, k: usize| -> Vec<String> {
+            let options = SearchOptions {
+                k,
+                langs,
+                query_lang: Some(query_lang.to_string()),
+                snippets: false,
+                mode: Some(mode),
+                fusion,
+                candidates: k.max(100),
+                cross_language_bm25,
+                ..Default::default()
+            };
+            let hits = searcher.search_with_vector(text, Some(vector), &options).unwrap().hits;
+            let mut seen = std::collections::HashSet::new();
+            hits.into_iter()
+                .map(|h| h.doc)
+                .filter(|d| seen.insert(d.clone()))
+                .collect()
+        };
         let (mut mono, mut cross) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
         let mut multi = (0.0, 0.0, 0.0, 0usize);
         for x in langs {
@@ -160,22 +180,8 @@ fn main() {
                     if x != y && i % stride != 0 {
                         continue;
                     }
-                    let options = SearchOptions {
-                        k: 10,
-                        langs: LangFilter::Only(vec![y.to_string()]),
-                        query_lang: Some(x.to_string()),
-                        snippets: false,
-                        mode: Some(mode),
-                        fusion,
-                        cross_language_bm25,
-                        ..Default::default()
-                    };
-                    let hits = searcher
-                        .search_with_vector(&q.text, Some(&vectors[x][i]), &options)
-                        .unwrap()
-                        .hits;
+                    let docs = ranked(&q.text, &vectors[x][i], x, LangFilter::Only(vec![y.to_string()]), 10);
                     let relevant = format!("xquad.{y}.json#{}", q.paragraph);
-                    let docs = dedupe(hits.iter().map(|h| h.doc.as_str()));
                     if let Some(r) = docs.iter().position(|d| *d == relevant) {
                         stats.0 += 1.0 / (r as f64 + 1.0);
                         if r == 0 {
@@ -195,21 +201,7 @@ fn main() {
                 if i % stride != 0 {
                     continue;
                 }
-                let options = SearchOptions {
-                    k: 400,
-                    query_lang: Some(x.to_string()),
-                    snippets: false,
-                    mode: Some(mode),
-                    fusion,
-                    candidates: 400,
-                    cross_language_bm25,
-                    ..Default::default()
-                };
-                let hits = searcher
-                    .search_with_vector(&q.text, Some(&vectors[x][i]), &options)
-                    .unwrap()
-                    .hits;
-                let docs = dedupe(hits.iter().map(|h| h.doc.as_str()));
+                let docs = ranked(&q.text, &vectors[x][i], x, LangFilter::Any, 400);
                 let ranks: Vec<usize> = langs
                     .iter()
                     .map(|y| {
@@ -245,10 +237,4 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
     }
-}
-
-/// Documents in rank order, each once (a document's best passage stands for it).
-fn dedupe<'a>(docs: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen = std::collections::HashSet::new();
-    docs.filter(|d| seen.insert(*d)).collect()
 }
