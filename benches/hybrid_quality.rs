@@ -1,6 +1,6 @@
 //! Retrieval quality of bm25, dense and hybrid search on XQuAD (issue 4's measurement).
 //!
-//! `cargo bench --bench xquad_hybrid` (needs `$MLSEARCH_DATA/xquad`, default
+//! `cargo bench --bench hybrid_quality` (needs `$MLSEARCH_DATA/xquad`, default
 //! `../shared/data`, and the built-in model). The XQuAD folder is indexed with vectors into
 //! `target/xquad-hybrid-index` (kept: a second run re-embeds nothing). Every question is
 //! embedded once; then, for each query language X and passage language Y, questions run

@@ -6,7 +6,7 @@ documents `xquad.<lang>.json#<article>-<paragraph>`), then, for every language, 
 1190 questions with `--lang <lang>` in batch mode and scores the TREC run: P@1 and MRR@10
 against the paragraph the question was written for.
 
-    python3 scripts/xquad_bm25.py [--data ../shared/data/xquad] [--bin target/release/mlsearch]
+    python3 scripts/bm25_by_language.py [--data ../shared/data/xquad] [--bin target/release/mlsearch]
 
 Uses only the standard library; the data is read in place, never copied into the repo.
 """
@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    work = tempfile.mkdtemp(prefix="xquad-bm25-")
+    work = tempfile.mkdtemp(prefix="bm25-by-language-")
     index = args.index or os.path.join(work, "index")
     t0 = time.time()
     out = subprocess.run([args.bin, "index", args.data, "--index", index, "--no-vectors"], capture_output=True, text=True)
