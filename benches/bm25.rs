@@ -160,7 +160,12 @@ fn main() {
                 None => LangFilter::Any,
                 Some(()) => LangFilter::Only(vec![mlsearch::analysis::detect(q).code.to_string()]),
             };
-            let options = SearchOptions { k: 10, langs, snippets, ..Default::default() };
+            let options = SearchOptions {
+                k: 10,
+                langs,
+                snippets,
+                ..Default::default()
+            };
             let t = Instant::now();
             let results = searcher.search(q, &options).unwrap();
             times.push(t.elapsed().as_secs_f64() * 1e3);

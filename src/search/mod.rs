@@ -401,9 +401,7 @@ impl Searcher {
             None => Ok(if dense_ready { Mode::Hybrid } else { Mode::Bm25 }),
             Some(Mode::Bm25) => Ok(Mode::Bm25),
             Some(mode) if dense_ready => Ok(mode),
-            Some(_) if self.vectors.is_none() => Err(Error::NoVectors {
-                path: self.store.dir.clone(),
-            }),
+            // No vectors, or (library use) no encoder given with `set_encoder`.
             Some(_) => Err(Error::NoVectors {
                 path: self.store.dir.clone(),
             }),
