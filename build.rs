@@ -17,6 +17,11 @@ fn main() {
         let path = path.canonicalize().expect("model path");
         println!("cargo::rustc-cfg=mlsearch_builtin_model");
         println!("cargo::rustc-env=MLSEARCH_BUILTIN_MODEL_PATH={}", path.display());
+        let bytes = std::fs::read(&path).expect("read the built-in model");
+        println!(
+            "cargo::rustc-env=MLSEARCH_BUILTIN_MODEL_BLAKE3={}",
+            blake3::hash(&bytes).to_hex()
+        );
     } else {
         println!(
             "cargo::warning=no built-in model at {} (run scripts/fetch-model.sh): building without one",

@@ -47,13 +47,6 @@ fn load(data: &Path, lang: &str) -> Vec<Question> {
     out
 }
 
-fn identity(bytes: &[u8]) -> ModelIdentity {
-    ModelIdentity {
-        name: "built-in multilingual-e5-small (Q4_0)".into(),
-        blake3: blake3::hash(bytes).to_hex().to_string(),
-    }
-}
-
 fn main() {
     let data = std::env::var("MLSEARCH_DATA")
         .map(PathBuf::from)
@@ -75,7 +68,7 @@ fn main() {
     let encoder = Encoder::new(ModelFile::from_bytes(bytes).unwrap(), &Device::Cpu).unwrap();
     let embedder = EncoderEmbedder {
         encoder,
-        identity: identity(bytes),
+        identity: ModelIdentity::builtin().unwrap(),
     };
     let t = Instant::now();
     let report = index_folder(

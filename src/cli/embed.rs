@@ -47,10 +47,7 @@ pub fn load_with_identity(choice: &ModelChoice) -> anyhow::Result<(Encoder, Mode
         None => match builtin_model() {
             Some(bytes) => (
                 ModelFile::from_bytes(bytes).context("loading the built-in model")?,
-                ModelIdentity {
-                    name: "built-in multilingual-e5-small (Q4_0)".into(),
-                    blake3: blake3::hash(bytes).to_hex().to_string(),
-                },
+                ModelIdentity::builtin().expect("a build with a built-in model has its hash"),
             ),
             None => bail!(
                 "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \

@@ -42,6 +42,19 @@ pub fn builtin_model() -> Option<&'static [u8]> {
     }
 }
 
+/// BLAKE3 (hex) of the built-in model's bytes, computed at build time so that no
+/// command hashes 70 MB at start-up to name the model that made an index's vectors.
+pub fn builtin_model_blake3() -> Option<&'static str> {
+    #[cfg(mlsearch_builtin_model)]
+    {
+        Some(env!("MLSEARCH_BUILTIN_MODEL_BLAKE3"))
+    }
+    #[cfg(not(mlsearch_builtin_model))]
+    {
+        None
+    }
+}
+
 /// Architecture settings of an encoder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -219,11 +232,6 @@ impl Encoder {
     /// Dimension of the vectors.
     pub fn dim(&self) -> usize {
         self.config.hidden_size
-    }
-
-    /// The model's configuration.
-    pub fn config(&self) -> &ModelConfig {
-        &self.config
     }
 
     /// The tokenizer.

@@ -86,6 +86,16 @@ pub struct ModelIdentity {
     pub blake3: String,
 }
 
+impl ModelIdentity {
+    /// The built-in model's identity, when this build has one.
+    pub fn builtin() -> Option<ModelIdentity> {
+        Some(ModelIdentity {
+            name: "built-in multilingual-e5-small (Q4_0)".into(),
+            blake3: crate::encoder::builtin_model_blake3()?.to_string(),
+        })
+    }
+}
+
 /// The vector index of a store.
 pub struct Vectors {
     index: Index,
@@ -194,20 +204,6 @@ impl Vectors {
             .zip(found.distances)
             .map(|(key, d)| (key, 1.0 - d))
             .collect())
-    }
-
-    /// Exact (brute-force) search, to measure the graph's recall.
-    pub fn exact_search(&self, query: &[f32], k: usize) -> Result<Vec<u64>> {
-        let found = self
-            .index
-            .exact_search(query, k)
-            .map_err(|e| usearch_error(Path::new("vectors"), e))?;
-        Ok(found.keys)
-    }
-
-    /// Sets the search expansion (candidate list size).
-    pub fn set_expansion_search(&self, expansion: usize) {
-        self.index.change_expansion_search(expansion);
     }
 
     /// Writes the index to `dir/passages-<generation>.usearch` and describes it.
