@@ -89,13 +89,21 @@ pub enum Error {
     /// A language tag that is not ISO 639-1 / 639-3 shaped.
     #[error("invalid language {0:?}: use ISO 639-1 codes such as en, de, zh (or `any`)")]
     InvalidLanguage(String),
-    /// A malformed line in a queries file.
+    /// A malformed line in a queries, topics, qrels or training file.
     #[error("{}:{line}: {reason}", path.display())]
     QueriesFile {
-        /// The queries file.
+        /// The file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A benchmark or training data set that cannot be used as it is.
+    #[error("{}: {reason}", path.display())]
+    Data {
+        /// The file or folder.
+        path: PathBuf,
         /// What is wrong.
         reason: String,
     },

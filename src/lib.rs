@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod bench;
 pub mod corpus;
 pub mod encoder;
 pub mod error;

@@ -27,8 +27,8 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Fine-tune the encoder with hybrid batches (not built yet).
     Train(NotBuiltArgs),
-    /// Retrieval benchmarks: XQuAD-R, MLQA-R, MIRACL (not built yet).
-    Bench(NotBuiltArgs),
+    /// Retrieval benchmarks: XQuAD-R and MLQA-R (LAReQA), MIRACL, speed.
+    Bench(BenchArgs),
     /// Import encoder models into the project's model file.
     Model(ModelArgs),
 }
@@ -105,6 +105,18 @@ pub struct QueryArgs {
     /// Retrieval [default: hybrid when the index has vectors, else bm25].
     #[arg(long, value_parser = ["hybrid", "bm25", "dense"])]
     pub mode: Option<String>,
+    #[command(flatten)]
+    pub fusion: FusionArgs,
+    /// Show each hit's BM25 and dense rank and score and its fused score.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub model: ModelChoice,
+}
+
+/// How hybrid mode fuses BM25 and dense lists (`query`, `bench`).
+#[derive(Debug, Args)]
+pub struct FusionArgs {
     /// How hybrid mode fuses the lists: a convex combination of normalised scores, or
     /// reciprocal rank fusion (the default was chosen on XQuAD, see README).
     #[arg(long, default_value = "convex", value_parser = ["rrf", "convex"])]
@@ -122,11 +134,6 @@ pub struct QueryArgs {
     /// 1 treats all alike); applies when the query's language is known.
     #[arg(long, default_value_t = 0.0)]
     pub cross_language_bm25: f32,
-    /// Show each hit's BM25 and dense rank and score and its fused score.
-    #[arg(long)]
-    pub explain: bool,
-    #[command(flatten)]
-    pub model: ModelChoice,
 }
 
 /// `mlsearch info`.
@@ -219,4 +226,127 @@ pub enum ModelAction {
         /// The model file.
         path: PathBuf,
     },
+}
+
+/// `mlsearch bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub which: BenchCommand,
+}
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// XQuAD-R, LAReQA protocol: questions retrieve answer sentences, mono / cross / multi mAP
+    /// and rank distance.
+    #[command(name = "xquad-r")]
+    XquadR(LareqaArgs),
+    /// MLQA-R, the same protocol on LAReQA's MLQA-R files.
+    #[command(name = "mlqa-r")]
+    MlqaR(LareqaArgs),
+    /// MIRACL: index each language's corpus, run its topics, nDCG@10 and Recall@100.
+    Miracl(MiraclArgs),
+    /// Indexing and encoder throughput, query latency, ANN recall and memory, on an index.
+    Speed(SpeedArgs),
+}
+
+/// Options every benchmark shares.
+#[derive(Debug, Args)]
+pub struct BenchCommon {
+    /// Retrieval modes to score, comma-separated.
+    #[arg(long, default_value = "bm25,dense,hybrid", value_name = "MODE[,MODE]")]
+    pub mode: String,
+    /// Folder for indexes and embedding caches, reused by later runs
+    /// [default: $XDG_CACHE_HOME/mlsearch/bench, else ~/.cache/mlsearch/bench].
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a TREC run file per mode (FILE.<mode>) and the qrels (FILE.qrels).
+    #[arg(long, value_name = "FILE")]
+    pub run: Option<PathBuf>,
+    /// Threads [default: one per core].
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub fusion: FusionArgs,
+    #[command(flatten)]
+    pub model: ModelChoice,
+}
+
+/// `mlsearch bench xquad-r | mlqa-r`.
+#[derive(Debug, Args)]
+pub struct LareqaArgs {
+    /// Folder with one SQuAD-layout JSON file per language holding `sentences` and
+    /// `sentence_breaks` [default: $MLSEARCH_DATA/<benchmark>, else ../shared/data/<benchmark>].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Candidates per setting written to the run file.
+    #[arg(long, default_value_t = 100)]
+    pub run_depth: usize,
+    #[command(flatten)]
+    pub common: BenchCommon,
+}
+
+/// `mlsearch bench miracl`.
+#[derive(Debug, Args)]
+pub struct MiraclArgs {
+    /// MIRACL folder: topics/, qrels/, and corpus/<lang>/ or miracl-corpus-v1.0-<lang>/
+    /// [default: $MLSEARCH_DATA/miracl-dev, else ../shared/data/miracl-dev].
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "topics", "qrels"])]
+    pub data: Option<PathBuf>,
+    /// One language's corpus (JSONL or JSONL.gz file, or a folder of them).
+    #[arg(long, value_name = "PATH", requires_all = ["topics", "qrels", "lang"])]
+    pub corpus: Option<PathBuf>,
+    /// Its topics (`qid<TAB>query`).
+    #[arg(long, value_name = "FILE")]
+    pub topics: Option<PathBuf>,
+    /// Its qrels (TREC).
+    #[arg(long, value_name = "FILE")]
+    pub qrels: Option<PathBuf>,
+    /// Languages to run [default: every language with topics, qrels and a corpus].
+    #[arg(long, value_name = "LANG[,LANG]")]
+    pub lang: Option<String>,
+    #[command(flatten)]
+    pub common: BenchCommon,
+}
+
+/// `mlsearch bench speed`.
+#[derive(Debug, Args)]
+pub struct SpeedArgs {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// Also measure indexing throughput on this folder (BM25 only, into a temporary index).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Timed queries per mode and filter.
+    #[arg(long, default_value_t = 500)]
+    pub queries: usize,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// BM25 only (no encoder).
+    #[arg(long)]
+    pub no_vectors: bool,
+    /// Threads for indexing [default: one per core].
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub model: ModelChoice,
+}
+
+impl FusionArgs {
+    /// The library's fusion setting.
+    pub fn fusion(&self) -> mlsearch::search::Fusion {
+        if self.fusion == "convex" {
+            mlsearch::search::Fusion::Convex {
+                dense_weight: self.dense_weight,
+            }
+        } else {
+            mlsearch::search::Fusion::Rrf { k: self.rrf_k }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! results into output. Exit codes are defined here.
 
 pub mod args;
+mod bench;
 mod embed;
 mod index;
 mod info;
@@ -30,7 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Info(args) => info::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Train(_) => not_built("train", "hybrid batch training (issue #6)"),
-        Command::Bench(_) => not_built("bench", "the retrieval benchmarks (issue #5)"),
+        Command::Bench(args) => bench::run(args),
         Command::Model(args) => embed::model(args),
     }
 }

@@ -6,7 +6,7 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use mlsearch::search::{Fusion, Hit, LangFilter, Mode, SearchOptions, Searcher};
+use mlsearch::search::{Hit, LangFilter, Mode, SearchOptions, Searcher};
 use mlsearch::Error;
 use serde::Serialize;
 
@@ -36,16 +36,10 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
             Some(_) => Some(Mode::Hybrid),
             None => None,
         },
-        fusion: if args.fusion == "convex" {
-            Fusion::Convex {
-                dense_weight: args.dense_weight,
-            }
-        } else {
-            Fusion::Rrf { k: args.rrf_k }
-        },
-        candidates: args.candidates,
+        fusion: args.fusion.fusion(),
+        candidates: args.fusion.candidates,
         explain: args.explain,
-        cross_language_bm25: args.cross_language_bm25,
+        cross_language_bm25: args.fusion.cross_language_bm25,
     };
     let dir = &args.location.index;
     let mut searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;

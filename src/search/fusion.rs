@@ -52,6 +52,33 @@ pub fn fuse(lists: &[(&[(u64, f32)], Weight<'_>)], fusion: Fusion) -> Vec<(u64, 
     fused
 }
 
+/// Hybrid ranking, as `mlsearch query` does it: fuses the BM25 and dense candidate lists
+/// with `fusion`; BM25 hits in another language than the query's (`same_language` false)
+/// count `cross_language_bm25` as much, when the query's language is known.
+pub fn hybrid(
+    bm25: &[(u64, f32)],
+    dense: &[(u64, f32)],
+    same_language: &dyn Fn(u64) -> bool,
+    query_lang_known: bool,
+    fusion: Fusion,
+    cross_language_bm25: f32,
+) -> Vec<(u64, f32)> {
+    let (bm25_weight, dense_weight) = match fusion {
+        Fusion::Rrf { .. } => (1.0, 1.0),
+        Fusion::Convex { dense_weight } => (1.0 - dense_weight, dense_weight),
+    };
+    // BM25 evidence from another language than the query's is mostly shared names and
+    // numbers: it counts `cross_language_bm25` as much.
+    let bm25_item = |key: u64| {
+        if !query_lang_known || same_language(key) {
+            bm25_weight
+        } else {
+            bm25_weight * cross_language_bm25
+        }
+    };
+    fuse(&[(bm25, &bm25_item), (dense, &|_| dense_weight)], fusion)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

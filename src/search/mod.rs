@@ -13,6 +13,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tantivy::collector::{DocSetCollector, TopDocs};
@@ -27,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors};
 
 pub mod fusion;
-pub use fusion::{fuse, Fusion};
+pub use fusion::{fuse, hybrid, Fusion};
 
 /// Which passage languages a search may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +196,9 @@ pub struct Searcher {
     encoder: Option<Encoder>,
     /// Languages present in the index.
     languages: BTreeMap<String, u64>,
+    /// Passage keys per language filter, computed once (the reader never reloads, so
+    /// they stay true for the searcher's life).
+    allowed: Mutex<HashMap<Vec<String>, Arc<HashSet<u64>>>>,
 }
 
 impl Searcher {
@@ -217,6 +221,7 @@ impl Searcher {
             vectors,
             encoder: None,
             languages,
+            allowed: Mutex::default(),
         })
     }
 
@@ -239,6 +244,35 @@ impl Searcher {
         }
         self.encoder = Some(encoder);
         Ok(())
+    }
+
+    /// Takes the encoder back (to reuse it for another index).
+    pub fn take_encoder(&mut self) -> Option<Encoder> {
+        self.encoder.take()
+    }
+
+    /// The index's vectors, if it has them.
+    pub fn vectors(&self) -> Option<&Vectors> {
+        self.vectors.as_ref()
+    }
+
+    /// About `n` passages spread evenly over the index: key, language, text.
+    pub fn sample_passages(&self, n: usize) -> Result<Vec<(u64, String, String)>> {
+        let searcher = self.reader.searcher();
+        let f = &self.store.fields;
+        let mut addresses: Vec<DocAddress> = searcher
+            .search(&tantivy::query::AllQuery, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addresses.sort();
+        let step = (addresses.len() / n.max(1)).max(1);
+        let mut out = Vec::new();
+        for address in addresses.into_iter().step_by(step).take(n) {
+            let stored: TantivyDocument = searcher.doc(address)?;
+            let text = |field: Field| stored.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            out.push((self.key_of(&searcher, address)?, text(f.lang), text(f.text)));
+        }
+        Ok(out)
     }
 
     /// The manifest of the opened index.
@@ -279,19 +313,16 @@ impl Searcher {
         // BM25 candidates in the query's own language, for language-aware fusion.
         let mut same_language: HashSet<u64> = HashSet::new();
         if mode != Mode::Dense {
-            if let Some(query) = &query {
-                for (score, address) in searcher.search(query.as_ref(), &TopDocs::with_limit(depth))? {
-                    let key = self.key_of(&searcher, address)?;
-                    if fusing
-                        && query_lang
-                            .as_deref()
-                            .is_some_and(|l| self.lang_of(&searcher, address) == l)
-                    {
-                        same_language.insert(key);
-                    }
-                    addresses.insert(key, address);
-                    bm25.push((key, score));
+            for (key, score, address) in self.bm25_hits(&searcher, query.as_deref(), depth)? {
+                if fusing
+                    && query_lang
+                        .as_deref()
+                        .is_some_and(|l| self.lang_of(&searcher, address) == l)
+                {
+                    same_language.insert(key);
                 }
+                addresses.insert(key, address);
+                bm25.push((key, score));
             }
         }
         let mut dense: Vec<(u64, f32)> = Vec::new();
@@ -309,23 +340,14 @@ impl Searcher {
         let ranked: Vec<(u64, f32)> = match mode {
             Mode::Bm25 => bm25.clone(),
             Mode::Dense => dense.clone(),
-            Mode::Hybrid => {
-                let (bm25_weight, dense_weight) = match options.fusion {
-                    Fusion::Rrf { .. } => (1.0, 1.0),
-                    Fusion::Convex { dense_weight } => (1.0 - dense_weight, dense_weight),
-                };
-                // BM25 evidence from another language than the query's is mostly shared
-                // names and numbers: it counts `cross_language_bm25` as much.
-                let known_lang = query_lang.is_some();
-                let bm25_item = |key: u64| {
-                    if !known_lang || same_language.contains(&key) {
-                        bm25_weight
-                    } else {
-                        bm25_weight * options.cross_language_bm25
-                    }
-                };
-                fuse(&[(&bm25, &bm25_item), (&dense, &|_| dense_weight)], options.fusion)
-            }
+            Mode::Hybrid => hybrid(
+                &bm25,
+                &dense,
+                &|key| same_language.contains(&key),
+                query_lang.is_some(),
+                options.fusion,
+                options.cross_language_bm25,
+            ),
         };
 
         let mut results = SearchResults {
@@ -394,6 +416,51 @@ impl Searcher {
         Ok(results)
     }
 
+    /// BM25 alone, as passage keys and scores, best first: the first `options.k` hits with
+    /// `options`' language filter and query language (batch evaluation fetches no
+    /// documents).
+    pub fn bm25(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
+        let (query_lang, _) = choose_query_lang(text, options)?;
+        let query = self.build_query(text, query_lang.as_deref(), &options.langs);
+        let searcher = self.reader.searcher();
+        Ok(self
+            .bm25_hits(&searcher, query.as_deref(), options.k.max(1))?
+            .into_iter()
+            .map(|(key, score, _)| (key, score))
+            .collect())
+    }
+
+    /// Every passage of the index: key → (document id, passage number, language).
+    pub fn passage_keys(&self) -> Result<HashMap<u64, (String, u32, String)>> {
+        let searcher = self.reader.searcher();
+        let f = &self.store.fields;
+        let mut out = HashMap::new();
+        for address in searcher.search(&tantivy::query::AllQuery, &DocSetCollector)? {
+            let stored: TantivyDocument = searcher.doc(address)?;
+            let text = |field: Field| stored.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let passage = stored.get_first(f.passage).and_then(|v| v.as_u64()).unwrap_or_default() as u32;
+            out.insert(self.key_of(&searcher, address)?, (text(f.doc), passage, text(f.lang)));
+        }
+        Ok(out)
+    }
+
+    /// The first `depth` BM25 hits of `query`: key, score, address.
+    fn bm25_hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: Option<&dyn Query>,
+        depth: usize,
+    ) -> Result<Vec<(u64, f32, DocAddress)>> {
+        let Some(query) = query else {
+            return Ok(Vec::new());
+        };
+        let mut hits = Vec::new();
+        for (score, address) in searcher.search(query, &TopDocs::with_limit(depth))? {
+            hits.push((self.key_of(searcher, address)?, score, address));
+        }
+        Ok(hits)
+    }
+
     /// The mode a request resolves to on this index.
     fn mode(&self, requested: Option<Mode>) -> Result<Mode> {
         let dense_ready = self.vectors.is_some() && self.encoder.is_some();
@@ -438,10 +505,13 @@ impl Searcher {
     }
 
     /// Keys of the passages the language filter allows (`None`: all).
-    fn allowed_keys(&self, searcher: &tantivy::Searcher, filter: &LangFilter) -> Result<Option<HashSet<u64>>> {
+    fn allowed_keys(&self, searcher: &tantivy::Searcher, filter: &LangFilter) -> Result<Option<Arc<HashSet<u64>>>> {
         let LangFilter::Only(codes) = filter else {
             return Ok(None);
         };
+        if let Some(keys) = self.allowed.lock().unwrap().get(codes) {
+            return Ok(Some(Arc::clone(keys)));
+        }
         let clauses: Vec<(Occur, Box<dyn Query>)> = codes
             .iter()
             .map(|c| {
@@ -456,6 +526,8 @@ impl Searcher {
         for address in searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)? {
             keys.insert(self.key_of(searcher, address)?);
         }
+        let keys = Arc::new(keys);
+        self.allowed.lock().unwrap().insert(codes.clone(), Arc::clone(&keys));
         Ok(Some(keys))
     }
 

@@ -206,6 +206,16 @@ impl Vectors {
             .collect())
     }
 
+    /// The stored vector of `key` (f16 components widened to f32), if it has one.
+    pub fn get(&self, key: u64) -> Result<Option<Vec<f32>>> {
+        let mut vector = vec![0.0f32; self.dim()];
+        let found = self
+            .index
+            .get(key, &mut vector)
+            .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        Ok((found > 0).then_some(vector))
+    }
+
     /// Writes the index to `dir/passages-<generation>.usearch` and describes it.
     pub fn save(&self, dir: &Path, generation: u64, model: ModelIdentity) -> Result<VectorsInfo> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -1,0 +1,121 @@
+//! Embeddings kept on disk between benchmark runs, so a repeated or interrupted run never
+//! re-embeds texts it has already embedded.
+//!
+//! One file per (model, text kind, list of texts): `<blake3>.f32`, the vectors as
+//! little-endian f32 rows in text order. It grows chunk by chunk while embedding; a run
+//! that finds a partial file continues after its last whole row.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::encoder::{Encoder, TextKind};
+use crate::error::{Error, Result};
+use crate::store::ModelIdentity;
+
+/// Texts embedded between two appends to the cache file.
+const CHUNK: usize = 512;
+
+/// Embeds `texts` with `encoder`, reading and extending the cache in `dir`; calls
+/// `progress(done, total)` after each chunk.
+pub fn embed_cached(
+    encoder: &Encoder,
+    model: &ModelIdentity,
+    kind: TextKind,
+    texts: &[&str],
+    dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Vec<f32>>> {
+    let dim = encoder.dim();
+    let path = cache_path(dir, model, kind, texts);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let row = dim * 4;
+    let whole = (bytes.len() / row).min(texts.len());
+    let mut vectors: Vec<Vec<f32>> = bytes[..whole * row]
+        .chunks_exact(row)
+        .map(|r| r.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        .collect();
+    if whole < texts.len() {
+        // Drop a torn last row before appending.
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        file.set_len((whole * row) as u64).map_err(|e| Error::io(&path, e))?;
+        let mut file = std::io::BufWriter::new(file);
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::End(0)).map_err(|e| Error::io(&path, e))?;
+        progress(whole, texts.len());
+        for chunk in texts[whole..].chunks(CHUNK) {
+            let embedded = encoder.embed(chunk, kind)?;
+            for v in &embedded {
+                for x in v {
+                    file.write_all(&x.to_le_bytes()).map_err(|e| Error::io(&path, e))?;
+                }
+            }
+            file.flush().map_err(|e| Error::io(&path, e))?;
+            vectors.extend(embedded);
+            progress(vectors.len(), texts.len());
+        }
+    }
+    Ok(vectors)
+}
+
+/// The cache file of these texts: its name hashes the model, the kind and every text.
+fn cache_path(dir: &Path, model: &ModelIdentity, kind: TextKind, texts: &[&str]) -> PathBuf {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(model.blake3.as_bytes());
+    hasher.update(format!("{kind:?}\0").as_bytes());
+    for text in texts {
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    dir.join(format!("{}.f32", &hasher.finalize().to_hex()[..32]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::ModelFile;
+
+    #[test]
+    fn a_partial_cache_is_continued_and_a_full_one_reused() {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models/tiny.e5s1.bin")).unwrap();
+        let encoder = Encoder::new(ModelFile::from_bytes(&bytes).unwrap(), &candle_core::Device::Cpu).unwrap();
+        let model = ModelIdentity {
+            name: "tiny".into(),
+            blake3: "00".into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let texts: Vec<String> = (0..600).map(|i| format!("text number {i}")).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let fresh = encoder.embed(&texts, TextKind::Passage).unwrap();
+
+        let first = embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |_, _| {}).unwrap();
+        assert_eq!(first, fresh);
+        // Tear the file in the middle of a row, as an interrupted run might.
+        let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(len / 2 + 3).unwrap();
+        let mut resumed_from = None;
+        let again = embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |done, _| {
+            resumed_from.get_or_insert(done);
+        })
+        .unwrap();
+        assert_eq!(resumed_from, Some(300));
+        assert_eq!(again, fresh);
+        // Complete: nothing embedded, no progress.
+        let mut calls = 0;
+        embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |_, _| calls += 1).unwrap();
+        assert_eq!(calls, 0);
+        // Another kind is another file.
+        embed_cached(&encoder, &model, TextKind::Query, &texts[..3], dir.path(), &mut |_, _| {}).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}

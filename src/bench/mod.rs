@@ -1,0 +1,110 @@
+//! Benchmarks with the literature's protocols: LAReQA (XQuAD-R, MLQA-R) and MIRACL, the
+//! metrics they use (trec_eval semantics), and a speed table.
+//!
+//! Work that costs minutes is kept between runs: embeddings in a cache (see [`cache`]),
+//! BM25 and vector indexes in ordinary mlsearch indexes that `index_folder` updates
+//! incrementally, so a repeated or interrupted run redoes nothing that is unchanged.
+
+pub mod cache;
+pub mod lareqa;
+pub mod metrics;
+pub mod miracl;
+pub mod speed;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::encoder::TextKind;
+use crate::error::{Error, Result};
+use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
+use crate::store::{index_folder, EncoderEmbedder, IndexOptions};
+use lareqa::Dataset;
+
+/// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`
+/// given) into `work/index` and returns, per question, every matched candidate and its
+/// score, the question analysed in its own language.
+pub fn lareqa_bm25(
+    data: &Dataset,
+    work: &Path,
+    threads: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Vec<(usize, f32)>>> {
+    let corpus = work.join("corpus");
+    std::fs::create_dir_all(&corpus).map_err(|e| Error::io(&corpus, e))?;
+    for lang in &data.langs {
+        let mut jsonl = String::new();
+        for c in data.candidates.iter().filter(|c| c.lang == *lang) {
+            let record = serde_json::json!({"docid": c.id, "lang": c.lang, "text": c.text});
+            jsonl.push_str(&record.to_string());
+            jsonl.push('\n');
+        }
+        let path = corpus.join(format!("{lang}.jsonl"));
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(jsonl.as_str()) {
+            std::fs::write(&path, jsonl).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    let index = work.join("index");
+    index_folder(
+        &corpus,
+        &index,
+        &IndexOptions {
+            threads,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )?;
+    let searcher = Searcher::open(&index)?;
+    let by_id: HashMap<&str, usize> = data.candidates.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let candidate_of: HashMap<u64, usize> = searcher
+        .passage_keys()?
+        .into_iter()
+        .filter_map(|(key, (doc, _, _))| by_id.get(doc.as_str()).map(|&c| (key, c)))
+        .collect();
+    let mut lists = Vec::with_capacity(data.questions.len());
+    for (i, q) in data.questions.iter().enumerate() {
+        let options = SearchOptions {
+            k: data.candidates.len(),
+            langs: LangFilter::Any,
+            query_lang: Some(q.lang.clone()),
+            snippets: false,
+            mode: Some(Mode::Bm25),
+            ..Default::default()
+        };
+        let hits = searcher.bm25(&q.text, &options)?;
+        lists.push(hits.into_iter().filter_map(|(k, s)| candidate_of.get(&k).map(|&c| (c, s))).collect());
+        if (i + 1) % 500 == 0 || i + 1 == data.questions.len() {
+            progress(i + 1, data.questions.len());
+        }
+    }
+    Ok(lists)
+}
+
+/// Dense evidence for LAReQA: question and candidate vectors, through the cache in
+/// `work/embeddings`.
+pub fn lareqa_dense(
+    data: &Dataset,
+    model: &EncoderEmbedder,
+    work: &Path,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    let cache = work.join("embeddings");
+    let candidates: Vec<&str> = data.candidates.iter().map(|c| c.text.as_str()).collect();
+    let candidates = cache::embed_cached(
+        &model.encoder,
+        &model.identity,
+        TextKind::Passage,
+        &candidates,
+        &cache,
+        &mut |d, t| progress("candidates", d, t),
+    )?;
+    let questions: Vec<&str> = data.questions.iter().map(|q| q.text.as_str()).collect();
+    let questions = cache::embed_cached(
+        &model.encoder,
+        &model.identity,
+        TextKind::Query,
+        &questions,
+        &cache,
+        &mut |d, t| progress("questions", d, t),
+    )?;
+    Ok((questions, candidates))
+}

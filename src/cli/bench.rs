@@ -1,0 +1,456 @@
+//! `mlsearch bench`: runs a benchmark of the library's `bench` module and prints its
+//! table (Markdown), or JSON with `--json`; progress on stderr when it is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use mlsearch::bench::lareqa::{self, Dataset, Evidence, HybridOptions};
+use mlsearch::bench::{self as benchmarks, metrics, miracl, speed};
+use mlsearch::search::{Mode, SearchOptions};
+use mlsearch::store::EncoderEmbedder;
+
+use super::args::{BenchArgs, BenchCommand, BenchCommon, LareqaArgs, MiraclArgs, SpeedArgs};
+use super::EXIT_OK;
+
+pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
+    match args.which {
+        BenchCommand::XquadR(a) => lareqa_bench("xquad-r", a),
+        BenchCommand::MlqaR(a) => lareqa_bench("mlqa-r", a),
+        BenchCommand::Miracl(a) => miracl_bench(a),
+        BenchCommand::Speed(a) => speed_bench(a),
+    }
+}
+
+/// The paper's rows (arXiv 2408.10536, Tables 1 and 2: XQuAD-R, hybrid-trained models).
+const PAPER_ROWS: [(&str, f64, f64, f64, f64); 2] = [
+    ("XLM-R, hybrid batches (paper)", 0.798, 0.705, 0.593, 287.0),
+    ("LaBSE, hybrid batches (paper)", 0.817, 0.767, 0.682, 221.0),
+];
+
+fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let common = &args.common;
+    let data_dir = args.data.clone().unwrap_or_else(|| default_data(name));
+    let data = Dataset::load(&data_dir).with_context(|| format!("reading {name} from {}", data_dir.display()))?;
+    let modes = parse_modes(&common.mode)?;
+    let work = work_dir(common).join(name);
+    let threads = threads(common.threads);
+    let candidates = data.candidates_per_language();
+    let questions = data.questions_per_language();
+    eprintln!(
+        "{name}: {} languages, {} candidate sentences ({}), {} questions; edge cases: {:?}",
+        data.langs.len(),
+        data.candidates.len(),
+        candidates.iter().map(|(l, n)| format!("{l} {n}")).collect::<Vec<_>>().join(", "),
+        data.questions.len(),
+        data.edge_cases
+    );
+
+    let bm25 = if modes.iter().any(|&m| m != Mode::Dense) {
+        let bar = bar("BM25 questions");
+        let lists = benchmarks::lareqa_bm25(&data, &work, threads, &mut |d, t| update(&bar, d, t))?;
+        bar.finish_and_clear();
+        Some(lists)
+    } else {
+        None
+    };
+    let mut model_name = None;
+    let dense = if modes.iter().any(|&m| m != Mode::Bm25) {
+        let (encoder, identity) = super::embed::load_with_identity(&common.model)?;
+        model_name = Some(identity.name.clone());
+        let model = EncoderEmbedder { encoder, identity };
+        let bar = bar("embedding");
+        let vectors = benchmarks::lareqa_dense(&data, &model, &work, &mut |what, d, t| {
+            bar.set_message(format!("embedding {what}"));
+            update(&bar, d, t)
+        })?;
+        bar.finish_and_clear();
+        Some(vectors)
+    } else {
+        None
+    };
+    let evidence = Evidence {
+        dense: dense.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
+        bm25: bm25.as_deref(),
+    };
+    let hybrid = HybridOptions {
+        fusion: common.fusion.fusion(),
+        candidates: common.fusion.candidates,
+        cross_language_bm25: common.fusion.cross_language_bm25,
+    };
+
+    let mut reports = Vec::new();
+    for &mode in &modes {
+        let mut run_file = match &common.run {
+            Some(path) => Some(create(&with_suffix(path, mode_name(mode)))?),
+            None => None,
+        };
+        let tag = format!("mlsearch-{}", mode_name(mode));
+        let mut write_error = None;
+        let mut sink = |setting: &str, qid: &str, ranked: &[(usize, f64)]| {
+            if let Some(out) = run_file.as_mut() {
+                for (rank, (c, score)) in ranked.iter().enumerate() {
+                    let id = &data.candidates[*c].id;
+                    if let Err(e) = writeln!(out, "{setting}:{qid} Q0 {id} {} {score:.6} {tag}", rank + 1) {
+                        write_error.get_or_insert(e);
+                    }
+                }
+            }
+        };
+        let bar = bar(&format!("scoring {}", mode_name(mode)));
+        let depth = if common.run.is_some() { args.run_depth } else { 0 };
+        let report = lareqa::evaluate(
+            &data,
+            &evidence,
+            mode,
+            hybrid,
+            threads,
+            depth,
+            Some(&mut sink),
+            &mut |d, t| update(&bar, d, t),
+        )?;
+        bar.finish_and_clear();
+        if let Some(e) = write_error {
+            return Err(e).context("writing the run file");
+        }
+        if let Some(mut out) = run_file {
+            out.flush()?;
+        }
+        reports.push(report);
+    }
+    if let Some(path) = &common.run {
+        write_lareqa_qrels(&data, &with_suffix(path, "qrels"))?;
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    if common.json {
+        let json = serde_json::json!({
+            "benchmark": name,
+            "data": data_dir,
+            "model": model_name,
+            "candidates": candidates,
+            "questions": questions,
+            "edge_cases": data.edge_cases,
+            "reports": reports,
+            "seconds": seconds,
+        });
+        writeln!(out, "{json}")?;
+        return Ok(EXIT_OK);
+    }
+    let model = model_name.unwrap_or_else(|| "-".into());
+    writeln!(out, "{name}: {} candidates, {} questions, {:.0} s\n", data.candidates.len(), data.questions.len(), seconds)?;
+    writeln!(out, "| model | mode | mono mAP | cross mAP | multi mAP | rank distance | mono R@1 | cross R@1 | multi R@10 |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    for r in &reports {
+        let model = if r.mode == Mode::Bm25 { "-" } else { model.as_str() };
+        writeln!(
+            out,
+            "| {model} | {} | {:.3} | {:.3} | {:.3} | {:.1} | {:.3} | {:.3} | {:.3} |",
+            mode_name(r.mode),
+            r.mono_map,
+            r.cross_map,
+            r.multi_map,
+            r.rank_distance,
+            r.mono_r1,
+            r.cross_r1,
+            r.multi_r10
+        )?;
+    }
+    if name == "xquad-r" {
+        for (paper, mono, cross, multi, distance) in PAPER_ROWS {
+            writeln!(out, "| {paper} | dense | {mono:.3} | {cross:.3} | {multi:.3} | {distance:.0} | | | |")?;
+        }
+    }
+    for r in &reports {
+        writeln!(out, "\nper query language, {}:\n", mode_name(r.mode))?;
+        writeln!(out, "| lang | mono mAP | mono R@1 | cross mAP | cross R@1 | multi mAP | multi R@10 | rank distance |")?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+        for m in &r.multi {
+            let pairs: Vec<&lareqa::PairScores> = r.pairs.iter().filter(|p| p.query_lang == m.query_lang).collect();
+            let mono = pairs.iter().find(|p| p.candidate_lang == m.query_lang);
+            let cross: Vec<&&lareqa::PairScores> = pairs.iter().filter(|p| p.candidate_lang != m.query_lang).collect();
+            let avg = |f: &dyn Fn(&lareqa::PairScores) -> f64| {
+                cross.iter().map(|p| f(p)).sum::<f64>() / cross.len().max(1) as f64
+            };
+            writeln!(
+                out,
+                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} |",
+                m.query_lang,
+                mono.map(|p| p.map).unwrap_or(0.0),
+                mono.map(|p| p.r1).unwrap_or(0.0),
+                avg(&|p| p.map),
+                avg(&|p| p.r1),
+                m.map,
+                m.r10,
+                m.rank_distance
+            )?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Qrels for the run files: every setting's relevant candidates (grade 1).
+fn write_lareqa_qrels(data: &Dataset, path: &Path) -> anyhow::Result<()> {
+    let mut qrels = metrics::Qrels::new();
+    for q in &data.questions {
+        for c in &q.relevant {
+            let candidate = &data.candidates[*c];
+            for setting in [candidate.lang.as_str(), "any"] {
+                qrels
+                    .entry(format!("{}-{setting}:{}", q.lang, q.id))
+                    .or_default()
+                    .insert(candidate.id.clone(), 1);
+            }
+        }
+    }
+    let mut out = create(path)?;
+    metrics::write_qrels(&mut out, &qrels)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
+    let common = &args.common;
+    let modes = parse_modes(&common.mode)?;
+    let only: Option<Vec<String>> = match &args.lang {
+        Some(spec) => match mlsearch::search::LangFilter::parse(spec)? {
+            mlsearch::search::LangFilter::Only(codes) => Some(codes),
+            mlsearch::search::LangFilter::Any => None,
+        },
+        None => None,
+    };
+    let (languages, missing) = match &args.corpus {
+        Some(corpus) => {
+            let [lang] = only.as_deref().unwrap_or_default() else {
+                bail!("--corpus takes exactly one --lang");
+            };
+            let files = miracl::LanguageFiles {
+                lang: lang.clone(),
+                corpus: corpus.clone(),
+                topics: args.topics.clone().expect("clap requires --topics"),
+                qrels: args.qrels.clone().expect("clap requires --qrels"),
+            };
+            (vec![files], Vec::new())
+        }
+        None => {
+            let data = args.data.clone().unwrap_or_else(|| default_data("miracl-dev"));
+            miracl::find_languages(&data, only.as_deref()).with_context(|| format!("reading MIRACL folder {}", data.display()))?
+        }
+    };
+    for (lang, why) in &missing {
+        eprintln!("mlsearch: skipping {lang}: {why}");
+    }
+    if languages.is_empty() {
+        bail!("no language has topics, qrels and a corpus (see `mlsearch bench miracl --help`)");
+    }
+    let mut model = None;
+    let mut model_name = None;
+    if modes.iter().any(|&m| m != Mode::Bm25) {
+        let (encoder, identity) = super::embed::load_with_identity(&common.model)?;
+        model_name = Some(identity.name.clone());
+        model = Some(EncoderEmbedder { encoder, identity });
+    }
+    let mut options = miracl::MiraclOptions {
+        modes: modes.clone(),
+        search: SearchOptions {
+            fusion: common.fusion.fusion(),
+            candidates: common.fusion.candidates,
+            cross_language_bm25: common.fusion.cross_language_bm25,
+            ..Default::default()
+        },
+        model: Some(&mut model),
+        threads: common.threads,
+    };
+    let work = work_dir(common).join("miracl");
+    let mut scores = Vec::new();
+    for files in &languages {
+        let bar = bar(&files.lang);
+        let results = miracl::run_language(files, &work, &mut options, &mut |what, d, t| {
+            bar.set_message(format!("{} {what}", files.lang));
+            update(&bar, d, t)
+        })
+        .with_context(|| format!("MIRACL {}", files.lang))?;
+        bar.finish_and_clear();
+        for (s, run) in results {
+            if let Some(path) = &common.run {
+                let path = with_suffix(path, &format!("{}.{}", s.lang, mode_name(s.mode)));
+                let mut out = create(&path)?;
+                metrics::write_run(&mut out, &run, 100, &format!("mlsearch-{}", mode_name(s.mode)))?;
+                out.flush()?;
+            }
+            scores.push(s);
+        }
+    }
+
+    let mut out = std::io::stdout().lock();
+    if common.json {
+        writeln!(out, "{}", serde_json::json!({"benchmark": "miracl", "model": model_name, "languages": scores}))?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(out, "| lang | mode | topics | judged | nDCG@10 | R@100 | passages | index s | query s |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
+    for s in &scores {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {:.1} | {:.1} |",
+            s.lang,
+            mode_name(s.mode),
+            s.topics,
+            s.judged,
+            s.ndcg10,
+            s.recall100,
+            s.passages,
+            s.index_seconds,
+            s.query_seconds
+        )?;
+    }
+    for mode in modes {
+        let of_mode: Vec<&miracl::LanguageScores> = scores.iter().filter(|s| s.mode == mode).collect();
+        let n = of_mode.len() as f64;
+        let langs: Vec<&str> = of_mode.iter().map(|s| s.lang.as_str()).collect();
+        writeln!(
+            out,
+            "| mean of {} ({}) | {} | | | {:.4} | {:.4} | | | |",
+            of_mode.len(),
+            langs.join(" "),
+            mode_name(mode),
+            of_mode.iter().map(|s| s.ndcg10).sum::<f64>() / n,
+            of_mode.iter().map(|s| s.recall100).sum::<f64>() / n
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn speed_bench(args: SpeedArgs) -> anyhow::Result<u8> {
+    let model = if args.no_vectors {
+        None
+    } else {
+        let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
+        Some(EncoderEmbedder { encoder, identity })
+    };
+    let report = speed::measure(
+        &args.location.index,
+        args.corpus.as_deref(),
+        model,
+        args.queries,
+        threads(args.threads),
+    )
+    .with_context(|| format!("measuring on index {}", args.location.index.display()))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(out, "index: {} passages\n", report.passages)?;
+    writeln!(out, "| what | count | seconds | per second | p50 ms | p99 ms |")?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    for row in &report.rows {
+        writeln!(
+            out,
+            "| {} | {} | {:.2} | {:.1} | {} | {} |",
+            row.what,
+            row.count,
+            row.seconds,
+            row.per_second,
+            ms(row.p50_ms),
+            ms(row.p99_ms)
+        )?;
+    }
+    if let Some(recall) = report.ann_recall_at_10 {
+        writeln!(out, "\nANN recall@10 against exact search: {recall:.4}")?;
+    }
+    if let (Some(rss), Some(peak)) = (report.rss_mib, report.peak_rss_mib) {
+        writeln!(out, "memory of this process: {rss:.0} MiB resident, {peak:.0} MiB peak")?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn parse_modes(spec: &str) -> anyhow::Result<Vec<Mode>> {
+    let mut modes = Vec::new();
+    for name in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let mode = match name {
+            "bm25" => Mode::Bm25,
+            "dense" => Mode::Dense,
+            "hybrid" => Mode::Hybrid,
+            other => bail!("unknown mode {other:?}: use bm25, dense or hybrid"),
+        };
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    if modes.is_empty() {
+        bail!("--mode needs at least one of bm25, dense, hybrid");
+    }
+    Ok(modes)
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Bm25 => "bm25",
+        Mode::Dense => "dense",
+        Mode::Hybrid => "hybrid",
+    }
+}
+
+/// `$MLSEARCH_DATA/<name>`, else `../shared/data/<name>`.
+fn default_data(name: &str) -> PathBuf {
+    std::env::var_os("MLSEARCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"))
+        .join(name)
+}
+
+fn work_dir(common: &BenchCommon) -> PathBuf {
+    if let Some(dir) = &common.work {
+        return dir.clone();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("mlsearch/bench")
+}
+
+fn threads(requested: usize) -> usize {
+    if requested > 0 {
+        requested
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    }
+}
+
+/// `FILE` + `.suffix`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{suffix}"));
+    PathBuf::from(name)
+}
+
+fn create(path: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(std::io::BufWriter::new(file))
+}
+
+fn bar(message: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {msg} {wide_bar} {pos}/{len} {per_sec} ETA {eta}")
+            .expect("valid template"),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
+fn update(bar: &ProgressBar, done: usize, total: usize) {
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+}
