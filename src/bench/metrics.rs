@@ -151,6 +151,29 @@ pub fn read_qrels(path: &Path) -> Result<Qrels> {
     Ok(qrels)
 }
 
+/// Reads a TREC run file (`qid Q0 docid rank score tag`); the rank column is ignored, as
+/// trec_eval ignores it.
+pub fn read_run(path: &Path) -> Result<Run> {
+    let mut run = Run::new();
+    for (n, line) in read_lines(path)?.into_iter().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let score = match fields.as_slice() {
+            [_, _, _, _, score, ..] => score.parse::<f64>().ok(),
+            _ => None,
+        };
+        let Some(score) = score else {
+            return Err(bad_line(path, n, "expected `qid Q0 docid rank score tag`"));
+        };
+        run.entry(fields[0].to_string())
+            .or_default()
+            .push((fields[2].to_string(), score));
+    }
+    Ok(run)
+}
+
 /// Reads topics: `qid<TAB>text` per line, in file order.
 pub fn read_topics(path: &Path) -> Result<Vec<(String, String)>> {
     let mut topics = Vec::new();

@@ -250,6 +250,24 @@ pub enum BenchCommand {
     Miracl(MiraclArgs),
     /// Indexing and encoder throughput, query latency, ANN recall and memory, on an index.
     Speed(SpeedArgs),
+    /// Score a TREC run file against qrels as `trec_eval -c -M DEPTH` does: MAP, nDCG@10,
+    /// Recall@100.
+    Eval(EvalArgs),
+}
+
+/// `mlsearch bench eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// TREC run file (`qid Q0 docid rank score tag`).
+    pub run: PathBuf,
+    /// TREC qrels (`qid 0 docid grade`).
+    pub qrels: PathBuf,
+    /// Documents per query that count (trec_eval's -M).
+    #[arg(long, default_value_t = 1000)]
+    pub depth: usize,
+    /// Print every query's scores as JSON lines, then the means.
+    #[arg(long)]
+    pub per_query: bool,
 }
 
 /// Options every benchmark shares.

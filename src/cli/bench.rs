@@ -12,7 +12,7 @@ use mlsearch::bench::{self as benchmarks, metrics, miracl, speed};
 use mlsearch::search::{Mode, SearchOptions};
 use mlsearch::store::EncoderEmbedder;
 
-use super::args::{BenchArgs, BenchCommand, BenchCommon, LareqaArgs, MiraclArgs, SpeedArgs};
+use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, SpeedArgs};
 use super::EXIT_OK;
 
 pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
@@ -21,7 +21,27 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
         BenchCommand::MlqaR(a) => lareqa_bench("mlqa-r", a),
         BenchCommand::Miracl(a) => miracl_bench(a),
         BenchCommand::Speed(a) => speed_bench(a),
+        BenchCommand::Eval(a) => eval(a),
     }
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<u8> {
+    let run = metrics::read_run(&args.run)?;
+    let qrels = metrics::read_qrels(&args.qrels)?;
+    let scores = metrics::evaluate(&run, &qrels, args.depth);
+    let mut out = std::io::stdout().lock();
+    if args.per_query {
+        for (qid, s) in &scores {
+            let line = serde_json::json!({"qid": qid, "map": s.ap, "ndcg_cut_10": s.ndcg10, "recall_100": s.recall100});
+            writeln!(out, "{line}")?;
+        }
+    }
+    let n = scores.len();
+    writeln!(out, "queries\t{n}")?;
+    writeln!(out, "map\t{:.4}", metrics::mean(scores.values().map(|s| &s.ap)))?;
+    writeln!(out, "ndcg_cut_10\t{:.4}", metrics::mean(scores.values().map(|s| &s.ndcg10)))?;
+    writeln!(out, "recall_100\t{:.4}", metrics::mean(scores.values().map(|s| &s.recall100)))?;
+    Ok(EXIT_OK)
 }
 
 /// The paper's rows (arXiv 2408.10536, Tables 1 and 2: XQuAD-R, hybrid-trained models).
