@@ -2,6 +2,7 @@
 //! (`fixtures/corpus`, written for these tests) and on folders made in temp dirs.
 
 mod bad_input;
+mod bench;
 mod dense;
 mod encoder;
 mod incremental;

@@ -123,7 +123,7 @@ pub struct MiraclOptions<'a> {
     pub threads: usize,
 }
 
-/// Indexes `files.corpus` into `work/<lang>/index` (reusing what is unchanged), runs the
+/// Indexes `files.corpus` into `work/<lang>-<hash of its path>/` (reusing what is unchanged), runs the
 /// topics in each mode and scores the runs; returns each mode's scores and run.
 pub fn run_language(
     files: &LanguageFiles,
@@ -134,7 +134,10 @@ pub fn run_language(
     let topics = metrics::read_topics(&files.topics)?;
     let qrels: Qrels = metrics::read_qrels(&files.qrels)?;
     let dense = options.modes.iter().any(|&m| m != Mode::Bm25);
-    let lang_work = work.join(&files.lang);
+    // One work folder per corpus location: an index belongs to the folder it was built from.
+    let location = std::fs::canonicalize(&files.corpus).map_err(|e| Error::io(&files.corpus, e))?;
+    let location = blake3::hash(location.to_string_lossy().as_bytes()).to_hex();
+    let lang_work = work.join(format!("{}-{}", files.lang, &location[..12]));
     let corpus = corpus_folder(&files.corpus, &lang_work)?;
 
     let start = Instant::now();
