@@ -108,3 +108,36 @@ pub fn lareqa_dense(
     )?;
     Ok((questions, candidates))
 }
+
+/// Per-language centring, a remedy for language bias: removes from every candidate the mean
+/// of its language's candidates and from every question the mean of the candidates in the
+/// question's language, then normalises again. Languages then share one origin, so the
+/// "same language" direction no longer adds to the cosine.
+pub fn centre_by_language(data: &Dataset, questions: &mut [Vec<f32>], candidates: &mut [Vec<f32>]) {
+    let Some(dim) = candidates.first().map(Vec::len) else {
+        return;
+    };
+    let mut means: HashMap<&str, (Vec<f32>, usize)> = HashMap::new();
+    for (c, v) in data.candidates.iter().zip(candidates.iter()) {
+        let (sum, n) = means.entry(c.lang.as_str()).or_insert_with(|| (vec![0.0; dim], 0));
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+        *n += 1;
+    }
+    let means: HashMap<&str, Vec<f32>> = means
+        .into_iter()
+        .map(|(l, (sum, n))| (l, sum.into_iter().map(|s| s / n as f32).collect()))
+        .collect();
+    let centre = |v: &mut Vec<f32>, mean: &[f32]| {
+        v.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        v.iter_mut().for_each(|x| *x /= norm);
+    };
+    for (c, v) in data.candidates.iter().zip(candidates.iter_mut()) {
+        centre(v, &means[c.lang.as_str()]);
+    }
+    for (q, v) in data.questions.iter().zip(questions.iter_mut()) {
+        if let Some(mean) = means.get(q.lang.as_str()) {
+            centre(v, mean);
+        }
+    }
+}

@@ -305,6 +305,9 @@ pub struct LareqaArgs {
     /// Candidates per setting written to the run file.
     #[arg(long, default_value_t = 100)]
     pub run_depth: usize,
+    /// Centre vectors per language before scoring (a language-bias remedy under test).
+    #[arg(long)]
+    pub centre: bool,
     #[command(flatten)]
     pub common: BenchCommon,
 }

@@ -88,7 +88,11 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
             update(&bar, d, t)
         })?;
         bar.finish_and_clear();
-        Some(vectors)
+        let (mut questions, mut candidates) = vectors;
+        if args.centre {
+            benchmarks::centre_by_language(&data, &mut questions, &mut candidates);
+        }
+        Some((questions, candidates))
     } else {
         None
     };

@@ -1,10 +1,14 @@
-//! The transformer encoder (BERT / XLM-RoBERTa family, post-layer-norm) in Candle, for
-//! inference. Token-wise products run on `[tokens, hidden]` matrices with pre-transposed
-//! f32 weights; attention is per text with a padding mask.
+//! The transformer encoder (BERT / XLM-RoBERTa family, post-layer-norm) in Candle.
+//! Token-wise products run on `[tokens, hidden]` matrices with pre-transposed f32
+//! weights; attention is per text with a padding mask.
+//!
+//! Two ways to run it: for inference with Candle's fused layer-norm and softmax kernels,
+//! and for training (`Bert::trainable`) with the same arithmetic written in differentiable
+//! tensor ops, because the fused kernels are not recorded for backpropagation (their
+//! gradients would silently be zero).
 
-use candle_core::quantized::QTensor;
-use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::LayerNorm;
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Tensor, Var, D};
 
 use super::model_file::ModelFile;
 use super::{EncoderError, ModelConfig};
@@ -22,17 +26,48 @@ impl Dense {
         Ok(Dense { weight_t, bias })
     }
 
+    fn params(&self, name: &str) -> [(String, &Tensor, bool); 2] {
+        [
+            (format!("{name}.w"), &self.weight_t, true),
+            (format!("{name}.b"), &self.bias, false),
+        ]
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor, EncoderError> {
         Ok(x.matmul(&self.weight_t)?.broadcast_add(&self.bias)?)
     }
 }
 
-fn layer_norm(model: &ModelFile, name: &str, eps: f64, device: &Device) -> Result<LayerNorm, EncoderError> {
-    Ok(LayerNorm::new(
-        model.dense(&format!("{name}.w"), device)?,
-        model.dense(&format!("{name}.b"), device)?,
-        eps,
-    ))
+/// Layer normalisation over the last dimension.
+struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    fn load(model: &ModelFile, name: &str, eps: f64, device: &Device) -> Result<LayerNorm, EncoderError> {
+        Ok(LayerNorm {
+            weight: model.dense(&format!("{name}.w"), device)?,
+            bias: model.dense(&format!("{name}.b"), device)?,
+            eps,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, differentiable: bool) -> Result<Tensor, EncoderError> {
+        Ok(if differentiable {
+            candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps as f32)?
+        } else {
+            candle_nn::ops::layer_norm(&x.contiguous()?, &self.weight, &self.bias, self.eps as f32)?
+        })
+    }
+
+    fn params(&self, name: &str) -> [(String, &Tensor, bool); 2] {
+        [
+            (format!("{name}.w"), &self.weight, false),
+            (format!("{name}.b"), &self.bias, false),
+        ]
+    }
 }
 
 struct Layer {
@@ -57,6 +92,8 @@ pub struct Bert {
     layers: Vec<Layer>,
     heads: usize,
     hidden: usize,
+    /// Training: differentiable layer-norm and softmax (see the module docs).
+    differentiable: bool,
 }
 
 impl Bert {
@@ -71,10 +108,10 @@ impl Bert {
                 key: Dense::load(model, &format!("l{l}.k"), device)?,
                 value: Dense::load(model, &format!("l{l}.v"), device)?,
                 attention_out: Dense::load(model, &format!("l{l}.ao"), device)?,
-                attention_norm: layer_norm(model, &format!("l{l}.aln"), eps, device)?,
+                attention_norm: LayerNorm::load(model, &format!("l{l}.aln"), eps, device)?,
                 ffn_in: Dense::load(model, &format!("l{l}.fi"), device)?,
                 ffn_out: Dense::load(model, &format!("l{l}.fo"), device)?,
-                output_norm: layer_norm(model, &format!("l{l}.oln"), eps, device)?,
+                output_norm: LayerNorm::load(model, &format!("l{l}.oln"), eps, device)?,
             });
         }
         Ok(Bert {
@@ -84,11 +121,80 @@ impl Bert {
                 .ok_or_else(|| EncoderError::Format("missing emb.word".into()))?,
             position: model.dense("emb.pos", device)?,
             token_type: model.dense("emb.type", device)?.get(0)?,
-            embedding_norm: layer_norm(model, "emb.ln", eps, device)?,
+            embedding_norm: LayerNorm::load(model, "emb.ln", eps, device)?,
             layers,
             heads: c.num_heads,
             hidden: c.hidden_size,
+            differentiable: false,
         })
+    }
+
+    /// Every trainable weight with its model-file name and whether it is a matrix stored
+    /// transposed: the layers' projections, biases and layer norms, and the embedding layer
+    /// norm (word, position and token-type embeddings stay frozen).
+    fn params(&self) -> Vec<(String, &Tensor, bool)> {
+        let mut params: Vec<(String, &Tensor, bool)> = self.embedding_norm.params("emb.ln").into();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let p = |part: &str| format!("l{l}.{part}");
+            params.extend(layer.query.params(&p("q")));
+            params.extend(layer.key.params(&p("k")));
+            params.extend(layer.value.params(&p("v")));
+            params.extend(layer.attention_out.params(&p("ao")));
+            params.extend(layer.attention_norm.params(&p("aln")));
+            params.extend(layer.ffn_in.params(&p("fi")));
+            params.extend(layer.ffn_out.params(&p("fo")));
+            params.extend(layer.output_norm.params(&p("oln")));
+        }
+        params
+    }
+
+    /// Turns the loaded weights into training variables and the forward pass into
+    /// differentiable ops; returns the variables (they share storage with the model, so
+    /// an optimiser step changes what `forward` computes).
+    pub fn trainable(&mut self) -> Result<Vec<(String, Var)>, EncoderError> {
+        let mut vars = Vec::new();
+        let mut swap = |t: &mut Tensor, name: String| -> Result<(), EncoderError> {
+            let var = Var::from_tensor(t)?;
+            *t = var.as_tensor().clone();
+            vars.push((name, var));
+            Ok(())
+        };
+        swap(&mut self.embedding_norm.weight, "emb.ln.w".into())?;
+        swap(&mut self.embedding_norm.bias, "emb.ln.b".into())?;
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            for (part, dense) in [
+                ("q", &mut layer.query),
+                ("k", &mut layer.key),
+                ("v", &mut layer.value),
+                ("ao", &mut layer.attention_out),
+                ("fi", &mut layer.ffn_in),
+                ("fo", &mut layer.ffn_out),
+            ] {
+                swap(&mut dense.weight_t, format!("l{l}.{part}.w"))?;
+                swap(&mut dense.bias, format!("l{l}.{part}.b"))?;
+            }
+            for (part, norm) in [("aln", &mut layer.attention_norm), ("oln", &mut layer.output_norm)] {
+                swap(&mut norm.weight, format!("l{l}.{part}.w"))?;
+                swap(&mut norm.bias, format!("l{l}.{part}.b"))?;
+            }
+        }
+        self.differentiable = true;
+        Ok(vars)
+    }
+
+    /// Writes the current weights into `model`: matrices as `matrix_dtype` (when their rows
+    /// fit its blocks), vectors as f32.
+    pub fn store_into(&self, model: &mut ModelFile, matrix_dtype: GgmlDType) -> Result<(), EncoderError> {
+        for (name, tensor, transposed) in self.params() {
+            let tensor = if transposed { tensor.t()?.contiguous()? } else { tensor.clone() };
+            let tensor = tensor.to_device(&Device::Cpu)?;
+            let dtype = match tensor.dims() {
+                [_, cols] if cols % matrix_dtype.block_size() == 0 => matrix_dtype,
+                _ => GgmlDType::F32,
+            };
+            model.tensors.insert(name, QTensor::quantize(&tensor, dtype)?);
+        }
+        Ok(())
     }
 
     /// Hidden states `[batch, tokens, hidden]` for token ids `[batch, tokens]` (u32) and a
@@ -106,7 +212,8 @@ impl Bert {
             .reshape((batch, tokens, h))?;
         let position = self.position.narrow(0, 0, tokens)?;
         let x = word.broadcast_add(&position)?.broadcast_add(&self.token_type)?;
-        let mut x = self.embedding_norm.forward(&x)?.reshape((n, h))?;
+        let d = self.differentiable;
+        let mut x = self.embedding_norm.forward(&x, d)?.reshape((n, h))?;
         // Padding keys get a large negative score, so softmax gives them no weight.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((batch, 1, 1, tokens))?;
         let scale = 1.0 / (head_dim as f64).sqrt();
@@ -120,13 +227,17 @@ impl Bert {
             let k = split(layer.key.forward(&x)?)?;
             let v = split(layer.value.forward(&x)?)?;
             let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&bias)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let probs = if d {
+                candle_nn::ops::softmax(&scores, D::Minus1)?
+            } else {
+                candle_nn::ops::softmax_last_dim(&scores)?
+            };
             let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((n, h))?;
             let attended = layer.attention_out.forward(&context)?;
-            x = layer.attention_norm.forward(&(x + attended)?)?;
+            x = layer.attention_norm.forward(&(x + attended)?, d)?;
             let mid = layer.ffn_in.forward(&x)?.gelu_erf()?;
             let out = layer.ffn_out.forward(&mid)?;
-            x = layer.output_norm.forward(&(x + out)?)?;
+            x = layer.output_norm.forward(&(x + out)?, d)?;
         }
         Ok(x.reshape((batch, tokens, h))?)
     }

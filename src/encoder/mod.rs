@@ -298,26 +298,58 @@ impl Encoder {
 
     /// Mean-pooled (not normalised) hidden states of `<s>` + content + `</s>` windows.
     fn pool_windows(&self, batch: &[&(usize, Vec<u32>)]) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let tokens = batch.iter().map(|(_, c)| c.len() + 2).max().unwrap_or(2);
-        let mut ids = Vec::with_capacity(batch.len() * tokens);
-        let mut mask = Vec::with_capacity(batch.len() * tokens);
-        for (_, content) in batch {
+        let contents: Vec<&[u32]> = batch.iter().map(|(_, c)| c.as_slice()).collect();
+        Ok(self.pooled(&contents)?.to_vec2::<f32>()?)
+    }
+
+    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch.
+    fn pooled(&self, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
+        let tokens = contents.iter().map(|c| c.len() + 2).max().unwrap_or(2);
+        let mut ids = Vec::with_capacity(contents.len() * tokens);
+        let mut mask = Vec::with_capacity(contents.len() * tokens);
+        for content in contents {
             ids.push(self.specials.bos);
-            ids.extend(content);
+            ids.extend(content.iter());
             ids.push(self.specials.eos);
             mask.extend(std::iter::repeat_n(1f32, content.len() + 2));
             let padding = tokens - content.len() - 2;
             ids.extend(std::iter::repeat_n(self.specials.pad, padding));
             mask.extend(std::iter::repeat_n(0f32, padding));
         }
-        let ids = Tensor::from_vec(ids, (batch.len(), tokens), &self.device)?;
-        let mask = Tensor::from_vec(mask, (batch.len(), tokens), &self.device)?;
+        let ids = Tensor::from_vec(ids, (contents.len(), tokens), &self.device)?;
+        let mask = Tensor::from_vec(mask, (contents.len(), tokens), &self.device)?;
         let hidden = self.model.forward(&ids, &mask)?;
-        let pooled = match self.config.pooling {
+        Ok(match self.config.pooling {
             Pooling::Mean => bert::mean_pool(&hidden, &mask)?,
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-        };
-        Ok(pooled.to_vec2::<f32>()?)
+        })
+    }
+
+    /// Makes the encoder trainable: its layer weights become variables and its forward pass
+    /// differentiable (see [`bert::Bert::trainable`]). Returns the variables by name.
+    pub fn trainable(&mut self) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
+        self.model.trainable()
+    }
+
+    /// L2-normalised embeddings `[texts, dim]` as a tensor that gradients flow through, each
+    /// text cut to its first `max_tokens` content tokens (training uses short texts).
+    pub fn embed_for_training(&self, texts: &[&str], kind: TextKind, max_tokens: usize) -> Result<Tensor, EncoderError> {
+        let mut contents = Vec::with_capacity(texts.len());
+        for text in texts {
+            let mut ids = self.content_ids(text, kind)?;
+            ids.truncate(max_tokens.clamp(1, self.config.max_positions.saturating_sub(2).max(1)));
+            contents.push(ids);
+        }
+        let contents: Vec<&[u32]> = contents.iter().map(Vec::as_slice).collect();
+        let pooled = self.pooled(&contents)?;
+        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        Ok(pooled.broadcast_div(&norm)?)
+    }
+
+    /// Writes the encoder's current layer weights into `model` (the model it was loaded
+    /// from supplies the embeddings, configuration and tokenizer).
+    pub fn store_into(&self, model: &mut ModelFile, matrix_dtype: candle_core::quantized::GgmlDType) -> Result<(), EncoderError> {
+        self.model.store_into(model, matrix_dtype)
     }
 }
 
