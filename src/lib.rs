@@ -32,5 +32,6 @@ pub mod encoder;
 pub mod error;
 pub mod search;
 pub mod store;
+pub mod train;
 
 pub use error::{Error, Result};
