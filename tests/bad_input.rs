@@ -175,16 +175,3 @@ fn truncated_or_garbled_index_files_give_an_error_not_a_crash() {
         );
     }
 }
-
-#[test]
-fn subcommands_not_built_yet_say_so_with_their_own_exit_code() {
-    let ws = Workspace::new();
-    for cmd in ["train"] {
-        let run: crate::util::Run = crate::util::mlsearch_in(ws.path(), &[cmd, "--anything"]).into();
-        assert_eq!(run.code, 5, "{cmd}: {run:?}");
-        assert!(
-            run.stderr.contains("not built yet") && run.stdout.is_empty(),
-            "{cmd}: {run:?}"
-        );
-    }
-}

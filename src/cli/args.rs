@@ -25,8 +25,9 @@ pub enum Command {
     Info(InfoArgs),
     /// Embed texts (one per input line) with the encoder.
     Embed(EmbedArgs),
-    /// Fine-tune the encoder with hybrid batches (not built yet).
-    Train(NotBuiltArgs),
+    /// Fine-tune the encoder with hybrid batches (X-X with probability α, else X-Y), or
+    /// prepare training data (`train prepare`).
+    Train(TrainArgs),
     /// Retrieval benchmarks: XQuAD-R and MLQA-R (LAReQA), MIRACL, speed.
     Bench(BenchArgs),
     /// Import encoder models into the project's model file.
@@ -144,14 +145,6 @@ pub struct InfoArgs {
     /// Print the manifest summary as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Arguments of subcommands that are not built yet (accepted, then refused).
-#[derive(Debug, Args)]
-pub struct NotBuiltArgs {
-    /// Arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
 }
 
 /// Which encoder model to use.
@@ -370,4 +363,125 @@ impl FusionArgs {
             mlsearch::search::Fusion::Rrf { k: self.rrf_k }
         }
     }
+}
+
+/// `mlsearch train`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TrainArgs {
+    /// Build training data instead of training.
+    #[command(subcommand)]
+    pub prepare: Option<TrainCommand>,
+    #[command(flatten)]
+    pub run: TrainRunArgs,
+}
+
+/// `mlsearch train prepare`.
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Turn a parallel corpus into training records: `train.jsonl` and `valid.jsonl`.
+    Prepare(PrepareArgs),
+}
+
+/// `mlsearch train prepare ntrex|flores`.
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// Which corpus.
+    #[arg(value_parser = ["ntrex", "flores"])]
+    pub corpus: String,
+    /// Its folder [default: $MLSEARCH_DATA/ntrex-128 or flores-sib200, else ../shared/data/…].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Output folder for train.jsonl and valid.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Hold out every N-th document for validation.
+    #[arg(long, default_value_t = 10)]
+    pub valid_every: usize,
+    /// Languages to leave out (the corpus's codes; Greek and Vietnamese by default, as the
+    /// paper did, to test unseen languages). `--exclude none` keeps all.
+    #[arg(long, default_value = "ell,vie", value_name = "CODE[,CODE]")]
+    pub exclude: String,
+    /// Keep only these languages (the corpus's codes, e.g. `arb,deu,eng,spa`).
+    #[arg(long, value_name = "CODE[,CODE]")]
+    pub langs: Option<String>,
+}
+
+/// Training options.
+#[derive(Debug, Args)]
+pub struct TrainRunArgs {
+    /// Training records (JSONL `{"id","lang","query","passage"}`, from `train prepare`).
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Held-out records for validation.
+    #[arg(long, value_name = "FILE")]
+    pub valid: Option<PathBuf>,
+    /// The trained model file to write (GGUF; use it with --model).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Checkpoint folder [default: OUTPUT with extension .train].
+    #[arg(long, value_name = "DIR")]
+    pub checkpoints: Option<PathBuf>,
+    /// Continue from the checkpoint folder's last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Batch composition: monolingual (xx), cross-lingual (xy), or hybrid.
+    #[arg(long, default_value = "hybrid", value_parser = ["xx", "xy", "hybrid"])]
+    pub sampling: String,
+    /// Hybrid: probability of an X-X batch.
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f64,
+    /// Pairs per optimiser step.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Pairs per forward/backward pass (gradient accumulation when smaller than the batch).
+    #[arg(long)]
+    pub micro_batch: Option<usize>,
+    /// Optimiser steps.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 3e-5)]
+    pub lr: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Linear warm-up steps.
+    #[arg(long, default_value_t = 100)]
+    pub warmup: usize,
+    /// Clip the global gradient norm.
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    /// InfoNCE temperature.
+    #[arg(long, default_value_t = 0.05)]
+    pub temperature: f64,
+    /// Longest query, in tokens.
+    #[arg(long, default_value_t = 64)]
+    pub max_query_tokens: usize,
+    /// Longest passage, in tokens.
+    #[arg(long, default_value_t = 128)]
+    pub max_passage_tokens: usize,
+    /// Seed of the batch sampler.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Save a checkpoint every N steps.
+    #[arg(long, default_value_t = 50)]
+    pub checkpoint_every: usize,
+    /// Validate every N steps.
+    #[arg(long, default_value_t = 50)]
+    pub validate_every: usize,
+    /// Stop after N validations without a lower validation loss (0: never).
+    #[arg(long, default_value_t = 5)]
+    pub patience: usize,
+    /// Storage of the saved model's weight matrices.
+    #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0"])]
+    pub dtype: String,
+    /// Only print the composition of the first N batches (default 1000 with --dry-run).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Batches drawn by --dry-run.
+    #[arg(long, default_value_t = 1000)]
+    pub dry_run_batches: usize,
+    #[command(flatten)]
+    pub model: ModelChoice,
 }

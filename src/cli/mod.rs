@@ -7,6 +7,7 @@ mod embed;
 mod index;
 mod info;
 mod query;
+mod train;
 
 use args::{Cli, Command};
 
@@ -20,8 +21,6 @@ pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_INDEX: u8 = 3;
 /// The folder to index has nothing to index.
 pub const EXIT_NOTHING_TO_INDEX: u8 = 4;
-/// The subcommand is not built yet.
-pub const EXIT_NOT_BUILT: u8 = 5;
 
 /// Runs the parsed command; returns the exit code on success.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -30,15 +29,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Query(args) => query::run(args),
         Command::Info(args) => info::run(args),
         Command::Embed(args) => embed::run(args),
-        Command::Train(_) => not_built("train", "hybrid batch training (issue #6)"),
+        Command::Train(args) => train::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Model(args) => embed::model(args),
     }
-}
-
-fn not_built(command: &str, what: &str) -> anyhow::Result<u8> {
-    eprintln!("mlsearch {command}: not built yet; it arrives with {what}. Nothing was done.");
-    Ok(EXIT_NOT_BUILT)
 }
 
 /// The exit code for an error.

@@ -76,6 +76,14 @@ pub struct PrepareOptions {
     /// Languages left out (ISO 639-3 or 639-1 primary subtags; the paper left out Greek and
     /// Vietnamese to test unseen languages).
     pub exclude: Vec<String>,
+    /// Only these languages (primary subtags), when not empty.
+    pub only: Vec<String>,
+}
+
+impl PrepareOptions {
+    fn wanted(&self, primary: &str) -> bool {
+        !self.exclude.iter().any(|e| e == primary) && (self.only.is_empty() || self.only.iter().any(|o| o == primary))
+    }
 }
 
 /// Training and validation records.
@@ -116,15 +124,20 @@ pub fn prepare_ntrex(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
             name.starts_with("newstest2019-ref.") && name.ends_with(".txt")
         })
         .collect();
-    files.sort();
+    // Plain codes before regional variants (spa before spa-MX), so the variant skipped is
+    // the regional one where both exist.
+    let tag_of = |p: &std::path::PathBuf| {
+        let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
+        name.trim_start_matches("newstest2019-ref.").trim_end_matches(".txt").to_string()
+    };
+    files.sort_by_key(|p| (tag_of(p).contains('-'), tag_of(p)));
     let mut contents = Vec::new();
     let mut prepared = Prepared::default();
     let mut primaries = HashSet::new();
     for file in &files {
-        let name = file.file_name().unwrap_or_default().to_string_lossy().to_string();
-        let tag = name.trim_start_matches("newstest2019-ref.").trim_end_matches(".txt").to_string();
+        let tag = tag_of(file);
         let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();
-        if options.exclude.contains(&primary) {
+        if !options.wanted(&primary) {
             prepared.skipped.push((tag, "excluded".into()));
             continue;
         }
@@ -169,7 +182,7 @@ pub fn prepare_flores(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
     for folder in folders {
         let tag = folder.file_name().unwrap_or_default().to_string_lossy().to_string();
         let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();
-        if options.exclude.contains(&primary) {
+        if !options.wanted(&primary) {
             prepared.skipped.push((tag, "excluded".into()));
             continue;
         }
@@ -296,6 +309,7 @@ mod tests {
         let options = PrepareOptions {
             valid_every: 2,
             exclude: vec!["ell".into()],
+            only: Vec::new(),
         };
         let p = prepare_ntrex(d, &options).unwrap();
         assert_eq!(p.languages, ["deu", "eng"]);

@@ -1,0 +1,186 @@
+//! `mlsearch train`: prepare training records, print batch statistics (`--dry-run`), or
+//! fine-tune the encoder and save it as a model file.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use mlsearch::encoder::Encoder;
+use mlsearch::train::data::{self, PrepareOptions};
+use mlsearch::train::sampler::{batch_stats, Sampler, Sampling};
+use mlsearch::train::{self, TrainOptions};
+
+use super::args::{PrepareArgs, TrainArgs, TrainCommand, TrainRunArgs};
+use super::EXIT_OK;
+
+pub fn run(args: TrainArgs) -> anyhow::Result<u8> {
+    match args.prepare {
+        Some(TrainCommand::Prepare(p)) => prepare(p),
+        None => run_training(args.run),
+    }
+}
+
+fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
+    let folder = if args.corpus == "ntrex" { "ntrex-128" } else { "flores-sib200" };
+    let data = args.data.clone().unwrap_or_else(|| {
+        std::env::var_os("MLSEARCH_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("../shared/data"))
+            .join(folder)
+    });
+    let options = PrepareOptions {
+        valid_every: args.valid_every,
+        exclude: if args.exclude == "none" {
+            Vec::new()
+        } else {
+            args.exclude.split(',').map(|c| c.trim().to_string()).collect()
+        },
+        only: args
+            .langs
+            .as_deref()
+            .map(|l| l.split(',').map(|c| c.trim().to_string()).collect())
+            .unwrap_or_default(),
+    };
+    let prepared = if args.corpus == "ntrex" {
+        data::prepare_ntrex(&data, &options)
+    } else {
+        data::prepare_flores(&data, &options)
+    }
+    .with_context(|| format!("reading {}", data.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    data::write_records(&args.out.join("train.jsonl"), &prepared.train)?;
+    data::write_records(&args.out.join("valid.jsonl"), &prepared.valid)?;
+    for (lang, why) in &prepared.skipped {
+        eprintln!("mlsearch: skipped {lang}: {why}");
+    }
+    let groups = |records: &[data::Record]| records.iter().map(|r| &r.id).collect::<std::collections::HashSet<_>>().len();
+    println!(
+        "{}: {} languages; train {} records in {} groups, valid {} records in {} groups -> {}",
+        args.corpus,
+        prepared.languages.len(),
+        prepared.train.len(),
+        groups(&prepared.train),
+        prepared.valid.len(),
+        groups(&prepared.valid),
+        args.out.display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn sampling(args: &TrainRunArgs) -> anyhow::Result<Sampling> {
+    Ok(match args.sampling.as_str() {
+        "xx" => Sampling::Xx,
+        "xy" => Sampling::Xy,
+        _ => {
+            if !(0.0..=1.0).contains(&args.alpha) {
+                bail!("--alpha must be within 0 and 1, not {}", args.alpha);
+            }
+            Sampling::Hybrid { alpha: args.alpha }
+        }
+    })
+}
+
+fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
+    let Some(train_path) = &args.train else {
+        bail!("--train FILE is required (make one with `mlsearch train prepare ntrex --out DIR`)");
+    };
+    let records = data::read_records(train_path)?;
+    let sampling = sampling(&args)?;
+    if args.dry_run {
+        let mut sampler = Sampler::new(records, sampling, args.batch_size, args.seed);
+        let languages = sampler.languages().len();
+        let groups = sampler.groups();
+        let stats = batch_stats(&mut sampler, args.dry_run_batches);
+        println!(
+            "{} groups in {languages} languages; {} batches of {:.1} pairs: {} monolingual ({:.1}%), {} of {} pairs in one language, {} batches with a repeated group",
+            groups,
+            stats.batches,
+            stats.mean_pairs,
+            stats.monolingual,
+            100.0 * stats.monolingual as f64 / stats.batches.max(1) as f64,
+            stats.same_language_pairs,
+            stats.pairs,
+            stats.duplicate_groups
+        );
+        println!("{}", serde_json::to_string(&stats)?);
+        return Ok(EXIT_OK);
+    }
+    let Some(output) = &args.output else {
+        bail!("--output FILE is required: where the trained model file goes");
+    };
+    let valid = match &args.valid {
+        Some(path) => data::read_records(path)?,
+        None => Vec::new(),
+    };
+    let options = TrainOptions {
+        sampling,
+        batch_size: args.batch_size,
+        micro_batch: args.micro_batch.unwrap_or(args.batch_size),
+        steps: args.steps,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
+        warmup: args.warmup,
+        clip: args.clip,
+        temperature: args.temperature,
+        max_query_tokens: args.max_query_tokens,
+        max_passage_tokens: args.max_passage_tokens,
+        seed: args.seed,
+        checkpoint_every: args.checkpoint_every,
+        validate_every: args.validate_every,
+        validation_batches: 4,
+        patience: args.patience,
+        matrix_dtype: super::embed::matrix_dtype(&args.dtype),
+    };
+    let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
+    let (base, identity) = super::embed::load_model_file(&args.model)?;
+    let (model, _) = super::embed::load_model_file(&args.model)?;
+    let mut encoder = Encoder::new(model, &super::embed::device(&args.model.device)?)?;
+    eprintln!(
+        "training {} from {} on {} records ({:?}, batch {}, micro-batch {}, {} steps); checkpoints in {}",
+        output.display(),
+        identity.name,
+        records.len(),
+        sampling,
+        options.batch_size,
+        options.micro_batch,
+        options.steps,
+        checkpoints.display()
+    );
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(options.steps as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {wide_bar} {pos}/{len} steps {msg} ETA {eta}")
+            .expect("valid template"),
+    );
+    let terminal = std::io::stderr().is_terminal();
+    let last = train::train(&mut encoder, records, valid, &options, &checkpoints, args.resume, &mut |r| {
+        bar.set_position(r.step as u64);
+        bar.set_message(format!("loss {:.4}, {:.3} steps/s", r.loss, r.steps_per_second));
+        let line = match &r.validation {
+            Some(v) => Some(format!(
+                "step {}/{}: loss {:.4}, lr {:.2e}, grad norm {:.3}, {:.3} steps/s; validation loss {:.4}, recall@1 X-X {:.3} X-Y {:.3}",
+                r.step, r.steps, r.loss, r.lr, r.grad_norm, r.steps_per_second, v.loss, v.recall_xx, v.recall_xy
+            )),
+            None if !terminal => Some(format!(
+                "step {}/{}: loss {:.4}, lr {:.2e}, grad norm {:.3}, {:.3} steps/s",
+                r.step, r.steps, r.loss, r.lr, r.grad_norm, r.steps_per_second
+            )),
+            None => None,
+        };
+        if let Some(line) = line {
+            bar.suspend(|| eprintln!("{line}"));
+        }
+    })?;
+    bar.finish_and_clear();
+    train::save_model(&encoder, base, options.matrix_dtype, output)?;
+    let mut out = std::io::stdout().lock();
+    match last {
+        Some(r) => writeln!(out, "saved {} after step {} (loss {:.4})", output.display(), r.step, r.loss)?,
+        None => writeln!(out, "saved {} (no steps left to run)", output.display())?,
+    }
+    Ok(EXIT_OK)
+}
