@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::metrics::rank_distance;
 use crate::analysis::normalize_tag;
 use crate::error::{Error, Result};
-use crate::search::{hybrid, Fusion, Mode};
+use crate::search::{hybrid, keep_language_positions, Fusion, Mode};
 
 /// A sentence that can be retrieved.
 #[derive(Debug, Clone)]
@@ -261,6 +261,9 @@ pub struct HybridOptions {
     pub candidates: usize,
     /// Weight of BM25 hits in another language than the query's.
     pub cross_language_bm25: f32,
+    /// Let fused scores order languages too in the pooled setting (see
+    /// [`crate::search::keep_language_positions`]).
+    pub fused_language_order: bool,
 }
 
 /// Scores of one (query language, candidate language) pair.
@@ -408,6 +411,10 @@ pub fn evaluate(
                             *s = 2.0 + (fused.len() - p) as f64;
                         }
                     }
+                    let several_languages = pool.iter().any(|&c| cand_lang[c] != cand_lang[pool[0]]);
+                    if several_languages && !hybrid_options.fused_language_order {
+                        scores = language_positions(&scores, &dense, &cand_lang);
+                    }
                     scores
                 }
             }
@@ -531,6 +538,21 @@ fn aggregate(data: &Dataset, mode: Mode, scores: &[QuestionScores]) -> Report {
         pairs,
         multi,
     }
+}
+
+/// The pooled hybrid ranking with each language at its dense positions, as scores that
+/// fall with the position.
+fn language_positions(scores: &[(usize, f64)], dense: &[f32], cand_lang: &[usize]) -> Vec<(usize, f64)> {
+    let order = |a: &(u64, f32), b: &(u64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let mut ranked: Vec<(u64, f32)> = scores.iter().map(|&(c, s)| (c as u64, s as f32)).collect();
+    ranked.sort_by(order);
+    let mut reference: Vec<(u64, f32)> = scores.iter().map(|&(c, _)| (c as u64, dense[c])).collect();
+    reference.sort_by(order);
+    keep_language_positions(&ranked, &reference, &|c| cand_lang[c as usize] as u32)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (c, _))| (c as usize, -(i as f64)))
+        .collect()
 }
 
 /// 1-based ranks of the relevant candidates among `scored` (higher first, ties by index);

@@ -135,6 +135,11 @@ pub struct FusionArgs {
     /// 1 treats all alike); applies when the query's language is known.
     #[arg(long, default_value_t = 0.0)]
     pub cross_language_bm25: f32,
+    /// Hybrid over several languages: let fused scores also decide which language holds each
+    /// position (by default the dense ranking decides, and BM25 only reorders passages
+    /// within a language, so the query's own language does not bury the others).
+    #[arg(long)]
+    pub fused_language_order: bool,
 }
 
 /// `mlsearch info`.

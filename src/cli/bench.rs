@@ -104,6 +104,7 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         fusion: common.fusion.fusion(),
         candidates: common.fusion.candidates,
         cross_language_bm25: common.fusion.cross_language_bm25,
+        fused_language_order: common.fusion.fused_language_order,
     };
 
     let mut reports = Vec::new();
@@ -284,6 +285,7 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
             fusion: common.fusion.fusion(),
             candidates: common.fusion.candidates,
             cross_language_bm25: common.fusion.cross_language_bm25,
+            fused_language_order: common.fusion.fused_language_order,
             ..Default::default()
         },
         model: Some(&mut model),

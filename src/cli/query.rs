@@ -40,6 +40,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         candidates: args.fusion.candidates,
         explain: args.explain,
         cross_language_bm25: args.fusion.cross_language_bm25,
+        fused_language_order: args.fusion.fused_language_order,
     };
     let dir = &args.location.index;
     let mut searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;

@@ -79,6 +79,44 @@ pub fn hybrid(
     fuse(&[(bm25, &bm25_item), (dense, &|_| dense_weight)], fusion)
 }
 
+/// Keeps each language where `reference` (the dense ranking) puts it, and lets `ranked`
+/// (the fused ranking) order the passages within each language.
+///
+/// With several languages in one list, BM25 evidence comes only from the query's own
+/// language; fused scores would lift that language over the others and bury their
+/// answers. Here the dense ranking decides which language holds each position, and the
+/// fused ranking decides which passage of that language fills it. Items of `ranked`
+/// missing from `reference` take positions after those in it, in `ranked` order. Scores:
+/// the i-th position gets the i-th highest fused score, so they still fall with rank.
+pub fn keep_language_positions(
+    ranked: &[(u64, f32)],
+    reference: &[(u64, f32)],
+    lang: &dyn Fn(u64) -> u32,
+) -> Vec<(u64, f32)> {
+    let in_ranked: HashMap<u64, usize> = ranked.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+    let mut slots: Vec<u64> = reference.iter().map(|(k, _)| *k).filter(|k| in_ranked.contains_key(k)).collect();
+    let placed: std::collections::HashSet<u64> = slots.iter().copied().collect();
+    slots.extend(ranked.iter().map(|(k, _)| *k).filter(|k| !placed.contains(k)));
+    // Each language's items in fused order, consumed front to back.
+    let mut queues: HashMap<u32, std::collections::VecDeque<u64>> = HashMap::new();
+    for (k, _) in ranked {
+        queues.entry(lang(*k)).or_default().push_back(*k);
+    }
+    let mut scores: Vec<f32> = ranked.iter().map(|(_, s)| *s).collect();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    slots
+        .iter()
+        .zip(scores)
+        .map(|(slot, score)| {
+            let key = queues
+                .get_mut(&lang(*slot))
+                .and_then(|q| q.pop_front())
+                .expect("every language has as many items as slots");
+            (key, score)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +172,22 @@ mod tests {
         let a = [(9, 1.0), (3, 1.0)];
         let fused = fuse(&[(&a, &|_| 1.0)], Fusion::Convex { dense_weight: 0.5 });
         assert_eq!(fused.iter().map(|x| x.0).collect::<Vec<_>>(), [3, 9]);
+    }
+
+    #[test]
+    fn languages_keep_their_dense_positions() {
+        // Dense: a1 b1 a2 b2; fused (BM25 lifts language a): a2 a1 b2 b1.
+        let lang = |k: u64| (k / 10) as u32; // 1x: language 1, 2x: language 2
+        let dense = [(10, 0.9), (20, 0.8), (11, 0.7), (21, 0.6)];
+        let fused = [(11, 4.0), (10, 3.0), (21, 2.0), (20, 1.0)];
+        let out = keep_language_positions(&fused, &dense, &lang);
+        let keys: Vec<u64> = out.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, [11, 21, 10, 20]);
+        let scores: Vec<f32> = out.iter().map(|(_, s)| *s).collect();
+        assert_eq!(scores, [4.0, 3.0, 2.0, 1.0]);
+        // A fused item the dense list lacks goes after the dense ones.
+        let fused = [(12, 5.0), (10, 3.0), (20, 1.0)];
+        let keys: Vec<u64> = keep_language_positions(&fused, &dense, &lang).iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, [12, 20, 10]);
     }
 }

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors};
 
 pub mod fusion;
-pub use fusion::{fuse, hybrid, Fusion};
+pub use fusion::{fuse, hybrid, keep_language_positions, Fusion};
 
 /// Which passage languages a search may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,10 @@ pub struct SearchOptions {
     /// In hybrid mode, the weight of BM25 hits in another language than the query's
     /// (1: no difference); chosen by measurement, see README.
     pub cross_language_bm25: f32,
+    /// In hybrid mode over several languages, let fused scores also decide which language
+    /// holds each position (off: the dense ranking decides, see
+    /// [`fusion::keep_language_positions`]; chosen by measurement, see README).
+    pub fused_language_order: bool,
 }
 
 /// Which retrieval runs.
@@ -131,6 +135,7 @@ impl Default for SearchOptions {
             candidates: 100,
             explain: false,
             cross_language_bm25: 0.0,
+            fused_language_order: false,
         }
     }
 }
@@ -340,14 +345,39 @@ impl Searcher {
         let ranked: Vec<(u64, f32)> = match mode {
             Mode::Bm25 => bm25.clone(),
             Mode::Dense => dense.clone(),
-            Mode::Hybrid => hybrid(
-                &bm25,
-                &dense,
-                &|key| same_language.contains(&key),
-                query_lang.is_some(),
-                options.fusion,
-                options.cross_language_bm25,
-            ),
+            Mode::Hybrid => {
+                let fused = hybrid(
+                    &bm25,
+                    &dense,
+                    &|key| same_language.contains(&key),
+                    query_lang.is_some(),
+                    options.fusion,
+                    options.cross_language_bm25,
+                );
+                let several_languages = match &options.langs {
+                    LangFilter::Any => self.languages.len() > 1,
+                    LangFilter::Only(codes) => codes.len() > 1,
+                };
+                if several_languages && !options.fused_language_order {
+                    let mut codes: HashMap<String, u32> = HashMap::new();
+                    let mut lang_of_key: HashMap<u64, u32> = HashMap::new();
+                    for (key, _) in &fused {
+                        let address = match addresses.get(key) {
+                            Some(address) => Some(*address),
+                            None => self.address_of(&searcher, *key)?,
+                        };
+                        let Some(address) = address else { continue };
+                        addresses.insert(*key, address);
+                        let next = codes.len() as u32;
+                        let code = *codes.entry(self.lang_of(&searcher, address)).or_insert(next);
+                        lang_of_key.insert(*key, code);
+                    }
+                    let fused: Vec<(u64, f32)> = fused.into_iter().filter(|(k, _)| lang_of_key.contains_key(k)).collect();
+                    keep_language_positions(&fused, &dense, &|key| lang_of_key[&key])
+                } else {
+                    fused
+                }
+            }
         };
 
         let mut results = SearchResults {
