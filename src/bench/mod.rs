@@ -17,7 +17,7 @@ use std::path::Path;
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::{index_folder, EncoderEmbedder, IndexOptions};
+use crate::store::{index_folder, EncoderEmbedder, IndexOptions, Vectors};
 use lareqa::Dataset;
 
 /// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`
@@ -109,35 +109,26 @@ pub fn lareqa_dense(
     Ok((questions, candidates))
 }
 
-/// Per-language centring, a remedy for language bias: removes from every candidate the mean
-/// of its language's candidates and from every question the mean of the candidates in the
-/// question's language, then normalises again. Languages then share one origin, so the
-/// "same language" direction no longer adds to the cosine.
-pub fn centre_by_language(data: &Dataset, questions: &mut [Vec<f32>], candidates: &mut [Vec<f32>]) {
+/// Per-language centring as an index applies it (see [`crate::store::Centring`]): means
+/// from the candidates of each language, candidates centred with their language's mean,
+/// questions with the mean of theirs.
+pub fn centre_by_language(data: &Dataset, questions: &mut [Vec<f32>], candidates: &mut [Vec<f32>]) -> Result<()> {
     let Some(dim) = candidates.first().map(Vec::len) else {
-        return;
+        return Ok(());
     };
-    let mut means: HashMap<&str, (Vec<f32>, usize)> = HashMap::new();
-    for (c, v) in data.candidates.iter().zip(candidates.iter()) {
-        let (sum, n) = means.entry(c.lang.as_str()).or_insert_with(|| (vec![0.0; dim], 0));
-        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
-        *n += 1;
-    }
-    let means: HashMap<&str, Vec<f32>> = means
-        .into_iter()
-        .map(|(l, (sum, n))| (l, sum.into_iter().map(|s| s / n as f32).collect()))
+    let mut centring = Vectors::new(dim)?;
+    let raw: Vec<(&str, &[f32])> = data
+        .candidates
+        .iter()
+        .zip(candidates.iter())
+        .map(|(c, v)| (c.lang.as_str(), v.as_slice()))
         .collect();
-    let centre = |v: &mut Vec<f32>, mean: &[f32]| {
-        v.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        v.iter_mut().for_each(|x| *x /= norm);
-    };
+    centring.learn_means(&raw);
     for (c, v) in data.candidates.iter().zip(candidates.iter_mut()) {
-        centre(v, &means[c.lang.as_str()]);
+        centring.centre_passage(&c.lang, v);
     }
     for (q, v) in data.questions.iter().zip(questions.iter_mut()) {
-        if let Some(mean) = means.get(q.lang.as_str()) {
-            centre(v, mean);
-        }
+        centring.centre_query(Some(&q.lang), v);
     }
+    Ok(())
 }

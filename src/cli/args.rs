@@ -67,6 +67,10 @@ pub struct IndexArgs {
     /// BM25 only: no dense vectors (much faster on a CPU; `query --mode bm25`).
     #[arg(long)]
     pub no_vectors: bool,
+    /// Store vectors as the encoder gives them, without per-language centring (the
+    /// language-bias remedy; see README). Applies to languages not yet centred.
+    #[arg(long)]
+    pub no_centring: bool,
     #[command(flatten)]
     pub model: ModelChoice,
 }
@@ -303,9 +307,10 @@ pub struct LareqaArgs {
     /// Candidates per setting written to the run file.
     #[arg(long, default_value_t = 100)]
     pub run_depth: usize,
-    /// Centre vectors per language before scoring (a language-bias remedy under test).
+    /// Score the encoder's vectors as they are, without the per-language centring an index
+    /// applies (see `index --no-centring`).
     #[arg(long)]
-    pub centre: bool,
+    pub no_centring: bool,
     #[command(flatten)]
     pub common: BenchCommon,
 }

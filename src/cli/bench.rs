@@ -89,8 +89,8 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         })?;
         bar.finish_and_clear();
         let (mut questions, mut candidates) = vectors;
-        if args.centre {
-            benchmarks::centre_by_language(&data, &mut questions, &mut candidates);
+        if !args.no_centring {
+            benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
         }
         Some((questions, candidates))
     } else {

@@ -22,6 +22,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         rebuild: args.rebuild,
         threads: args.threads,
         embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
+        centre_languages: !args.no_centring,
     };
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)

@@ -304,6 +304,16 @@ impl Searcher {
     ) -> Result<SearchResults> {
         let (query_lang, source) = choose_query_lang(text, options)?;
         let mode = self.mode(options.mode)?;
+        // Queries are centred like the index's passages (see `store::Centring`).
+        let centred: Option<Vec<f32>> = match (vector, &self.vectors) {
+            (Some(v), Some(vectors)) => {
+                let mut v = v.to_vec();
+                vectors.centre_query(query_lang.as_deref(), &mut v);
+                Some(v)
+            }
+            _ => vector.map(<[f32]>::to_vec),
+        };
+        let vector = centred.as_deref();
         let query = self.build_query(text, query_lang.as_deref(), &options.langs);
         let searcher = self.reader.searcher();
         let fusing = mode == Mode::Hybrid;

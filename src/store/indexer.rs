@@ -18,7 +18,7 @@ use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFil
 use crate::error::{Error, Result};
 
 /// How to index.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct IndexOptions<'a> {
     /// Language of passages whose source does not give one (instead of detection).
     pub default_lang: Option<String>,
@@ -28,6 +28,21 @@ pub struct IndexOptions<'a> {
     pub threads: usize,
     /// Embeds passages for the vector index; `None` makes a BM25-only index.
     pub embedder: Option<&'a dyn PassageEmbedder>,
+    /// Centre vectors per language (see [`super::vectors::Centring`]); applies to languages
+    /// that have no mean yet.
+    pub centre_languages: bool,
+}
+
+impl Default for IndexOptions<'_> {
+    fn default() -> Self {
+        IndexOptions {
+            default_lang: None,
+            rebuild: false,
+            threads: 0,
+            embedder: None,
+            centre_languages: true,
+        }
+    }
 }
 
 /// Passages embedded per batch (and per progress event).
@@ -171,7 +186,7 @@ pub fn index_folder(
     // Keys of the passages of each indexed file, from the last commit (to remove vectors).
     let committed = store.index.reader()?.searcher();
     let mut writer = store.writer(threads)?;
-    let mut to_embed: Vec<(u64, String)> = Vec::new();
+    let mut to_embed: Vec<(u64, String, String)> = Vec::new();
     let mut report = IndexReport {
         unsupported: found.unsupported,
         skipped: found.errors.len(),
@@ -259,7 +274,7 @@ pub fn index_folder(
                             store.manifest.next_key += 1;
                             writer.add_document(passage_document(&store, &file.rel_path, passage, key))?;
                             if vectors.is_some() {
-                                to_embed.push((key, embedding_text(passage)));
+                                to_embed.push((key, passage.lang.clone(), embedding_text(passage)));
                             }
                         }
                         report.passages_written += u64::from(entry.passages);
@@ -303,15 +318,33 @@ pub fn index_folder(
     }
     if let (Some(v), Some(embedder)) = (vectors.as_mut(), options.embedder) {
         let total = to_embed.len();
-        for (i, batch) in to_embed.chunks(EMBED_BATCH).enumerate() {
-            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let embedded = embedder.embed_passages(&texts)?;
-            let items: Vec<(u64, Vec<f32>)> = batch.iter().map(|(k, _)| *k).zip(embedded).collect();
-            v.add(&items)?;
+        let mut embedded: Vec<Vec<f32>> = Vec::with_capacity(total);
+        for batch in to_embed.chunks(EMBED_BATCH) {
+            let texts: Vec<&str> = batch.iter().map(|(_, _, t)| t.as_str()).collect();
+            embedded.extend(embedder.embed_passages(&texts)?);
             progress(Progress::Embedded {
-                done: (i * EMBED_BATCH + batch.len()).min(total),
+                done: embedded.len(),
                 total,
             });
+        }
+        if options.centre_languages {
+            let raw: Vec<(&str, &[f32])> = to_embed
+                .iter()
+                .zip(&embedded)
+                .map(|((_, lang, _), e)| (lang.as_str(), e.as_slice()))
+                .collect();
+            v.learn_means(&raw);
+        }
+        let items: Vec<(u64, Vec<f32>)> = to_embed
+            .iter()
+            .zip(embedded)
+            .map(|((key, lang, _), mut e)| {
+                v.centre_passage(lang, &mut e);
+                (*key, e)
+            })
+            .collect();
+        for chunk in items.chunks(1024) {
+            v.add(chunk)?;
         }
         report.passages_embedded = total as u64;
     }

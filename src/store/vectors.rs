@@ -75,6 +75,9 @@ pub struct VectorsInfo {
     pub expansion_search: usize,
     /// The encoder that made the vectors: a name and the BLAKE3 of its model file.
     pub model: ModelIdentity,
+    /// Per-language means the vectors were centred with (empty: not centred).
+    #[serde(default, skip_serializing_if = "Centring::is_empty")]
+    pub language_means: Centring,
 }
 
 /// Which model made a set of vectors.
@@ -100,6 +103,28 @@ impl ModelIdentity {
 pub struct Vectors {
     index: Index,
     dim: usize,
+    /// Per-language mean vectors the stored vectors were centred with (see [`Centring`]).
+    means: Centring,
+}
+
+/// Per-language centring, the remedy for language bias measured on XQuAD-R (README): the
+/// encoder puts every text of a language near a common "language direction", so a query
+/// prefers passages of its own language over better answers in others. Each passage
+/// vector has its language's mean removed (and is normalised again) before it is stored;
+/// a query vector has the mean of the query's language removed. Means are computed at
+/// indexing from the first run that brings [`MIN_PASSAGES_FOR_MEAN`] passages of a
+/// language and kept as they are (so stored vectors stay consistent); `--rebuild`
+/// computes them again. Passages of languages without a mean are stored as they are.
+pub type Centring = std::collections::BTreeMap<String, Vec<f32>>;
+
+/// Passages of one language an indexing run needs before it computes that language's mean.
+pub const MIN_PASSAGES_FOR_MEAN: usize = 20;
+
+/// Subtracts `mean` and normalises to unit length.
+fn centre(vector: &mut [f32], mean: &[f32]) {
+    vector.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    vector.iter_mut().for_each(|x| *x /= norm);
 }
 
 fn options(dim: usize) -> IndexOptions {
@@ -125,7 +150,11 @@ impl Vectors {
     /// An empty index for `dim`-dimensional vectors.
     pub fn new(dim: usize) -> Result<Vectors> {
         let index = Index::new(&options(dim)).map_err(|e| usearch_error(Path::new("vectors"), e))?;
-        Ok(Vectors { index, dim })
+        Ok(Vectors {
+            index,
+            dim,
+            means: Centring::new(),
+        })
     }
 
     /// Loads the index of `info` from `dir` into memory (for updating it).
@@ -133,7 +162,11 @@ impl Vectors {
         let path = checked(dir, info)?;
         let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(&path, e))?;
         index.load(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
-        Ok(Vectors { index, dim: info.dim })
+        Ok(Vectors {
+            index,
+            dim: info.dim,
+            means: info.language_means.clone(),
+        })
     }
 
     /// Memory-maps the index of `info` from `dir` (for searching).
@@ -145,7 +178,14 @@ impl Vectors {
         if index.size() as u64 != info.count || index.dimensions() != info.dim {
             return Err(usearch_error(&path, "size or dimension differs from the manifest"));
         }
-        Ok(Vectors { index, dim: info.dim })
+        if info.language_means.values().any(|m| m.len() != info.dim) {
+            return Err(usearch_error(&path, "a language mean has another dimension"));
+        }
+        Ok(Vectors {
+            index,
+            dim: info.dim,
+            means: info.language_means.clone(),
+        })
     }
 
     /// Dimension of the vectors.
@@ -206,6 +246,54 @@ impl Vectors {
             .collect())
     }
 
+    /// Computes the mean of each language that has none yet and at least
+    /// [`MIN_PASSAGES_FOR_MEAN`] of the given raw passage vectors.
+    pub fn learn_means(&mut self, passages: &[(&str, &[f32])]) {
+        let mut sums: std::collections::BTreeMap<&str, (Vec<f64>, usize)> = Default::default();
+        for (lang, v) in passages {
+            if self.means.contains_key(*lang) {
+                continue;
+            }
+            let (sum, n) = sums.entry(lang).or_insert_with(|| (vec![0.0; self.dim], 0));
+            sum.iter_mut().zip(v.iter()).for_each(|(s, x)| *s += f64::from(*x));
+            *n += 1;
+        }
+        for (lang, (sum, n)) in sums {
+            if n >= MIN_PASSAGES_FOR_MEAN {
+                let mean = sum.iter().map(|s| (s / n as f64) as f32).collect();
+                self.means.insert(lang.to_string(), mean);
+            }
+        }
+    }
+
+    /// Centres a raw passage vector of `lang` as stored (unchanged without a mean).
+    pub fn centre_passage(&self, lang: &str, vector: &mut [f32]) {
+        if let Some(mean) = self.means.get(lang) {
+            centre(vector, mean);
+        }
+    }
+
+    /// Centres a raw query vector: with the mean of `lang` when given and known, else with
+    /// the mean nearest to the vector (the language the encoder sees in it). Unchanged when
+    /// the index has no means.
+    pub fn centre_query(&self, lang: Option<&str>, vector: &mut [f32]) {
+        let mean = lang.and_then(|l| self.means.get(l)).or_else(|| {
+            self.means
+                .values()
+                .map(|m| (m, m.iter().zip(vector.iter()).map(|(a, b)| a * b).sum::<f32>()))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(m, _)| m)
+        });
+        if let Some(mean) = mean {
+            centre(vector, mean);
+        }
+    }
+
+    /// The per-language means in use.
+    pub fn means(&self) -> &Centring {
+        &self.means
+    }
+
     /// The stored vector of `key` (f16 components widened to f32), if it has one.
     pub fn get(&self, key: u64) -> Result<Option<Vec<f32>>> {
         let mut vector = vec![0.0f32; self.dim()];
@@ -237,6 +325,7 @@ impl Vectors {
             expansion_add: EXPANSION_ADD,
             expansion_search: EXPANSION_SEARCH,
             model,
+            language_means: self.means.clone(),
         })
     }
 }
@@ -302,6 +391,42 @@ mod tests {
         let even = view.search(&unit(7, 8), 3, |k| k % 2 == 0).unwrap();
         assert!(even.iter().all(|(k, _)| k % 2 == 0) && even.len() == 3);
         assert!(view.search(&unit(3, 8), 1, |k| k == 3).unwrap().is_empty(), "removed");
+    }
+
+    #[test]
+    fn language_means_centre_passages_and_queries_and_are_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vectors::new(4).unwrap();
+        // Language "a" leans on axis 0, "b" on axis 1; "c" has too few passages for a mean.
+        let a: Vec<Vec<f32>> = (0..25).map(|i| vec![0.9, 0.0, (i % 5) as f32 * 0.1, 0.1]).collect();
+        let b: Vec<Vec<f32>> = (0..25).map(|i| vec![0.0, 0.9, 0.1, (i % 5) as f32 * 0.1]).collect();
+        let mut raw: Vec<(&str, &[f32])> = a.iter().map(|x| ("a", x.as_slice())).collect();
+        raw.extend(b.iter().map(|x| ("b", x.as_slice())));
+        raw.push(("c", &[1.0, 0.0, 0.0, 0.0]));
+        v.learn_means(&raw);
+        assert_eq!(v.means().keys().collect::<Vec<_>>(), ["a", "b"]);
+        // A centred passage loses its language's direction and stays unit length.
+        let mut p = a[3].clone();
+        v.centre_passage("a", &mut p);
+        assert!(p[0].abs() < 1e-6 && (p.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
+        let mut c = vec![1.0, 0.0, 0.0, 0.0];
+        v.centre_passage("c", &mut c);
+        assert_eq!(c, [1.0, 0.0, 0.0, 0.0], "no mean: unchanged");
+        // A query of unknown language takes the nearest mean ("b" here).
+        let mut q = vec![0.1, 0.9, 0.3, 0.0];
+        let mut q_b = q.clone();
+        v.centre_query(None, &mut q);
+        v.centre_query(Some("b"), &mut q_b);
+        assert_eq!(q, q_b);
+        // Means travel with the saved vectors.
+        v.add(&[(1, p)]).unwrap();
+        let info = v.save(dir.path(), 1, identity()).unwrap();
+        let view = Vectors::view(dir.path(), &info).unwrap();
+        assert_eq!(view.means(), v.means());
+        // Learning again keeps existing means.
+        let before = v.means().clone();
+        v.learn_means(&raw[..30]);
+        assert_eq!(v.means(), &before);
     }
 
     #[test]
