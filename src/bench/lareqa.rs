@@ -225,6 +225,37 @@ impl Dataset {
         }
     }
 
+    /// Keeps only `langs` (when not empty) and the first `max_questions` questions of each
+    /// language (0: all), for quicker runs; relevance is kept for the remaining candidates.
+    pub fn subset(mut self, langs: &[String], max_questions: usize) -> Dataset {
+        if !langs.is_empty() {
+            self.langs.retain(|l| langs.contains(l));
+        }
+        let keep: Vec<bool> = self.candidates.iter().map(|c| self.langs.contains(&c.lang)).collect();
+        let mut new_index = vec![usize::MAX; self.candidates.len()];
+        let mut next = 0;
+        for (i, k) in keep.iter().enumerate() {
+            if *k {
+                new_index[i] = next;
+                next += 1;
+            }
+        }
+        let mut taken: HashMap<String, usize> = HashMap::new();
+        let langs = self.langs.clone();
+        self.questions.retain_mut(|q| {
+            let n = taken.entry(q.lang.clone()).or_insert(0);
+            *n += 1;
+            q.relevant = q.relevant.iter().filter(|&&c| keep[c]).map(|&c| new_index[c]).collect();
+            langs.contains(&q.lang) && (max_questions == 0 || *n <= max_questions) && !q.relevant.is_empty()
+        });
+        let mut i = 0;
+        self.candidates.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        self
+    }
+
     /// Candidates per language.
     pub fn candidates_per_language(&self) -> BTreeMap<String, usize> {
         count_by(self.candidates.iter().map(|c| c.lang.as_str()))
@@ -611,6 +642,27 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subset_keeps_relevance_consistent() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lareqa");
+        let full = Dataset::load(Path::new(dir)).unwrap();
+        let sub = full.clone().subset(&["de".to_string(), "es".to_string()], 2);
+        assert_eq!(sub.langs, ["de", "es"]);
+        assert_eq!(sub.candidates.len(), 12);
+        assert_eq!(sub.questions.len(), 4);
+        for q in &sub.questions {
+            let original = full.questions.iter().find(|o| o.id == q.id && o.lang == q.lang).unwrap();
+            let ids: Vec<&str> = q.relevant.iter().map(|&c| sub.candidates[c].id.as_str()).collect();
+            let expected: Vec<&str> = original
+                .relevant
+                .iter()
+                .map(|&c| full.candidates[c].id.as_str())
+                .filter(|id| !id.starts_with("en:"))
+                .collect();
+            assert_eq!(ids, expected);
+        }
+    }
 
     #[test]
     fn ranks_break_ties_by_index_and_unscored_go_last() {

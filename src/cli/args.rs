@@ -307,6 +307,12 @@ pub struct LareqaArgs {
     /// Candidates per setting written to the run file.
     #[arg(long, default_value_t = 100)]
     pub run_depth: usize,
+    /// Only these languages (quicker runs; the default is all of the data's).
+    #[arg(long, value_name = "LANG[,LANG]")]
+    pub langs: Option<String>,
+    /// Only the first N questions of each language (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub max_questions: usize,
     /// Score the encoder's vectors as they are, without the per-language centring an index
     /// applies (see `index --no-centring`).
     #[arg(long)]

@@ -55,6 +55,12 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let common = &args.common;
     let data_dir = args.data.clone().unwrap_or_else(|| default_data(name));
     let data = Dataset::load(&data_dir).with_context(|| format!("reading {name} from {}", data_dir.display()))?;
+    let langs: Vec<String> = args
+        .langs
+        .as_deref()
+        .map(|l| l.split(',').map(|c| c.trim().to_string()).collect())
+        .unwrap_or_default();
+    let data = data.subset(&langs, args.max_questions);
     let modes = parse_modes(&common.mode)?;
     let work = work_dir(common).join(name);
     let threads = threads(common.threads);
