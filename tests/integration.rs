@@ -7,4 +7,5 @@ mod dense;
 mod encoder;
 mod incremental;
 mod query;
+mod train;
 mod util;
