@@ -318,8 +318,11 @@ fn batch_gradients(
         loss_sum += loss.to_scalar::<f32>().map_err(EncoderError::from)? as f64;
         let grads = loss.backward().map_err(EncoderError::from)?;
         for (sum, (_, var)) in sums.iter_mut().zip(vars) {
+            // Detached: a weight's gradient is an op over the forward activations
+            // (xᵀ·δ), and keeping it (summed, or in AdamW's moments) would keep the whole
+            // forward graph of every step alive.
             let g = match grads.get(var.as_tensor()) {
-                Some(g) => g.clone(),
+                Some(g) => g.detach(),
                 None => var.zeros_like().map_err(EncoderError::from)?,
             };
             *sum = Some(match sum.take() {
