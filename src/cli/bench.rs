@@ -1,12 +1,12 @@
 //! `mlsearch bench`: runs a benchmark of the library's `bench` module and prints its
 //! table (Markdown), or JSON with `--json`; progress on stderr when it is a terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use mlsearch::bench::lareqa::{self, Dataset, Evidence, HybridOptions};
 use mlsearch::bench::{self as benchmarks, metrics, miracl, speed};
 use mlsearch::search::{Mode, SearchOptions};
@@ -469,15 +469,7 @@ fn create(path: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
 }
 
 fn bar(message: &str) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(0)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("[{elapsed_precise}] {msg} {wide_bar} {pos}/{len} {per_sec} ETA {eta}")
-            .expect("valid template"),
-    );
+    let bar = super::progress_bar(0, "[{elapsed_precise}] {msg} {wide_bar} {pos}/{len} {per_sec} ETA {eta}");
     bar.set_message(message.to_string());
     bar
 }

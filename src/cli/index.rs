@@ -1,10 +1,9 @@
 //! `mlsearch index DIR`: progress on stderr (when it is a terminal), summary on stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use mlsearch::store::{index_folder, EncoderEmbedder, IndexOptions, PassageEmbedder, Progress};
 
 use super::args::IndexArgs;
@@ -24,15 +23,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
         centre_languages: !args.no_centring,
     };
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(0)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg} ETA {eta}")
-            .expect("valid template"),
-    );
+    let bar = super::progress_bar(0, "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg} ETA {eta}");
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut warnings = 0usize;
     let (mut done_bytes, mut total_bytes) = (0u64, 0u64);

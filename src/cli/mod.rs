@@ -35,6 +35,19 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// A progress bar on stderr with `template` (indicatif), hidden when stderr is not a
+/// terminal.
+pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
+    bar
+}
+
 /// The exit code for an error.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     use mlsearch::Error;

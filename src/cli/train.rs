@@ -5,7 +5,6 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use mlsearch::encoder::Encoder;
 use mlsearch::train::data::{self, PrepareOptions};
 use mlsearch::train::sampler::{batch_stats, Sampler, Sampling};
@@ -147,15 +146,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         options.steps,
         checkpoints.display()
     );
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(options.steps as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("[{elapsed_precise}] {wide_bar} {pos}/{len} steps {msg} ETA {eta}")
-            .expect("valid template"),
-    );
+    let bar = super::progress_bar(options.steps as u64, "[{elapsed_precise}] {wide_bar} {pos}/{len} steps {msg} ETA {eta}");
     let terminal = std::io::stderr().is_terminal();
     let last = train::train(&mut encoder, records, valid, &options, &checkpoints, args.resume, &mut |r| {
         bar.set_position(r.step as u64);
