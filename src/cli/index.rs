@@ -23,11 +23,12 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
         centre_languages: !args.no_centring,
     };
-    let bar = super::progress_bar(0, "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files {msg} ETA {eta}");
+    let bar = super::progress_bar(0, "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}");
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut warnings = 0usize;
     let (mut done_bytes, mut total_bytes) = (0u64, 0u64);
     let started = std::time::Instant::now();
+    let mut embedding_started: Option<std::time::Instant> = None;
     let report = index_folder(&args.dir, &args.location.index, &options, &mut |event| match event {
         Progress::Start { files, bytes } => {
             bar.set_length(files as u64);
@@ -37,15 +38,22 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
             done_bytes += bytes;
             let rate = done_bytes as f64 / started.elapsed().as_secs_f64().max(1e-3) / 1e6;
             bar.set_message(format!(
-                "{:.1}/{:.1} MB, {rate:.1} MB/s",
+                "files, {:.1}/{:.1} MB, {rate:.1} MB/s",
                 done_bytes as f64 / 1e6,
                 total_bytes as f64 / 1e6
             ));
             bar.inc(1);
         }
         Progress::Embedded { done, total } => {
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!("embedded {done}/{total} passages, {rate:.0} passages/s"));
+            // The bar now counts passages, so its ETA is the embedding's.
+            let since = *embedding_started.get_or_insert_with(std::time::Instant::now);
+            if bar.length() != Some(total as u64) {
+                bar.set_length(total as u64);
+                bar.reset_eta();
+            }
+            bar.set_position(done as u64);
+            let rate = done as f64 / since.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("passages embedded, {rate:.0}/s"));
         }
         Progress::Warning(message) => {
             warnings += 1;

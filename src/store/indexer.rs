@@ -319,6 +319,7 @@ pub fn index_folder(
     if let (Some(v), Some(embedder)) = (vectors.as_mut(), options.embedder) {
         let total = to_embed.len();
         let mut embedded: Vec<Vec<f32>> = Vec::with_capacity(total);
+        progress(Progress::Embedded { done: 0, total });
         for batch in to_embed.chunks(EMBED_BATCH) {
             let texts: Vec<&str> = batch.iter().map(|(_, _, t)| t.as_str()).collect();
             embedded.extend(embedder.embed_passages(&texts)?);
