@@ -275,6 +275,9 @@ fn count_by<'a>(langs: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize>
     counts
 }
 
+/// Unit-length vectors, one per question or candidate.
+pub type VectorList = Vec<Vec<f32>>;
+
 /// What a ranking is made from, per question (indices as in the data set).
 pub struct Evidence<'a> {
     /// Question and candidate vectors (unit length), for dense and hybrid.
@@ -363,18 +366,34 @@ struct QuestionScores {
     runs: Vec<(String, Vec<(usize, f64)>)>,
 }
 
-/// Scores `mode` on the data set; `run_depth` > 0 also hands each setting's first
-/// `run_depth` candidates to `sink`. Work is split over `threads`.
+/// How [`evaluate`] scores.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoring {
+    /// The retrieval.
+    pub mode: Mode,
+    /// Fusion settings for hybrid mode.
+    pub hybrid: HybridOptions,
+    /// Worker threads.
+    pub threads: usize,
+    /// Candidates per setting handed to the run sink (0: none).
+    pub run_depth: usize,
+}
+
+/// Scores the data set; with `run_depth` > 0 each setting's first `run_depth` candidates
+/// also go to `sink`.
 pub fn evaluate(
     data: &Dataset,
     evidence: &Evidence,
-    mode: Mode,
-    hybrid_options: HybridOptions,
-    threads: usize,
-    run_depth: usize,
+    scoring: Scoring,
     mut sink: Option<RunSink>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Report> {
+    let Scoring {
+        mode,
+        hybrid: hybrid_options,
+        threads,
+        run_depth,
+    } = scoring;
     let need_dense = mode != Mode::Bm25;
     let need_bm25 = mode != Mode::Dense;
     if (need_dense && evidence.dense.is_none()) || (need_bm25 && evidence.bm25.is_none()) {

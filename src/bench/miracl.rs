@@ -32,10 +32,13 @@ pub struct LanguageFiles {
     pub qrels: PathBuf,
 }
 
+/// A language that cannot run, and why.
+pub type Missing = (String, String);
+
 /// Finds, in a MIRACL folder, each language's topics (`topics/*-<lang>-*.tsv`), qrels
 /// (`qrels/*-<lang>-*.tsv`) and corpus (`corpus/<lang>/` or `miracl-corpus-v1.0-<lang>/`).
 /// Returns the complete languages and, for the others, what is missing.
-pub fn find_languages(data: &Path, only: Option<&[String]>) -> Result<(Vec<LanguageFiles>, Vec<(String, String)>)> {
+pub fn find_languages(data: &Path, only: Option<&[String]>) -> Result<(Vec<LanguageFiles>, Vec<Missing>)> {
     let topics_dir = data.join("topics");
     let entries = std::fs::read_dir(&topics_dir).map_err(|e| Error::io(&topics_dir, e))?;
     let mut langs: Vec<(String, PathBuf)> = Vec::new();

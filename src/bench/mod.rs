@@ -86,7 +86,7 @@ pub fn lareqa_dense(
     model: &EncoderEmbedder,
     work: &Path,
     progress: &mut dyn FnMut(&str, usize, usize),
-) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+) -> Result<(lareqa::VectorList, lareqa::VectorList)> {
     let cache = work.join("embeddings");
     let candidates: Vec<&str> = data.candidates.iter().map(|c| c.text.as_str()).collect();
     let candidates = cache::embed_cached(

@@ -133,13 +133,16 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         };
         let bar = bar(&format!("scoring {}", mode_name(mode)));
         let depth = if common.run.is_some() { args.run_depth } else { 0 };
-        let report = lareqa::evaluate(
-            &data,
-            &evidence,
+        let scoring = lareqa::Scoring {
             mode,
             hybrid,
             threads,
-            depth,
+            run_depth: depth,
+        };
+        let report = lareqa::evaluate(
+            &data,
+            &evidence,
+            scoring,
             Some(&mut sink),
             &mut |d, t| update(&bar, d, t),
         )?;

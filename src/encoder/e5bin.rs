@@ -181,7 +181,7 @@ pub fn parse(data: &[u8]) -> Result<E5Bin<'_>, EncoderError> {
             RawDType::F32 => elements * 4,
             RawDType::Q4_0 => elements / 32 * 18,
         };
-        if nbytes != expected || (dtype == RawDType::Q4_0 && elements % 32 != 0) {
+        if nbytes != expected || (dtype == RawDType::Q4_0 && !elements.is_multiple_of(32)) {
             return Err(EncoderError::Format(format!(
                 "tensor {name}: {nbytes} bytes for {elements} elements"
             )));

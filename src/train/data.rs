@@ -178,7 +178,9 @@ pub fn prepare_flores(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
         .filter(|p| p.join("train.tsv").exists())
         .collect();
     folders.sort();
-    let mut per_lang: Vec<(String, BTreeMap<u64, (String, String)>)> = Vec::new();
+    // Per language: index_id → (category, sentence).
+    type Rows = BTreeMap<u64, (String, String)>;
+    let mut per_lang: Vec<(String, Rows)> = Vec::new();
     for folder in folders {
         let tag = folder.file_name().unwrap_or_default().to_string_lossy().to_string();
         let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();

@@ -246,7 +246,7 @@ pub fn train(
         };
         let validate = options.validate_every > 0
             && !validation.is_empty()
-            && (state.step % options.validate_every == 0 || state.step == options.steps);
+            && (state.step.is_multiple_of(options.validate_every) || state.step == options.steps);
         if validate {
             let v = validate_on(encoder, &validation, options)?;
             if state.best_loss.is_none_or(|best| v.loss < best) {
@@ -258,7 +258,7 @@ pub fn train(
             }
             report.validation = Some(v);
         }
-        if state.step % options.checkpoint_every.max(1) == 0 || state.step == options.steps {
+        if state.step.is_multiple_of(options.checkpoint_every.max(1)) || state.step == options.steps {
             state.sampler = sampler.state();
             save_checkpoint(&checkpoint, &optimizer, &state)?;
         }
