@@ -25,13 +25,14 @@ SEED=${SEED:-42}
 ALPHA=${ALPHA:-0.5}
 EVAL_LANGS=${EVAL_LANGS:-ar,de,el,en,es,zh}                      # el: unseen in training
 MAX_QUESTIONS=${MAX_QUESTIONS:-200}
+SAMPLINGS=${SAMPLINGS:-xx xy hybrid}
 
 mkdir -p "$OUT"
 if [ ! -s "$OUT/data/train.jsonl" ]; then
   "$BIN" train prepare ntrex --data "$DATA/ntrex-128" --langs "$TRAIN_LANGS" --out "$OUT/data"
 fi
 
-for sampling in xx xy hybrid; do
+for sampling in $SAMPLINGS; do
   model="$OUT/$sampling.gguf"
   [ -s "$model" ] && continue
   resume=()
@@ -48,7 +49,7 @@ eval_args=(--mode dense --work "$OUT/bench" --json)
 [ "$MAX_QUESTIONS" != 0 ] && eval_args+=(--max-questions "$MAX_QUESTIONS")
 # Each model twice: with the per-language centring an index applies, and raw (the
 # second run only rescores the cached embeddings).
-for name in base xx xy hybrid; do
+for name in base $SAMPLINGS; do
   model_args=()
   [ "$name" != base ] && model_args=(--model "$OUT/$name.gguf")
   [ -s "$OUT/eval-$name.json" ] || \
@@ -57,13 +58,13 @@ for name in base xx xy hybrid; do
     "$BIN" bench xquad-r "${eval_args[@]}" "${model_args[@]}" --no-centring > "$OUT/eval-$name-raw.json"
 done
 
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" $SAMPLINGS <<'PY'
 import json, sys
-out = sys.argv[1]
+out, samplings = sys.argv[1], sys.argv[2:]
 print("| model | vectors | mono mAP | cross mAP | multi mAP | rank distance |")
 print("|---|---|---|---|---|---|")
 for suffix, vectors in [("-raw", "raw"), ("", "centred")]:
-    for name in ["base", "xx", "xy", "hybrid"]:
+    for name in ["base"] + samplings:
         r = json.load(open(f"{out}/eval-{name}{suffix}.json"))["reports"][0]
         print(f"| {name} | {vectors} | {r['mono_map']:.3f} | {r['cross_map']:.3f} | {r['multi_map']:.3f} | {r['rank_distance']:.1f} |")
 PY
