@@ -120,10 +120,28 @@ fn main() {
         ("dense", Mode::Dense, rrf, 1.0, false),
         ("hybrid rrf k=60", Mode::Hybrid, rrf, 1.0, true),
         ("hybrid rrf k=60, other-language BM25 ×0", Mode::Hybrid, rrf, 0.0, true),
-        ("hybrid convex w=0.5", Mode::Hybrid, Fusion::Convex { dense_weight: 0.5 }, 1.0, true),
+        (
+            "hybrid convex w=0.5",
+            Mode::Hybrid,
+            Fusion::Convex { dense_weight: 0.5 },
+            1.0,
+            true,
+        ),
         ("hybrid convex w=0.7", Mode::Hybrid, convex, 1.0, true),
-        ("hybrid convex w=0.7, other-language BM25 ×0, fused language order", Mode::Hybrid, convex, 0.0, true),
-        ("hybrid convex w=0.7, other-language BM25 ×0, dense language positions (default)", Mode::Hybrid, convex, 0.0, false),
+        (
+            "hybrid convex w=0.7, other-language BM25 ×0, fused language order",
+            Mode::Hybrid,
+            convex,
+            0.0,
+            true,
+        ),
+        (
+            "hybrid convex w=0.7, other-language BM25 ×0, dense language positions (default)",
+            Mode::Hybrid,
+            convex,
+            0.0,
+            false,
+        ),
     ];
     println!(
         "| config | mono MRR@10 | mono P@1 | cross MRR@10 | cross P@1 | multi MRR@10 | multi P@1 | rank distance | s |"

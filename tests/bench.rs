@@ -23,7 +23,10 @@ fn bench(ws: &Workspace, args: &[&str]) -> crate::util::Run {
 fn lareqa_reads_the_layout_and_counts_edge_cases() {
     let ws = Workspace::new();
     let data = fixture("lareqa");
-    let out = json(&bench(&ws, &["mlqa-r", "--data", data.to_str().unwrap(), "--mode", "bm25", "--json"]));
+    let out = json(&bench(
+        &ws,
+        &["mlqa-r", "--data", data.to_str().unwrap(), "--mode", "bm25", "--json"],
+    ));
     assert_eq!(out["candidates"], serde_json::json!({"de": 6, "en": 6, "es": 6}));
     assert_eq!(out["questions"], serde_json::json!({"de": 3, "en": 4, "es": 3}));
     // q2 lacks es, q4 lacks de (each asked in two languages); es q4's answer starts on a break.
@@ -73,30 +76,43 @@ fn lareqa_dense_and_hybrid_run_and_write_trec_files() {
     let qrels = std::fs::read_to_string(ws.path().join("run.qrels")).unwrap();
     assert!(qrels.contains("de-any:q1 0 es:0-0-0 1"), "{qrels}");
     // The run files score with bench eval like the bench did: multi mAP from the file.
-    let eval = crate::util::mlsearch_in(
-        ws.path(),
-        &["bench", "eval", "run.dense", "run.qrels", "--per-query"],
-    );
+    let eval = crate::util::mlsearch_in(ws.path(), &["bench", "eval", "run.dense", "run.qrels", "--per-query"]);
     assert!(eval.status.success());
     let text = String::from_utf8(eval.stdout).unwrap();
     let any_aps: Vec<f64> = text
         .lines()
         .filter(|l| l.contains("-any:"))
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["map"].as_f64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["map"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(any_aps.len(), 10);
     let dense = &reports[1];
     assert_eq!(dense["mode"], "dense");
     // Macro over query languages equals the mean over questions only when every language
     // has as many questions; compare per language instead.
-    let de_multi = dense["multi"].as_array().unwrap().iter().find(|m| m["query_lang"] == "de").unwrap();
+    let de_multi = dense["multi"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["query_lang"] == "de")
+        .unwrap();
     let de_aps: Vec<f64> = text
         .lines()
         .filter(|l| l.contains("\"de-any:"))
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["map"].as_f64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["map"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     let mean = de_aps.iter().sum::<f64>() / de_aps.len() as f64;
-    assert!((mean - de_multi["map"].as_f64().unwrap()).abs() < 1e-6, "{mean} vs {de_multi}");
+    assert!(
+        (mean - de_multi["map"].as_f64().unwrap()).abs() < 1e-6,
+        "{mean} vs {de_multi}"
+    );
     // A second run reuses the embeddings (nothing to embed) and gives the same numbers.
     let again = json(&bench(&ws, &args));
     assert_eq!(again["reports"], out["reports"]);
@@ -105,11 +121,20 @@ fn lareqa_dense_and_hybrid_run_and_write_trec_files() {
 #[test]
 fn miracl_scores_by_hand_computed_cases() {
     let ws = Workspace::new();
-    let data = fixture("miracl");
+    let data = fixture("topic-runs");
     let run_file = ws.path().join("run");
     let out = json(&bench(
         &ws,
-        &["miracl", "--data", data.to_str().unwrap(), "--mode", "bm25", "--json", "--run", run_file.to_str().unwrap()],
+        &[
+            "miracl",
+            "--data",
+            data.to_str().unwrap(),
+            "--mode",
+            "bm25",
+            "--json",
+            "--run",
+            run_file.to_str().unwrap(),
+        ],
     ));
     let langs = out["languages"].as_array().unwrap();
     assert_eq!(langs.len(), 2);
@@ -131,9 +156,9 @@ fn miracl_scores_by_hand_computed_cases() {
             "--corpus",
             data.join("corpus/en/docs.jsonl").to_str().unwrap(),
             "--topics",
-            data.join("topics/topics.miracl-v1.0-en-dev.tsv").to_str().unwrap(),
+            data.join("topics/topics.fixture-en.tsv").to_str().unwrap(),
             "--qrels",
-            data.join("qrels/qrels.miracl-v1.0-en-dev.tsv").to_str().unwrap(),
+            data.join("qrels/qrels.fixture-en.tsv").to_str().unwrap(),
             "--lang",
             "en",
             "--mode",
@@ -148,7 +173,7 @@ fn miracl_scores_by_hand_computed_cases() {
 fn miracl_without_a_corpus_says_what_is_missing() {
     let ws = Workspace::new();
     let data = ws.path().join("miracl");
-    crate::util::copy_tree(&fixture("miracl"), &data);
+    crate::util::copy_tree(&fixture("topic-runs"), &data);
     std::fs::remove_dir_all(data.join("corpus")).unwrap();
     let run = bench(&ws, &["miracl", "--data", data.to_str().unwrap(), "--mode", "bm25"]);
     assert_eq!(run.code, 2, "{run:?}");
@@ -165,9 +190,24 @@ fn real_miracl_topics_and_qrels_parse() {
         return;
     }
     let expected = [
-        ("ar", 2896), ("bn", 411), ("de", 305), ("en", 799), ("es", 648), ("fa", 632), ("fi", 1271),
-        ("fr", 343), ("hi", 350), ("id", 960), ("ja", 860), ("ko", 213), ("ru", 1252), ("sw", 482),
-        ("te", 828), ("th", 733), ("yo", 119), ("zh", 393),
+        ("ar", 2896),
+        ("bn", 411),
+        ("de", 305),
+        ("en", 799),
+        ("es", 648),
+        ("fa", 632),
+        ("fi", 1271),
+        ("fr", 343),
+        ("hi", 350),
+        ("id", 960),
+        ("ja", 860),
+        ("ko", 213),
+        ("ru", 1252),
+        ("sw", 482),
+        ("te", 828),
+        ("th", 733),
+        ("yo", 119),
+        ("zh", 393),
     ];
     for (lang, count) in expected {
         let topics = dir.join(format!("topics/topics.miracl-v1.0-{lang}-dev.tsv"));
@@ -214,7 +254,9 @@ fn speed_reports_latency_per_mode() {
     assert!(rows[0]["per_second"].as_f64().unwrap() > 0.0);
     let queries: Vec<&serde_json::Value> = rows.iter().filter(|r| r["p50_ms"].is_number()).collect();
     assert_eq!(queries.len(), 2, "bm25 with --lang any and one language: {out}");
-    assert!(queries.iter().all(|r| r["count"] == 20 && r["p99_ms"].as_f64() >= r["p50_ms"].as_f64()));
+    assert!(queries
+        .iter()
+        .all(|r| r["count"] == 20 && r["p99_ms"].as_f64() >= r["p50_ms"].as_f64()));
     assert!(out["rss_mib"].as_f64().unwrap() > 1.0);
 }
 

@@ -37,7 +37,11 @@ pub fn embed_cached(
     let whole = (bytes.len() / row).min(texts.len());
     let mut vectors: Vec<Vec<f32>> = bytes[..whole * row]
         .chunks_exact(row)
-        .map(|r| r.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        .map(|r| {
+            r.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
         .collect();
     if whole < texts.len() {
         // Drop a torn last row before appending.
@@ -102,20 +106,43 @@ mod tests {
         // Tear the file in the middle of a row, as an interrupted run might.
         let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
         let len = std::fs::metadata(&file).unwrap().len();
-        std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(len / 2 + 3).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(len / 2 + 3)
+            .unwrap();
         let mut resumed_from = None;
-        let again = embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |done, _| {
-            resumed_from.get_or_insert(done);
-        })
+        let again = embed_cached(
+            &encoder,
+            &model,
+            TextKind::Passage,
+            &texts,
+            dir.path(),
+            &mut |done, _| {
+                resumed_from.get_or_insert(done);
+            },
+        )
         .unwrap();
         assert_eq!(resumed_from, Some(300));
         assert_eq!(again, fresh);
         // Complete: nothing embedded, no progress.
         let mut calls = 0;
-        embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |_, _| calls += 1).unwrap();
+        embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |_, _| {
+            calls += 1
+        })
+        .unwrap();
         assert_eq!(calls, 0);
         // Another kind is another file.
-        embed_cached(&encoder, &model, TextKind::Query, &texts[..3], dir.path(), &mut |_, _| {}).unwrap();
+        embed_cached(
+            &encoder,
+            &model,
+            TextKind::Query,
+            &texts[..3],
+            dir.path(),
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

@@ -195,7 +195,9 @@ impl Dataset {
                 }
                 for qa in paragraph["qas"].as_array().into_iter().flatten() {
                     let (Some(id), Some(question)) = (qa["id"].as_str(), qa["question"].as_str()) else {
-                        return Err(bad(format!("article {a} paragraph {p}: a question without `id` or `question`")));
+                        return Err(bad(format!(
+                            "article {a} paragraph {p}: a question without `id` or `question`"
+                        )));
                     };
                     let Some(start) = qa["answers"][0]["answer_start"].as_u64() else {
                         return Err(bad(format!("question {id}: no `answers[0].answer_start`")));
@@ -405,7 +407,11 @@ pub fn evaluate(
     let pools: Vec<Vec<usize>> = data
         .langs
         .iter()
-        .map(|l| (0..data.candidates.len()).filter(|&c| data.candidates[c].lang == *l).collect())
+        .map(|l| {
+            (0..data.candidates.len())
+                .filter(|&c| data.candidates[c].lang == *l)
+                .collect()
+        })
         .collect();
     let all: Vec<usize> = (0..data.candidates.len()).collect();
     let lang_index: HashMap<&str, usize> = data.langs.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
@@ -518,8 +524,10 @@ pub fn evaluate(
                     })
                 })
                 .collect();
-            let mut out: Vec<(usize, QuestionScores)> =
-                handles.into_iter().flat_map(|h| h.join().expect("scoring thread")).collect();
+            let mut out: Vec<(usize, QuestionScores)> = handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("scoring thread"))
+                .collect();
             out.sort_by_key(|(qi, _)| *qi);
             out.into_iter().map(|(_, s)| s).collect()
         });
@@ -573,7 +581,13 @@ fn aggregate(data: &Dataset, mode: Mode, scores: &[QuestionScores]) -> Report {
             });
         }
     }
-    let avg = |values: Vec<f64>| if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
+    let avg = |values: Vec<f64>| {
+        if values.is_empty() {
+            0.0
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
+    };
     let (mono, cross): (Vec<&PairScores>, Vec<&PairScores>) =
         pairs.iter().partition(|p| p.query_lang == p.candidate_lang);
     Report {
@@ -671,7 +685,11 @@ mod tests {
         assert_eq!(sub.candidates.len(), 12);
         assert_eq!(sub.questions.len(), 4);
         for q in &sub.questions {
-            let original = full.questions.iter().find(|o| o.id == q.id && o.lang == q.lang).unwrap();
+            let original = full
+                .questions
+                .iter()
+                .find(|o| o.id == q.id && o.lang == q.lang)
+                .unwrap();
             let ids: Vec<&str> = q.relevant.iter().map(|&c| sub.candidates[c].id.as_str()).collect();
             let expected: Vec<&str> = original
                 .relevant

@@ -71,7 +71,12 @@ pub fn ndcg_at(ranking: &[&str], judged: &HashMap<String, i32>, k: usize) -> f64
         .sum();
     let mut ideal: Vec<i32> = judged.values().copied().filter(|&g| g > 0).collect();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = ideal.iter().take(k).enumerate().map(|(i, &g)| g as f64 * discount(i)).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, &g)| g as f64 * discount(i))
+        .sum();
     if idcg > 0.0 {
         dcg / idcg
     } else {

@@ -62,9 +62,12 @@ pub fn find_languages(data: &Path, only: Option<&[String]>) -> Result<(Vec<Langu
             .to_string_lossy()
             .replacen("topics", "qrels", 1);
         let qrels = data.join("qrels").join(qrels_name);
-        let corpus = [data.join("corpus").join(&lang), data.join(format!("miracl-corpus-v1.0-{lang}"))]
-            .into_iter()
-            .find(|p| p.exists());
+        let corpus = [
+            data.join("corpus").join(&lang),
+            data.join(format!("miracl-corpus-v1.0-{lang}")),
+        ]
+        .into_iter()
+        .find(|p| p.exists());
         match (qrels.exists(), corpus) {
             (true, Some(corpus)) => found.push(LanguageFiles {
                 lang,
@@ -229,7 +232,9 @@ pub fn run_language(
         results.push((scores, run));
     }
     if let (Some(slot), Some((_, identity))) = (options.model.as_deref_mut(), vectors) {
-        *slot = searcher.take_encoder().map(|encoder| EncoderEmbedder { encoder, identity });
+        *slot = searcher
+            .take_encoder()
+            .map(|encoder| EncoderEmbedder { encoder, identity });
     }
     Ok(results)
 }

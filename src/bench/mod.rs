@@ -54,7 +54,12 @@ pub fn lareqa_bm25(
         &mut |_| {},
     )?;
     let searcher = Searcher::open(&index)?;
-    let by_id: HashMap<&str, usize> = data.candidates.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let by_id: HashMap<&str, usize> = data
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
     let candidate_of: HashMap<u64, usize> = searcher
         .passage_keys()?
         .into_iter()
@@ -71,7 +76,11 @@ pub fn lareqa_bm25(
             ..Default::default()
         };
         let hits = searcher.bm25(&q.text, &options)?;
-        lists.push(hits.into_iter().filter_map(|(k, s)| candidate_of.get(&k).map(|&c| (c, s))).collect());
+        lists.push(
+            hits.into_iter()
+                .filter_map(|(k, s)| candidate_of.get(&k).map(|&c| (c, s)))
+                .collect(),
+        );
         if (i + 1) % 500 == 0 || i + 1 == data.questions.len() {
             progress(i + 1, data.questions.len());
         }

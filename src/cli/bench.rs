@@ -39,8 +39,16 @@ fn eval(args: EvalArgs) -> anyhow::Result<u8> {
     let n = scores.len();
     writeln!(out, "queries\t{n}")?;
     writeln!(out, "map\t{:.4}", metrics::mean(scores.values().map(|s| &s.ap)))?;
-    writeln!(out, "ndcg_cut_10\t{:.4}", metrics::mean(scores.values().map(|s| &s.ndcg10)))?;
-    writeln!(out, "recall_100\t{:.4}", metrics::mean(scores.values().map(|s| &s.recall100)))?;
+    writeln!(
+        out,
+        "ndcg_cut_10\t{:.4}",
+        metrics::mean(scores.values().map(|s| &s.ndcg10))
+    )?;
+    writeln!(
+        out,
+        "recall_100\t{:.4}",
+        metrics::mean(scores.values().map(|s| &s.recall100))
+    )?;
     Ok(EXIT_OK)
 }
 
@@ -70,7 +78,11 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         "{name}: {} languages, {} candidate sentences ({}), {} questions; edge cases: {:?}",
         data.langs.len(),
         data.candidates.len(),
-        candidates.iter().map(|(l, n)| format!("{l} {n}")).collect::<Vec<_>>().join(", "),
+        candidates
+            .iter()
+            .map(|(l, n)| format!("{l} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         data.questions.len(),
         data.edge_cases
     );
@@ -139,13 +151,9 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
             threads,
             run_depth: depth,
         };
-        let report = lareqa::evaluate(
-            &data,
-            &evidence,
-            scoring,
-            Some(&mut sink),
-            &mut |d, t| update(&bar, d, t),
-        )?;
+        let report = lareqa::evaluate(&data, &evidence, scoring, Some(&mut sink), &mut |d, t| {
+            update(&bar, d, t)
+        })?;
         bar.finish_and_clear();
         if let Some(e) = write_error {
             return Err(e).context("writing the run file");
@@ -176,8 +184,17 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     let model = model_name.unwrap_or_else(|| "-".into());
-    writeln!(out, "{name}: {} candidates, {} questions, {:.0} s\n", data.candidates.len(), data.questions.len(), seconds)?;
-    writeln!(out, "| model | mode | mono mAP | cross mAP | multi mAP | rank distance | mono R@1 | cross R@1 | multi R@10 |")?;
+    writeln!(
+        out,
+        "{name}: {} candidates, {} questions, {:.0} s\n",
+        data.candidates.len(),
+        data.questions.len(),
+        seconds
+    )?;
+    writeln!(
+        out,
+        "| model | mode | mono mAP | cross mAP | multi mAP | rank distance | mono R@1 | cross R@1 | multi R@10 |"
+    )?;
     writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     for r in &reports {
         let model = if r.mode == Mode::Bm25 { "-" } else { model.as_str() };
@@ -196,12 +213,18 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     }
     if name == "xquad-r" {
         for (paper, mono, cross, multi, distance) in PAPER_ROWS {
-            writeln!(out, "| {paper} | dense | {mono:.3} | {cross:.3} | {multi:.3} | {distance:.0} | | | |")?;
+            writeln!(
+                out,
+                "| {paper} | dense | {mono:.3} | {cross:.3} | {multi:.3} | {distance:.0} | | | |"
+            )?;
         }
     }
     for r in &reports {
         writeln!(out, "\nper query language, {}:\n", mode_name(r.mode))?;
-        writeln!(out, "| lang | mono mAP | mono R@1 | cross mAP | cross R@1 | multi mAP | multi R@10 | rank distance |")?;
+        writeln!(
+            out,
+            "| lang | mono mAP | mono R@1 | cross mAP | cross R@1 | multi mAP | multi R@10 | rank distance |"
+        )?;
         writeln!(out, "|---|---|---|---|---|---|---|---|")?;
         for m in &r.multi {
             let pairs: Vec<&lareqa::PairScores> = r.pairs.iter().filter(|p| p.query_lang == m.query_lang).collect();
@@ -272,7 +295,8 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
         }
         None => {
             let data = args.data.clone().unwrap_or_else(|| default_data("miracl-dev"));
-            miracl::find_languages(&data, only.as_deref()).with_context(|| format!("reading MIRACL folder {}", data.display()))?
+            miracl::find_languages(&data, only.as_deref())
+                .with_context(|| format!("reading MIRACL folder {}", data.display()))?
         }
     };
     for (lang, why) in &missing {
@@ -323,10 +347,17 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
 
     let mut out = std::io::stdout().lock();
     if common.json {
-        writeln!(out, "{}", serde_json::json!({"benchmark": "miracl", "model": model_name, "languages": scores}))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"benchmark": "miracl", "model": model_name, "languages": scores})
+        )?;
         return Ok(EXIT_OK);
     }
-    writeln!(out, "| lang | mode | topics | judged | nDCG@10 | R@100 | passages | index s | query s |")?;
+    writeln!(
+        out,
+        "| lang | mode | topics | judged | nDCG@10 | R@100 | passages | index s | query s |"
+    )?;
     writeln!(out, "|---|---|---|---|---|---|---|---|---|")?;
     for s in &scores {
         writeln!(
@@ -472,7 +503,10 @@ fn create(path: &Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
 }
 
 fn bar(message: &str) -> ProgressBar {
-    let bar = super::progress_bar(0, "[{elapsed_precise}] {msg} {wide_bar} {pos}/{len} {per_sec} ETA {eta}");
+    let bar = super::progress_bar(
+        0,
+        "[{elapsed_precise}] {msg} {wide_bar} {pos}/{len} {per_sec} ETA {eta}",
+    );
     bar.set_message(message.to_string());
     bar
 }

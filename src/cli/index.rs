@@ -23,7 +23,10 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
         centre_languages: !args.no_centring,
     };
-    let bar = super::progress_bar(0, "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}");
+    let bar = super::progress_bar(
+        0,
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}",
+    );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut warnings = 0usize;
     let (mut done_bytes, mut total_bytes) = (0u64, 0u64);

@@ -21,7 +21,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<u8> {
 }
 
 fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
-    let folder = if args.corpus == "ntrex" { "ntrex-128" } else { "flores-sib200" };
+    let folder = if args.corpus == "ntrex" {
+        "ntrex-128"
+    } else {
+        "flores-sib200"
+    };
     let data = args.data.clone().unwrap_or_else(|| {
         std::env::var_os("MLSEARCH_DATA")
             .map(PathBuf::from)
@@ -53,7 +57,13 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
     for (lang, why) in &prepared.skipped {
         eprintln!("mlsearch: skipped {lang}: {why}");
     }
-    let groups = |records: &[data::Record]| records.iter().map(|r| &r.id).collect::<std::collections::HashSet<_>>().len();
+    let groups = |records: &[data::Record]| {
+        records
+            .iter()
+            .map(|r| &r.id)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
     println!(
         "{}: {} languages; train {} records in {} groups, valid {} records in {} groups -> {}",
         args.corpus,
@@ -146,12 +156,22 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         options.steps,
         checkpoints.display()
     );
-    let bar = super::progress_bar(options.steps as u64, "[{elapsed_precise}] {wide_bar} {pos}/{len} steps {msg} ETA {eta}");
+    let bar = super::progress_bar(
+        options.steps as u64,
+        "[{elapsed_precise}] {wide_bar} {pos}/{len} steps {msg} ETA {eta}",
+    );
     let terminal = std::io::stderr().is_terminal();
-    let last = train::train(&mut encoder, records, valid, &options, &checkpoints, args.resume, &mut |r| {
-        bar.set_position(r.step as u64);
-        bar.set_message(format!("loss {:.4}, {:.3} steps/s", r.loss, r.steps_per_second));
-        let line = match &r.validation {
+    let last = train::train(
+        &mut encoder,
+        records,
+        valid,
+        &options,
+        &checkpoints,
+        args.resume,
+        &mut |r| {
+            bar.set_position(r.step as u64);
+            bar.set_message(format!("loss {:.4}, {:.3} steps/s", r.loss, r.steps_per_second));
+            let line = match &r.validation {
             Some(v) => Some(format!(
                 "step {}/{}: loss {:.4}, lr {:.2e}, grad norm {:.3}, {:.3} steps/s; validation loss {:.4}, recall@1 X-X {:.3} X-Y {:.3}",
                 r.step, r.steps, r.loss, r.lr, r.grad_norm, r.steps_per_second, v.loss, v.recall_xx, v.recall_xy
@@ -162,15 +182,22 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
             )),
             None => None,
         };
-        if let Some(line) = line {
-            bar.suspend(|| eprintln!("{line}"));
-        }
-    })?;
+            if let Some(line) = line {
+                bar.suspend(|| eprintln!("{line}"));
+            }
+        },
+    )?;
     bar.finish_and_clear();
     train::save_model(&encoder, base, options.matrix_dtype, output)?;
     let mut out = std::io::stdout().lock();
     match last {
-        Some(r) => writeln!(out, "saved {} after step {} (loss {:.4})", output.display(), r.step, r.loss)?,
+        Some(r) => writeln!(
+            out,
+            "saved {} after step {} (loss {:.4})",
+            output.display(),
+            r.step,
+            r.loss
+        )?,
         None => writeln!(out, "saved {} (no steps left to run)", output.display())?,
     }
     Ok(EXIT_OK)

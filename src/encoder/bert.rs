@@ -186,7 +186,11 @@ impl Bert {
     /// fit its blocks), vectors as f32.
     pub fn store_into(&self, model: &mut ModelFile, matrix_dtype: GgmlDType) -> Result<(), EncoderError> {
         for (name, tensor, transposed) in self.params() {
-            let tensor = if transposed { tensor.t()?.contiguous()? } else { tensor.clone() };
+            let tensor = if transposed {
+                tensor.t()?.contiguous()?
+            } else {
+                tensor.clone()
+            };
             let tensor = tensor.to_device(&Device::Cpu)?;
             let dtype = match tensor.dims() {
                 [_, cols] if cols % matrix_dtype.block_size() == 0 => matrix_dtype,

@@ -333,7 +333,12 @@ impl Encoder {
 
     /// L2-normalised embeddings `[texts, dim]` as a tensor that gradients flow through, each
     /// text cut to its first `max_tokens` content tokens (training uses short texts).
-    pub fn embed_for_training(&self, texts: &[&str], kind: TextKind, max_tokens: usize) -> Result<Tensor, EncoderError> {
+    pub fn embed_for_training(
+        &self,
+        texts: &[&str],
+        kind: TextKind,
+        max_tokens: usize,
+    ) -> Result<Tensor, EncoderError> {
         let mut contents = Vec::with_capacity(texts.len());
         for text in texts {
             let mut ids = self.content_ids(text, kind)?;
@@ -348,7 +353,11 @@ impl Encoder {
 
     /// Writes the encoder's current layer weights into `model` (the model it was loaded
     /// from supplies the embeddings, configuration and tokenizer).
-    pub fn store_into(&self, model: &mut ModelFile, matrix_dtype: candle_core::quantized::GgmlDType) -> Result<(), EncoderError> {
+    pub fn store_into(
+        &self,
+        model: &mut ModelFile,
+        matrix_dtype: candle_core::quantized::GgmlDType,
+    ) -> Result<(), EncoderError> {
         self.model.store_into(model, matrix_dtype)
     }
 }

@@ -94,7 +94,11 @@ pub fn keep_language_positions(
     lang: &dyn Fn(u64) -> u32,
 ) -> Vec<(u64, f32)> {
     let in_ranked: HashMap<u64, usize> = ranked.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
-    let mut slots: Vec<u64> = reference.iter().map(|(k, _)| *k).filter(|k| in_ranked.contains_key(k)).collect();
+    let mut slots: Vec<u64> = reference
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| in_ranked.contains_key(k))
+        .collect();
     let placed: std::collections::HashSet<u64> = slots.iter().copied().collect();
     slots.extend(ranked.iter().map(|(k, _)| *k).filter(|k| !placed.contains(k)));
     // Each language's items in fused order, consumed front to back.
@@ -187,7 +191,10 @@ mod tests {
         assert_eq!(scores, [4.0, 3.0, 2.0, 1.0]);
         // A fused item the dense list lacks goes after the dense ones.
         let fused = [(12, 5.0), (10, 3.0), (20, 1.0)];
-        let keys: Vec<u64> = keep_language_positions(&fused, &dense, &lang).iter().map(|(k, _)| *k).collect();
+        let keys: Vec<u64> = keep_language_positions(&fused, &dense, &lang)
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
         assert_eq!(keys, [12, 20, 10]);
     }
 }

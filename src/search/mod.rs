@@ -274,7 +274,13 @@ impl Searcher {
         let mut out = Vec::new();
         for address in addresses.into_iter().step_by(step).take(n) {
             let stored: TantivyDocument = searcher.doc(address)?;
-            let text = |field: Field| stored.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let text = |field: Field| {
+                stored
+                    .get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
             out.push((self.key_of(&searcher, address)?, text(f.lang), text(f.text)));
         }
         Ok(out)
@@ -382,7 +388,8 @@ impl Searcher {
                         let code = *codes.entry(self.lang_of(&searcher, address)).or_insert(next);
                         lang_of_key.insert(*key, code);
                     }
-                    let fused: Vec<(u64, f32)> = fused.into_iter().filter(|(k, _)| lang_of_key.contains_key(k)).collect();
+                    let fused: Vec<(u64, f32)> =
+                        fused.into_iter().filter(|(k, _)| lang_of_key.contains_key(k)).collect();
                     keep_language_positions(&fused, &dense, &|key| lang_of_key[&key])
                 } else {
                     fused
@@ -477,7 +484,13 @@ impl Searcher {
         let mut out = HashMap::new();
         for address in searcher.search(&tantivy::query::AllQuery, &DocSetCollector)? {
             let stored: TantivyDocument = searcher.doc(address)?;
-            let text = |field: Field| stored.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let text = |field: Field| {
+                stored
+                    .get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
             let passage = stored.get_first(f.passage).and_then(|v| v.as_u64()).unwrap_or_default() as u32;
             out.insert(self.key_of(&searcher, address)?, (text(f.doc), passage, text(f.lang)));
         }

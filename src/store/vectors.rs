@@ -408,7 +408,10 @@ mod tests {
         // A centred passage loses its language's direction and stays unit length.
         let mut p = a[3].clone();
         v.centre_passage("a", &mut p);
-        assert!(p[0].abs() < 1e-6 && (p.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
+        assert!(
+            p[0].abs() < 1e-6 && (p.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5,
+            "{p:?}"
+        );
         let mut c = vec![1.0, 0.0, 0.0, 0.0];
         v.centre_passage("c", &mut c);
         assert_eq!(c, [1.0, 0.0, 0.0, 0.0], "no mean: unchanged");

@@ -128,7 +128,9 @@ pub fn prepare_ntrex(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
     // the regional one where both exist.
     let tag_of = |p: &std::path::PathBuf| {
         let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
-        name.trim_start_matches("newstest2019-ref.").trim_end_matches(".txt").to_string()
+        name.trim_start_matches("newstest2019-ref.")
+            .trim_end_matches(".txt")
+            .to_string()
     };
     files.sort_by_key(|p| (tag_of(p).contains('-'), tag_of(p)));
     let mut contents = Vec::new();
@@ -142,7 +144,9 @@ pub fn prepare_ntrex(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
             continue;
         }
         if !primaries.insert(primary.clone()) {
-            prepared.skipped.push((tag, format!("another variant of {primary} is used")));
+            prepared
+                .skipped
+                .push((tag, format!("another variant of {primary} is used")));
             continue;
         }
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
@@ -233,7 +237,9 @@ pub fn prepare_flores(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
         .collect();
     for (lang, rows) in &per_lang {
         if !rows.keys().eq(doc_of.keys()) {
-            prepared.skipped.push((lang.clone(), "rows not aligned with the first language".into()));
+            prepared
+                .skipped
+                .push((lang.clone(), "rows not aligned with the first language".into()));
         }
     }
     build(&mut prepared, "flores", &all, options.valid_every);
@@ -304,10 +310,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         write(d, "DOCUMENT_IDS.tsv", "a\na\na\na\nb\nb\nc\nc\nc\n");
-        write(d, "NTREX-128/newstest2019-ref.deu.txt", "d0\nd1\nd2\nd3\nd4\nd5\nd6\nd7\nd8\n");
-        write(d, "NTREX-128/newstest2019-ref.eng-GB.txt", "e0\ne1\ne2\ne3\ne4\ne5\ne6\ne7\ne8\n");
-        write(d, "NTREX-128/newstest2019-ref.eng-US.txt", "u0\nu1\nu2\nu3\nu4\nu5\nu6\nu7\nu8\n");
-        write(d, "NTREX-128/newstest2019-ref.ell.txt", "g0\ng1\ng2\ng3\ng4\ng5\ng6\ng7\ng8\n");
+        write(
+            d,
+            "NTREX-128/newstest2019-ref.deu.txt",
+            "d0\nd1\nd2\nd3\nd4\nd5\nd6\nd7\nd8\n",
+        );
+        write(
+            d,
+            "NTREX-128/newstest2019-ref.eng-GB.txt",
+            "e0\ne1\ne2\ne3\ne4\ne5\ne6\ne7\ne8\n",
+        );
+        write(
+            d,
+            "NTREX-128/newstest2019-ref.eng-US.txt",
+            "u0\nu1\nu2\nu3\nu4\nu5\nu6\nu7\nu8\n",
+        );
+        write(
+            d,
+            "NTREX-128/newstest2019-ref.ell.txt",
+            "g0\ng1\ng2\ng3\ng4\ng5\ng6\ng7\ng8\n",
+        );
         let options = PrepareOptions {
             valid_every: 2,
             exclude: vec!["ell".into()],
@@ -319,7 +341,10 @@ mod tests {
         // Document a (4 sentences) trains; b has 2 (none); c (3) is the 2nd kept span... the
         // spans are a, b, c: b is held out (n = 1) but too short, c trains.
         let first = &p.train[0];
-        assert_eq!((first.lang.as_str(), first.query.as_str(), first.passage.as_str()), ("deu", "d0", "d1 d2"));
+        assert_eq!(
+            (first.lang.as_str(), first.query.as_str(), first.passage.as_str()),
+            ("deu", "d0", "d1 d2")
+        );
         let middle = p.train.iter().find(|r| r.query == "e2").unwrap();
         assert_eq!(middle.passage, "e1 e3");
         let last = p.train.iter().find(|r| r.query == "d3").unwrap();

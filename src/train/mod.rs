@@ -387,8 +387,13 @@ pub fn validate_on(encoder: &Encoder, batches: &[Batch], options: &TrainOptions)
             .to_scalar::<f32>()
             .map_err(EncoderError::from)? as f64;
         n += 1;
-        let scores = q.matmul(&p.t().map_err(EncoderError::from)?).map_err(EncoderError::from)?;
-        let best = scores.argmax(1).and_then(|b| b.to_vec1::<u32>()).map_err(EncoderError::from)?;
+        let scores = q
+            .matmul(&p.t().map_err(EncoderError::from)?)
+            .map_err(EncoderError::from)?;
+        let best = scores
+            .argmax(1)
+            .and_then(|b| b.to_vec1::<u32>())
+            .map_err(EncoderError::from)?;
         let kind = if batch.monolingual { 0 } else { 1 };
         recall[kind].0 += best.iter().enumerate().filter(|(i, &b)| *i == b as usize).count();
         recall[kind].1 += best.len();
@@ -498,7 +503,9 @@ mod tests {
     }
 
     fn records(groups: usize) -> Vec<Record> {
-        let words = ["river", "bread", "star", "train", "music", "garden", "winter", "harbour", "castle", "forest"];
+        let words = [
+            "river", "bread", "star", "train", "music", "garden", "winter", "harbour", "castle", "forest",
+        ];
         let mut out = Vec::new();
         for g in 0..groups {
             for (lang, suffix) in [("en", ""), ("de", "en"), ("fr", "e")] {
@@ -581,7 +588,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let straight = dir.path().join("straight");
         let mut a = encoder();
-        train(&mut a, records(12), records(4), &options(), &straight, false, &mut |_| {}).unwrap();
+        train(
+            &mut a,
+            records(12),
+            records(4),
+            &options(),
+            &straight,
+            false,
+            &mut |_| {},
+        )
+        .unwrap();
 
         let split = dir.path().join("split");
         let mut b = encoder();
@@ -611,7 +627,12 @@ mod tests {
 
     #[test]
     fn the_learning_rate_warms_up_then_decays() {
-        let o = TrainOptions { steps: 10, warmup: 4, lr: 1.0, ..Default::default() };
+        let o = TrainOptions {
+            steps: 10,
+            warmup: 4,
+            lr: 1.0,
+            ..Default::default()
+        };
         let lrs: Vec<f64> = (0..10).map(|s| learning_rate(&o, s)).collect();
         assert_eq!(&lrs[..4], &[0.25, 0.5, 0.75, 1.0]);
         assert!(lrs[5] < lrs[4] && lrs[9] > 0.0 && lrs[9] < 0.2);
