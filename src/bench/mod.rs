@@ -97,24 +97,14 @@ pub fn lareqa_dense(
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<(lareqa::VectorList, lareqa::VectorList)> {
     let cache = work.join("embeddings");
+    let mut embed = |what: &str, kind: TextKind, texts: &[&str]| {
+        let mut report = |d, t| progress(what, d, t);
+        cache::embed_cached(&model.encoder, &model.identity, kind, texts, &cache, &mut report)
+    };
     let candidates: Vec<&str> = data.candidates.iter().map(|c| c.text.as_str()).collect();
-    let candidates = cache::embed_cached(
-        &model.encoder,
-        &model.identity,
-        TextKind::Passage,
-        &candidates,
-        &cache,
-        &mut |d, t| progress("candidates", d, t),
-    )?;
+    let candidates = embed("candidates", TextKind::Passage, &candidates)?;
     let questions: Vec<&str> = data.questions.iter().map(|q| q.text.as_str()).collect();
-    let questions = cache::embed_cached(
-        &model.encoder,
-        &model.identity,
-        TextKind::Query,
-        &questions,
-        &cache,
-        &mut |d, t| progress("questions", d, t),
-    )?;
+    let questions = embed("questions", TextKind::Query, &questions)?;
     Ok((questions, candidates))
 }
 
