@@ -1,6 +1,7 @@
 //! Speed: indexing and encoder throughput, query latency per mode, ANN recall against
 //! exact search, and the query process's memory, as one table.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use serde::Serialize;
 use crate::encoder::TextKind;
 use crate::error::Result;
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::{index_folder, EncoderEmbedder, IndexOptions};
+use crate::store::{index_folder, EncoderEmbedder, IndexOptions, EXPANSION_SEARCH};
 
 /// One measured line.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +53,21 @@ impl SpeedRow {
     }
 }
 
+/// One point of the HNSW recall sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnRow {
+    /// `any` or the language filtered to.
+    pub lang: String,
+    /// How many neighbours were asked for (recall counts the first 10).
+    pub depth: usize,
+    /// HNSW candidate list size while searching (`None`: an exact scan).
+    pub expansion: Option<usize>,
+    /// Mean share of the exact top 10 found in the first 10.
+    pub recall_at_10: f64,
+    /// Mean time of one vector search, ms.
+    pub mean_ms: f64,
+}
+
 /// Everything `bench speed` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct SpeedReport {
@@ -59,8 +75,8 @@ pub struct SpeedReport {
     pub passages: u64,
     /// Measured lines.
     pub rows: Vec<SpeedRow>,
-    /// Mean recall@10 of the HNSW search against exact search over the stored vectors.
-    pub ann_recall_at_10: Option<f64>,
+    /// Recall@10 of the HNSW search against exact search, per filter, depth and expansion.
+    pub ann: Vec<AnnRow>,
     /// Resident memory of this process after the queries, MiB (VmRSS).
     pub rss_mib: Option<f64>,
     /// Peak resident memory, MiB (VmHWM).
@@ -114,7 +130,7 @@ pub fn measure(
         .unwrap_or_default();
 
     let mut query_vectors = None;
-    let mut ann_recall = None;
+    let mut ann = Vec::new();
     if let Some(EncoderEmbedder { encoder, identity }) = model {
         let texts: Vec<&str> = sample.iter().take(512).map(|(_, _, t)| t.as_str()).collect();
         let start = Instant::now();
@@ -133,7 +149,7 @@ pub fn measure(
         }
         rows.push(SpeedRow::latency("encoder, one query".into(), millis));
         if searcher.has_vectors() {
-            ann_recall = Some(ann_recall_at_10(&searcher, &vectors)?);
+            ann = ann_sweep(&searcher, &vectors, &top_lang)?;
             searcher.set_encoder(encoder, &identity)?;
             query_vectors = Some(vectors);
         }
@@ -178,38 +194,111 @@ pub fn measure(
     Ok(SpeedReport {
         passages,
         rows,
-        ann_recall_at_10: ann_recall,
+        ann,
         rss_mib: mib("VmRSS:"),
         peak_rss_mib: mib("VmHWM:"),
     })
 }
 
-/// Mean share of the exact top 10 (by cosine over every stored vector) that the HNSW
-/// search returns.
-fn ann_recall_at_10(searcher: &Searcher, queries: &[Vec<f32>]) -> Result<f64> {
+/// Expansions (HNSW candidate list sizes while searching) the recall sweep tries.
+const SWEEP_EXPANSIONS: [usize; 4] = [64, 128, 256, 512];
+
+/// The HNSW search's recall@10 against exact search over every stored vector (within the
+/// filter's languages), and its time alone, for each search expansion and for the depths
+/// `query` searches to (k = 10 in dense mode, 100 candidates in hybrid).
+fn ann_sweep(searcher: &Searcher, queries: &[Vec<f32>], top_lang: &str) -> Result<Vec<AnnRow>> {
     let Some(vectors) = searcher.vectors() else {
-        return Ok(0.0);
+        return Ok(Vec::new());
     };
-    let mut stored: Vec<(u64, Vec<f32>)> = Vec::new();
-    for key in searcher.passage_keys()?.into_keys() {
+    let mut stored: Vec<(u64, String, Vec<f32>)> = Vec::new();
+    for (key, (_, _, lang)) in searcher.passage_keys()? {
         if let Some(v) = vectors.get(key)? {
-            stored.push((key, v));
+            stored.push((key, lang, v));
         }
     }
-    let mut total = 0.0;
-    for q in queries {
-        let mut exact: Vec<(u64, f32)> = stored
+    // Queries are centred as `query` centres them (nearest mean: the language is unknown).
+    let queries: Vec<Vec<f32>> = queries
+        .iter()
+        .map(|q| {
+            let mut q = q.clone();
+            vectors.centre_query(None, &mut q);
+            q
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for filter in [None, Some(top_lang)] {
+        let allowed: HashSet<u64> = stored
             .iter()
-            .map(|(k, v)| (*k, v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()))
+            .filter(|(_, lang, _)| filter.is_none_or(|f| f == lang))
+            .map(|(key, _, _)| *key)
             .collect();
-        let k = 10.min(exact.len());
-        if k == 0 {
-            continue;
+        let vector_of: HashMap<u64, &[f32]> = stored
+            .iter()
+            .filter(|(key, _, _)| allowed.contains(key))
+            .map(|(key, _, v)| (*key, v.as_slice()))
+            .collect();
+        let cosine = |q: &[f32], key: u64| -> f32 {
+            vector_of
+                .get(&key)
+                .map_or(f32::NEG_INFINITY, |v| v.iter().zip(q).map(|(a, b)| a * b).sum())
+        };
+        // The exact 10th best cosine per query: a hit at least as close counts as found,
+        // so passages with identical vectors (the same sentence twice) do not count as misses.
+        let thresholds: Vec<f32> = queries
+            .iter()
+            .map(|q| {
+                let mut exact: Vec<f32> = vector_of.keys().map(|key| cosine(q, *key)).collect();
+                let k = 10.min(exact.len());
+                if k == 0 {
+                    return f32::INFINITY;
+                }
+                exact.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+                exact[k - 1]
+            })
+            .collect();
+        let recall = |q: &[f32], threshold: f32, found: &[(u64, f32)]| -> f64 {
+            let wanted = 10.min(vector_of.len()).max(1);
+            let hits = found
+                .iter()
+                .take(10)
+                .filter(|(key, _)| cosine(q, *key) >= threshold - 1e-6)
+                .count();
+            hits as f64 / wanted as f64
+        };
+        let mut sweep = |depth: usize,
+                         expansion: Option<usize>,
+                         search: &dyn Fn(&[f32], usize) -> Result<Vec<(u64, f32)>>|
+         -> Result<()> {
+            let mut found_share = 0.0;
+            let start = Instant::now();
+            for (q, threshold) in queries.iter().zip(&thresholds) {
+                found_share += recall(q, *threshold, &search(q, depth)?);
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            rows.push(AnnRow {
+                lang: filter.unwrap_or("any").to_string(),
+                depth,
+                expansion,
+                recall_at_10: found_share / queries.len().max(1) as f64,
+                mean_ms: seconds * 1000.0 / queries.len().max(1) as f64,
+            });
+            Ok(())
+        };
+        for depth in [10, 100] {
+            for expansion in SWEEP_EXPANSIONS {
+                vectors.set_expansion_search(expansion);
+                sweep(depth, Some(expansion), &|q, depth| match filter {
+                    None => vectors.search(q, depth, |_| true),
+                    Some(_) => vectors.search(q, depth, |key| allowed.contains(&key)),
+                })?;
+            }
         }
-        exact.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        let truth: std::collections::HashSet<u64> = exact[..k].iter().map(|(key, _)| *key).collect();
-        let found = vectors.search(q, k, |_| true)?;
-        total += found.iter().filter(|(key, _)| truth.contains(key)).count() as f64 / k as f64;
+        if filter.is_some() {
+            sweep(10, None, &|q, depth| {
+                vectors.exact_search(q, depth, allowed.iter().copied())
+            })?;
+        }
     }
-    Ok(total / queries.len().max(1) as f64)
+    vectors.set_expansion_search(EXPANSION_SEARCH);
+    Ok(rows)
 }

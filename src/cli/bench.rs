@@ -427,8 +427,23 @@ fn speed_bench(args: SpeedArgs) -> anyhow::Result<u8> {
             ms(row.p99_ms)
         )?;
     }
-    if let Some(recall) = report.ann_recall_at_10 {
-        writeln!(out, "\nANN recall@10 against exact search: {recall:.4}")?;
+    if !report.ann.is_empty() {
+        writeln!(
+            out,
+            "\n| HNSW search | depth | expansion | recall@10 vs exact | ms per search |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for row in &report.ann {
+            writeln!(
+                out,
+                "| --lang {} | {} | {} | {:.4} | {:.3} |",
+                row.lang,
+                row.depth,
+                row.expansion.map_or("exact scan".to_string(), |e| e.to_string()),
+                row.recall_at_10,
+                row.mean_ms
+            )?;
+        }
     }
     if let (Some(rss), Some(peak)) = (report.rss_mib, report.peak_rss_mib) {
         writeln!(out, "memory of this process: {rss:.0} MiB resident, {peak:.0} MiB peak")?;

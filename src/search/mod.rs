@@ -25,7 +25,7 @@ use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use crate::analysis::{detect, is_known, normalize_tag, Analyzer, UNDETERMINED};
 use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
-use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors};
+use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors, EXACT_SCAN_MAX};
 
 pub mod fusion;
 pub use fusion::{fuse, hybrid, keep_language_positions, Fusion};
@@ -355,6 +355,9 @@ impl Searcher {
             };
             dense = match self.allowed_keys(&searcher, &options.langs)? {
                 None => vectors.search(vector, depth, |_| true)?,
+                Some(allowed) if allowed.len() <= EXACT_SCAN_MAX => {
+                    vectors.exact_search(vector, depth, allowed.iter().copied())?
+                }
                 Some(allowed) => vectors.search(vector, depth, |key| allowed.contains(&key))?,
             };
         }

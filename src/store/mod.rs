@@ -22,7 +22,9 @@ use tantivy::{Index, IndexWriter};
 
 pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
 pub use manifest::{AnalysisSettings, AnalyzerSettings, FileEntry, Manifest, FORMAT_VERSION};
-pub use vectors::{EncoderEmbedder, ModelIdentity, PassageEmbedder, Vectors, VectorsInfo};
+pub use vectors::{
+    EncoderEmbedder, ModelIdentity, PassageEmbedder, Vectors, VectorsInfo, EXACT_SCAN_MAX, EXPANSION_SEARCH,
+};
 
 use crate::analysis::{self, is_known, register_analyzers, LANGUAGES, UNDETERMINED};
 use crate::error::{Error, Result};

@@ -49,8 +49,13 @@ impl PassageEmbedder for EncoderEmbedder {
 pub const CONNECTIVITY: usize = 16;
 /// Candidate list size while adding.
 pub const EXPANSION_ADD: usize = 128;
-/// Candidate list size while searching (measured: see README).
-pub const EXPANSION_SEARCH: usize = 128;
+/// Candidate list size while searching: recall@10 0.988 against exact search on 100k
+/// NTREX passages (128: 0.962), 0.6 ms a search (`mlsearch bench speed`, README).
+pub const EXPANSION_SEARCH: usize = 256;
+/// A language filter that admits at most this many passages is searched by an exact scan:
+/// measured on 100k passages, scanning 6k took 3.5 ms, a filtered HNSW walk 12 ms (it
+/// visits the excluded nodes too), and the scan misses nothing.
+pub const EXACT_SCAN_MAX: usize = 10_000;
 
 /// What the manifest records about the vectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,7 +179,8 @@ impl Vectors {
         let path = checked(dir, info)?;
         let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(&path, e))?;
         index.view(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
-        index.change_expansion_search(info.expansion_search);
+        // Indexes written with a smaller expansion get today's default.
+        index.change_expansion_search(info.expansion_search.max(EXPANSION_SEARCH));
         if index.size() as u64 != info.count || index.dimensions() != info.dim {
             return Err(usearch_error(&path, "size or dimension differs from the manifest"));
         }
@@ -186,6 +192,11 @@ impl Vectors {
             dim: info.dim,
             means: info.language_means.clone(),
         })
+    }
+
+    /// Sets the HNSW candidate list size of later searches (larger: better recall, slower).
+    pub fn set_expansion_search(&self, expansion: usize) {
+        self.index.change_expansion_search(expansion);
     }
 
     /// Dimension of the vectors.
@@ -294,6 +305,34 @@ impl Vectors {
         &self.means
     }
 
+    /// The `k` keys of `keys` whose stored vectors are nearest to `query` (an exact scan;
+    /// keys without a vector are skipped), with cosine similarities, best first.
+    pub fn exact_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        keys: impl IntoIterator<Item = u64>,
+    ) -> Result<Vec<(u64, f32)>> {
+        let mut vector = vec![0.0f32; self.dim()];
+        let mut scored = Vec::new();
+        for key in keys {
+            let found = self
+                .index
+                .get(key, &mut vector)
+                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+            if found > 0 {
+                scored.push((key, vector.iter().zip(query).map(|(a, b)| a * b).sum::<f32>()));
+            }
+        }
+        let k = k.min(scored.len());
+        if k > 0 {
+            scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        scored.truncate(k);
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(scored)
+    }
+
     /// The stored vector of `key` (f16 components widened to f32), if it has one.
     pub fn get(&self, key: u64) -> Result<Option<Vec<f32>>> {
         let mut vector = vec![0.0f32; self.dim()];
@@ -391,6 +430,27 @@ mod tests {
         let even = view.search(&unit(7, 8), 3, |k| k % 2 == 0).unwrap();
         assert!(even.iter().all(|(k, _)| k % 2 == 0) && even.len() == 3);
         assert!(view.search(&unit(3, 8), 1, |k| k == 3).unwrap().is_empty(), "removed");
+    }
+
+    #[test]
+    fn exact_search_ranks_the_given_keys_by_cosine() {
+        let mut v = Vectors::new(8).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (0..40).map(|k| (k, unit(k, 8))).collect();
+        v.add(&items).unwrap();
+        let query = unit(12, 8);
+        let keys = (0..40).filter(|k| k % 3 == 0).chain([1000]); // 1000 has no vector
+        let hits = v.exact_search(&query, 4, keys).unwrap();
+        let mut expected: Vec<(u64, f32)> = items
+            .iter()
+            .filter(|(k, _)| k % 3 == 0)
+            .map(|(k, x)| (*k, x.iter().zip(&query).map(|(a, b)| a * b).sum()))
+            .collect();
+        expected.sort_by(|a, b| b.1.total_cmp(&a.1));
+        assert_eq!(hits[0].0, 12);
+        let keys_of = |h: &[(u64, f32)]| h.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        assert_eq!(keys_of(&hits), keys_of(&expected[..4]));
+        assert!(hits.iter().zip(&expected).all(|(h, e)| (h.1 - e.1).abs() < 1e-2));
+        assert!(v.exact_search(&query, 4, [1000]).unwrap().is_empty());
     }
 
     #[test]
