@@ -372,17 +372,22 @@ impl Vectors {
 /// The vector file of `info`, after checking its size and BLAKE3 against the manifest.
 fn checked(dir: &Path, info: &VectorsInfo) -> Result<PathBuf> {
     let path = dir.join(&info.file);
-    let bytes = std::fs::read(&path).map_err(|e| Error::Corrupt {
+    let unreadable = |e: std::io::Error| Error::Corrupt {
         path: path.clone(),
         reason: format!("vector file missing or unreadable: {e}"),
-    })?;
-    if bytes.len() as u64 != info.bytes {
+    };
+    let file = std::fs::File::open(&path).map_err(unreadable)?;
+    let bytes = file.metadata().map_err(unreadable)?.len();
+    if bytes != info.bytes {
         return Err(usearch_error(
             &path,
-            format!("{} bytes, the manifest says {}", bytes.len(), info.bytes),
+            format!("{bytes} bytes, the manifest says {}", info.bytes),
         ));
     }
-    if blake3::hash(&bytes).to_hex().as_str() != info.blake3 {
+    // Hashed by streaming: reading the whole file first doubled a query's memory.
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(file).map_err(unreadable)?;
+    if hasher.finalize().to_hex().as_str() != info.blake3 {
         return Err(usearch_error(&path, "contents differ from the manifest's BLAKE3"));
     }
     Ok(path)
