@@ -5,7 +5,6 @@
 //! BM25 and vector indexes in ordinary mlsearch indexes that `index_folder` updates
 //! incrementally, so a repeated or interrupted run redoes nothing that is unchanged.
 
-pub mod cache;
 pub mod lareqa;
 pub mod metrics;
 pub mod miracl;
@@ -17,6 +16,7 @@ use std::path::Path;
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
+use crate::store::embed_cache::{embed_cached, CachedEmbedding};
 use crate::store::{index_folder, EncoderEmbedder, IndexOptions, Vectors};
 use lareqa::Dataset;
 
@@ -99,7 +99,15 @@ pub fn lareqa_dense(
     let cache = work.join("embeddings");
     let mut embed = |what: &str, kind: TextKind, texts: &[&str]| {
         let mut report = |d, t| progress(what, d, t);
-        cache::embed_cached(&model.encoder, &model.identity, kind, texts, &cache, &mut report)
+        let embed = |chunk: &[&str]| Ok(model.encoder.embed(chunk, kind)?);
+        let how = CachedEmbedding {
+            model: &model.identity,
+            kind,
+            dim: model.encoder.dim(),
+            chunk: 512,
+            embed: &embed,
+        };
+        embed_cached(&how, texts, &cache, &mut report)
     };
     let candidates: Vec<&str> = data.candidates.iter().map(|c| c.text.as_str()).collect();
     let candidates = embed("candidates", TextKind::Passage, &candidates)?;

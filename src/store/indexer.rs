@@ -11,10 +11,12 @@ use std::time::Instant;
 
 use tantivy::{TantivyDocument, Term};
 
+use super::embed_cache::{embed_cached, CachedEmbedding};
 use super::vectors::{PassageEmbedder, Vectors};
 use super::{FileEntry, Store};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFile};
+use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 
 /// How to index.
@@ -45,8 +47,10 @@ impl Default for IndexOptions<'_> {
     }
 }
 
-/// Passages embedded per batch (and per progress event).
+/// Passages embedded per batch (and per progress event and append to the cache).
 const EMBED_BATCH: usize = 64;
+/// Folder in the index of the embeddings of a run not yet committed.
+const EMBED_CACHE_DIR: &str = "embed-cache";
 
 /// Events for a progress display.
 #[derive(Debug)]
@@ -318,16 +322,25 @@ pub fn index_folder(
     }
     if let (Some(v), Some(embedder)) = (vectors.as_mut(), options.embedder) {
         let total = to_embed.len();
-        let mut embedded: Vec<Vec<f32>> = Vec::with_capacity(total);
         progress(Progress::Embedded { done: 0, total });
-        for batch in to_embed.chunks(EMBED_BATCH) {
-            let texts: Vec<&str> = batch.iter().map(|(_, _, t)| t.as_str()).collect();
-            embedded.extend(embedder.embed_passages(&texts)?);
-            progress(Progress::Embedded {
-                done: embedded.len(),
-                total,
-            });
-        }
+        let texts: Vec<&str> = to_embed.iter().map(|(_, _, t)| t.as_str()).collect();
+        // Through a cache in the index folder: a run interrupted while embedding (hours on
+        // a big corpus) leaves the last good index as it was, and the next run embeds only
+        // what the interrupted one had not.
+        let how = CachedEmbedding {
+            model: embedder.identity(),
+            kind: TextKind::Passage,
+            dim: embedder.dim(),
+            chunk: EMBED_BATCH,
+            embed: &|chunk| embedder.embed_passages(chunk),
+        };
+        let embedded = if texts.is_empty() {
+            Vec::new()
+        } else {
+            embed_cached(&how, &texts, &index_dir.join(EMBED_CACHE_DIR), &mut |done, total| {
+                progress(Progress::Embedded { done, total })
+            })?
+        };
         if options.centre_languages {
             let raw: Vec<(&str, &[f32])> = to_embed
                 .iter()
@@ -354,6 +367,7 @@ pub fn index_folder(
         let with_vectors = vectors.as_ref().zip(options.embedder.map(|e| e.identity()));
         store.commit(&mut writer, with_vectors)?;
         report.committed = true;
+        let _ = fs::remove_dir_all(index_dir.join(EMBED_CACHE_DIR));
         // One segment makes queries several times faster: each query looks its terms up
         // in every language field of every segment. The merge keeps the commit payload.
         let segments = store.index.searchable_segment_ids()?;
@@ -508,4 +522,101 @@ fn absolute(path: &Path) -> PathBuf {
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::encoder::{Encoder, ModelFile};
+    use crate::store::{EncoderEmbedder, ModelIdentity, VECTORS_DIR};
+
+    /// The tiny model, failing (as an interrupted run stops) after `fail_after` batches.
+    struct Interrupted {
+        inner: EncoderEmbedder,
+        fail_after: usize,
+        batches: AtomicUsize,
+        texts: AtomicUsize,
+    }
+
+    impl PassageEmbedder for Interrupted {
+        fn identity(&self) -> &ModelIdentity {
+            self.inner.identity()
+        }
+        fn dim(&self) -> usize {
+            self.inner.dim()
+        }
+        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            if self.batches.fetch_add(1, Ordering::SeqCst) >= self.fail_after {
+                return Err(Error::io("embedder", std::io::Error::other("interrupted")));
+            }
+            self.texts.fetch_add(texts.len(), Ordering::SeqCst);
+            self.inner.embed_passages(texts)
+        }
+    }
+
+    fn tiny(fail_after: usize) -> Interrupted {
+        let bytes = fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models/tiny.e5s1.bin")).unwrap();
+        Interrupted {
+            inner: EncoderEmbedder {
+                encoder: Encoder::new(ModelFile::from_bytes(&bytes).unwrap(), &candle_core::Device::Cpu).unwrap(),
+                identity: ModelIdentity {
+                    name: "tiny".into(),
+                    blake3: "00".into(),
+                },
+            },
+            fail_after,
+            batches: AtomicUsize::new(0),
+            texts: AtomicUsize::new(0),
+        }
+    }
+
+    fn index_with(corpus: &Path, index: &Path, embedder: &Interrupted) -> Result<IndexReport> {
+        let options = IndexOptions {
+            embedder: Some(embedder),
+            ..Default::default()
+        };
+        index_folder(corpus, index, &options, &mut |_| {})
+    }
+
+    fn stored_vectors(index: &Path) -> Vec<(u64, Vec<f32>)> {
+        let store = Store::open(index).unwrap();
+        let info = store.manifest.vectors.clone().unwrap();
+        let vectors = Vectors::view(&index.join(VECTORS_DIR), &info).unwrap();
+        (0..info.count + 10)
+            .filter_map(|key| vectors.get(key).unwrap().map(|v| (key, v)))
+            .collect()
+    }
+
+    #[test]
+    fn an_interrupted_embedding_is_continued_not_redone() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        fs::create_dir(&corpus).unwrap();
+        let records: String = (0..300)
+            .map(|i| {
+                let text = format!("passage {i} tells of the river, the mill and the baker number {i}");
+                serde_json::json!({"id": format!("d{i}"), "lang": "en", "text": text}).to_string() + "\n"
+            })
+            .collect();
+        fs::write(corpus.join("docs.jsonl"), records).unwrap();
+
+        // Interrupted after two batches: an error, and no index (there was none before).
+        let index = dir.path().join("index");
+        let stopped = tiny(2);
+        assert!(index_with(&corpus, &index, &stopped).is_err());
+        assert!(matches!(Store::open(&index), Err(Error::IndexMissing { .. })));
+        // The next run embeds only the rest, and ends with the vectors of a run never stopped.
+        let resumed = tiny(usize::MAX);
+        let report = index_with(&corpus, &index, &resumed).unwrap();
+        assert_eq!(report.passages, 300);
+        assert_eq!(resumed.texts.load(Ordering::SeqCst), 300 - 2 * EMBED_BATCH);
+        assert!(!index.join(EMBED_CACHE_DIR).exists(), "the cache goes with the commit");
+        let clean = dir.path().join("clean");
+        index_with(&corpus, &clean, &tiny(usize::MAX)).unwrap();
+        let (a, b) = (stored_vectors(&index), stored_vectors(&clean));
+        assert_eq!(a.len(), 300);
+        assert_eq!(a, b);
+    }
 }

@@ -7,6 +7,7 @@
 //! interrupted rename, so a crash at any point leaves the last good index usable.
 //! The store never runs the encoder; it records what made the data.
 
+pub mod embed_cache;
 mod indexer;
 mod manifest;
 pub mod vectors;
@@ -32,7 +33,7 @@ use crate::error::{Error, Result};
 const MANIFEST: &str = "manifest.json";
 const MANIFEST_NEXT: &str = "manifest.json.next";
 const BM25_DIR: &str = "bm25";
-const VECTORS_DIR: &str = "vectors";
+pub(crate) const VECTORS_DIR: &str = "vectors";
 
 /// The Tantivy fields of a passage.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
-//! Embeddings kept on disk between benchmark runs, so a repeated or interrupted run never
-//! re-embeds texts it has already embedded.
+//! Embeddings kept on disk while they are made, so an interrupted run (an `index` of a big
+//! corpus, a benchmark) never embeds again what it had embedded.
 //!
 //! One file per (model, text kind, list of texts): `<blake3>.f32`, the vectors as
 //! little-endian f32 rows in text order. It grows chunk by chunk while embedding; a run
@@ -8,24 +8,34 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::encoder::{Encoder, TextKind};
+use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::store::ModelIdentity;
 
-/// Texts embedded between two appends to the cache file.
-const CHUNK: usize = 512;
+/// How a cached embedding run embeds: the model, the kind of texts, and the function
+/// that turns a chunk of texts into `dim`-wide vectors.
+pub struct CachedEmbedding<'a> {
+    /// The model (part of the cache key).
+    pub model: &'a ModelIdentity,
+    /// Queries or passages (part of the cache key).
+    pub kind: TextKind,
+    /// Vector width.
+    pub dim: usize,
+    /// Texts embedded between two appends to the cache file.
+    pub chunk: usize,
+    /// Embeds one chunk.
+    pub embed: &'a dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>>,
+}
 
-/// Embeds `texts` with `encoder`, reading and extending the cache in `dir`; calls
-/// `progress(done, total)` after each chunk.
+/// Embeds `texts`, reading and extending the cache in `dir`; calls `progress(done, total)`
+/// when it starts (with what the cache held) and after each chunk.
 pub fn embed_cached(
-    encoder: &Encoder,
-    model: &ModelIdentity,
-    kind: TextKind,
+    how: &CachedEmbedding,
     texts: &[&str],
     dir: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Vec<f32>>> {
-    let dim = encoder.dim();
+    let (model, kind, dim) = (how.model, how.kind, how.dim);
     let path = cache_path(dir, model, kind, texts);
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let bytes = match std::fs::read(&path) {
@@ -56,8 +66,8 @@ pub fn embed_cached(
         use std::io::Seek;
         file.seek(std::io::SeekFrom::End(0)).map_err(|e| Error::io(&path, e))?;
         progress(whole, texts.len());
-        for chunk in texts[whole..].chunks(CHUNK) {
-            let embedded = encoder.embed(chunk, kind)?;
+        for chunk in texts[whole..].chunks(how.chunk.max(1)) {
+            let embedded = (how.embed)(chunk)?;
             for v in &embedded {
                 for x in v {
                     file.write_all(&x.to_le_bytes()).map_err(|e| Error::io(&path, e))?;
@@ -86,7 +96,7 @@ fn cache_path(dir: &Path, model: &ModelIdentity, kind: TextKind, texts: &[&str])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::ModelFile;
+    use crate::encoder::{Encoder, ModelFile};
 
     #[test]
     fn a_partial_cache_is_continued_and_a_full_one_reused() {
@@ -100,8 +110,17 @@ mod tests {
         let texts: Vec<String> = (0..600).map(|i| format!("text number {i}")).collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let fresh = encoder.embed(&texts, TextKind::Passage).unwrap();
+        let passages = |chunk: &[&str]| Ok(encoder.embed(chunk, TextKind::Passage)?);
+        let queries = |chunk: &[&str]| Ok(encoder.embed(chunk, TextKind::Query)?);
+        let how = |kind: TextKind| CachedEmbedding {
+            model: &model,
+            kind,
+            dim: encoder.dim(),
+            chunk: 512,
+            embed: if kind == TextKind::Passage { &passages } else { &queries },
+        };
 
-        let first = embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |_, _| {}).unwrap();
+        let first = embed_cached(&how(TextKind::Passage), &texts, dir.path(), &mut |_, _| {}).unwrap();
         assert_eq!(first, fresh);
         // Tear the file in the middle of a row, as an interrupted run might.
         let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
@@ -113,36 +132,18 @@ mod tests {
             .set_len(len / 2 + 3)
             .unwrap();
         let mut resumed_from = None;
-        let again = embed_cached(
-            &encoder,
-            &model,
-            TextKind::Passage,
-            &texts,
-            dir.path(),
-            &mut |done, _| {
-                resumed_from.get_or_insert(done);
-            },
-        )
+        let again = embed_cached(&how(TextKind::Passage), &texts, dir.path(), &mut |done, _| {
+            resumed_from.get_or_insert(done);
+        })
         .unwrap();
         assert_eq!(resumed_from, Some(300));
         assert_eq!(again, fresh);
         // Complete: nothing embedded, no progress.
         let mut calls = 0;
-        embed_cached(&encoder, &model, TextKind::Passage, &texts, dir.path(), &mut |_, _| {
-            calls += 1
-        })
-        .unwrap();
+        embed_cached(&how(TextKind::Passage), &texts, dir.path(), &mut |_, _| calls += 1).unwrap();
         assert_eq!(calls, 0);
         // Another kind is another file.
-        embed_cached(
-            &encoder,
-            &model,
-            TextKind::Query,
-            &texts[..3],
-            dir.path(),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        embed_cached(&how(TextKind::Query), &texts[..3], dir.path(), &mut |_, _| {}).unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
