@@ -200,6 +200,9 @@ pub fn measure(
     })
 }
 
+/// One way to find the `depth` nearest stored vectors of a query.
+type VectorSearch<'a> = dyn Fn(&[f32], usize) -> Result<Vec<(u64, f32)>> + 'a;
+
 /// Expansions (HNSW candidate list sizes while searching) the recall sweep tries.
 const SWEEP_EXPANSIONS: [usize; 4] = [64, 128, 256, 512];
 
@@ -265,10 +268,7 @@ fn ann_sweep(searcher: &Searcher, queries: &[Vec<f32>], top_lang: &str) -> Resul
                 .count();
             hits as f64 / wanted as f64
         };
-        let mut sweep = |depth: usize,
-                         expansion: Option<usize>,
-                         search: &dyn Fn(&[f32], usize) -> Result<Vec<(u64, f32)>>|
-         -> Result<()> {
+        let mut sweep = |depth: usize, expansion: Option<usize>, search: &VectorSearch| -> Result<()> {
             let mut found_share = 0.0;
             let start = Instant::now();
             for (q, threshold) in queries.iter().zip(&thresholds) {

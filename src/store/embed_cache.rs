@@ -12,6 +12,9 @@ use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::store::ModelIdentity;
 
+/// Turns a chunk of texts into one vector each.
+pub type EmbedChunk<'a> = dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>> + 'a;
+
 /// How a cached embedding run embeds: the model, the kind of texts, and the function
 /// that turns a chunk of texts into `dim`-wide vectors.
 pub struct CachedEmbedding<'a> {
@@ -24,7 +27,7 @@ pub struct CachedEmbedding<'a> {
     /// Texts embedded between two appends to the cache file.
     pub chunk: usize,
     /// Embeds one chunk.
-    pub embed: &'a dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>>,
+    pub embed: &'a EmbedChunk<'a>,
 }
 
 /// Embeds `texts`, reading and extending the cache in `dir`; calls `progress(done, total)`
