@@ -24,6 +24,7 @@ use super::metrics::rank_distance;
 use crate::analysis::normalize_tag;
 use crate::error::{Error, Result};
 use crate::search::{hybrid, keep_language_positions, Fusion, Mode};
+use crate::store::vectors::dot;
 
 /// A sentence that can be retrieved.
 #[derive(Debug, Clone)]
@@ -659,19 +660,6 @@ fn best_first(list: &mut Vec<(u64, f32)>, k: usize) {
     list.sort_by(order);
 }
 
-/// Dot product in eight lanes (vectorises without fast-math).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -713,13 +701,5 @@ mod tests {
         // Relevant at ranks 1 and 4 of 2 relevant: (1/1 + 2/4) / 2.
         assert!((average_precision(&[4, 1], 2) - 0.75).abs() < 1e-12);
         assert_eq!(average_precision(&[], 0), 0.0);
-    }
-
-    #[test]
-    fn dot_matches_the_plain_sum() {
-        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.1).collect();
-        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.05).collect();
-        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - plain).abs() < 1e-4);
     }
 }

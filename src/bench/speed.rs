@@ -1,7 +1,7 @@
 //! Speed: indexing and encoder throughput, query latency per mode, ANN recall against
 //! exact search, and the query process's memory, as one table.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::encoder::TextKind;
 use crate::error::Result;
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
+use crate::store::vectors::dot;
 use crate::store::{index_folder, EncoderEmbedder, IndexOptions, EXPANSION_SEARCH};
 
 /// One measured line.
@@ -230,21 +231,13 @@ fn ann_sweep(searcher: &Searcher, queries: &[Vec<f32>], top_lang: &str) -> Resul
         .collect();
     let mut rows = Vec::new();
     for filter in [None, Some(top_lang)] {
-        let allowed: HashSet<u64> = stored
-            .iter()
-            .filter(|(_, lang, _)| filter.is_none_or(|f| f == lang))
-            .map(|(key, _, _)| *key)
-            .collect();
+        // The passages the filter admits, with their vectors.
         let vector_of: HashMap<u64, &[f32]> = stored
             .iter()
-            .filter(|(key, _, _)| allowed.contains(key))
+            .filter(|(_, lang, _)| filter.is_none_or(|f| f == lang))
             .map(|(key, _, v)| (*key, v.as_slice()))
             .collect();
-        let cosine = |q: &[f32], key: u64| -> f32 {
-            vector_of
-                .get(&key)
-                .map_or(f32::NEG_INFINITY, |v| v.iter().zip(q).map(|(a, b)| a * b).sum())
-        };
+        let cosine = |q: &[f32], key: u64| -> f32 { vector_of.get(&key).map_or(f32::NEG_INFINITY, |v| dot(v, q)) };
         // The exact 10th best cosine per query: a hit at least as close counts as found,
         // so passages with identical vectors (the same sentence twice) do not count as misses.
         let thresholds: Vec<f32> = queries
@@ -289,13 +282,13 @@ fn ann_sweep(searcher: &Searcher, queries: &[Vec<f32>], top_lang: &str) -> Resul
                 vectors.set_expansion_search(expansion);
                 sweep(depth, Some(expansion), &|q, depth| match filter {
                     None => vectors.search(q, depth, |_| true),
-                    Some(_) => vectors.search(q, depth, |key| allowed.contains(&key)),
+                    Some(_) => vectors.search(q, depth, |key| vector_of.contains_key(&key)),
                 })?;
             }
         }
         if filter.is_some() {
             sweep(10, None, &|q, depth| {
-                vectors.exact_search(q, depth, allowed.iter().copied())
+                vectors.exact_search(q, depth, vector_of.keys().copied())
             })?;
         }
     }
