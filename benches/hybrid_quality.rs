@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind};
-use mlsearch::search::{Fusion, LangFilter, Mode, SearchOptions, Searcher};
+use mlsearch::search::{Fusion, HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
 use mlsearch::store::{index_folder, EncoderEmbedder, IndexOptions, ModelIdentity};
 
 struct Question {
@@ -112,43 +112,55 @@ fn main() {
     let EncoderEmbedder { encoder, identity } = embedder;
     searcher.set_encoder(encoder, &identity).unwrap();
 
-    let rrf = Fusion::Rrf { k: 60.0 };
-    let convex = Fusion::Convex { dense_weight: 0.7 };
-    // (name, mode, fusion, weight of other-language BM25 hits, fused language order)
-    let configs: Vec<(&str, Mode, Fusion, f32, bool)> = vec![
-        ("bm25", Mode::Bm25, rrf, 1.0, false),
-        ("dense", Mode::Dense, rrf, 1.0, false),
-        ("hybrid rrf k=60", Mode::Hybrid, rrf, 1.0, true),
-        ("hybrid rrf k=60, other-language BM25 ×0", Mode::Hybrid, rrf, 0.0, true),
+    let default = HybridOptions::default();
+    let with = |fusion: Fusion, cross_language_bm25: f32, fused_language_order: bool| HybridOptions {
+        fusion,
+        cross_language_bm25,
+        fused_language_order,
+        ..default
+    };
+    let rrf = |k: f32| Fusion::Rrf { k };
+    let convex = |dense_weight: f32| Fusion::Convex { dense_weight };
+    // (name, mode, hybrid options); the default is the last row.
+    let configs: Vec<(String, Mode, HybridOptions)> = vec![
+        ("bm25".into(), Mode::Bm25, default),
+        ("dense".into(), Mode::Dense, default),
+        ("hybrid rrf k=60".into(), Mode::Hybrid, with(rrf(60.0), 1.0, true)),
         (
-            "hybrid convex w=0.5",
+            "hybrid rrf k=60, other-language BM25 ×0".into(),
             Mode::Hybrid,
-            Fusion::Convex { dense_weight: 0.5 },
-            1.0,
-            true,
+            with(rrf(60.0), 0.0, false),
         ),
-        ("hybrid convex w=0.7", Mode::Hybrid, convex, 1.0, true),
+        ("hybrid convex w=0.5".into(), Mode::Hybrid, with(convex(0.5), 1.0, true)),
+        ("hybrid convex w=0.7".into(), Mode::Hybrid, with(convex(0.7), 1.0, true)),
         (
-            "hybrid convex w=0.7, other-language BM25 ×0, fused language order",
+            "hybrid convex w=0.5, other-language BM25 ×0".into(),
             Mode::Hybrid,
-            convex,
-            0.0,
-            true,
+            with(convex(0.5), 0.0, false),
         ),
         (
-            "hybrid convex w=0.7, other-language BM25 ×0, dense language positions (default)",
+            "hybrid convex w=0.6, other-language BM25 ×0".into(),
             Mode::Hybrid,
-            convex,
-            0.0,
-            false,
+            with(convex(0.6), 0.0, false),
         ),
+        (
+            "hybrid convex w=0.8, other-language BM25 ×0".into(),
+            Mode::Hybrid,
+            with(convex(0.8), 0.0, false),
+        ),
+        (
+            "hybrid convex w=0.7, other-language BM25 ×0, fused language order".into(),
+            Mode::Hybrid,
+            with(convex(0.7), 0.0, true),
+        ),
+        (format!("hybrid default ({:?})", default.fusion), Mode::Hybrid, default),
     ];
     println!(
         "| config | mono MRR@10 | mono P@1 | cross MRR@10 | cross P@1 | multi MRR@10 | multi P@1 | rank distance | s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let only: Option<String> = std::env::var("BENCH_CONFIGS").ok();
-    for (name, mode, fusion, cross_language_bm25, fused_language_order) in configs {
+    for (name, mode, hybrid) in configs {
         if only
             .as_ref()
             .is_some_and(|o| !o.split(',').any(|c| name.starts_with(c)))
@@ -164,10 +176,7 @@ fn main() {
                 query_lang: Some(query_lang.to_string()),
                 snippets: false,
                 mode: Some(mode),
-                fusion,
-                candidates: k.max(100),
-                cross_language_bm25,
-                fused_language_order,
+                hybrid,
                 ..Default::default()
             };
             let hits = searcher.search_with_vector(text, Some(vector), &options).unwrap().hits;

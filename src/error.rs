@@ -89,6 +89,9 @@ pub enum Error {
     /// A language tag that is not ISO 639-1 / 639-3 shaped.
     #[error("invalid language {0:?}: use ISO 639-1 codes such as en, de, zh (or `any`)")]
     InvalidLanguage(String),
+    /// A setting outside its range (the message names it).
+    #[error("{0}")]
+    InvalidSetting(String),
     /// A malformed line in a queries, topics, qrels or training file.
     #[error("{}:{line}: {reason}", path.display())]
     QueriesFile {

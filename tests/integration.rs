@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod bench;
+mod bm25_stats;
 mod dense;
 mod encoder;
 mod incremental;

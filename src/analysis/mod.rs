@@ -13,7 +13,7 @@ pub use lang::{detect, is_known, language, normalize_tag, Detection, Language, L
 pub use tokenizer::{sentence_breaks, word_ranges, Analyzer};
 
 /// Version of the analysis pipeline; bump it when tokens change, so old indexes are rebuilt.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 
 /// The Tantivy tokenizer name of a language's analyzer.
 pub fn analyzer_name(code: &str) -> String {

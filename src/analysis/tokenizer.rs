@@ -1,10 +1,10 @@
 //! The analyzer: one Tantivy tokenizer per language, the same code for passages and
 //! queries. Pipeline per text: ICU4X word segmentation (Unicode word rules, dictionaries
 //! for Chinese, Japanese, Thai, Lao, Khmer and Burmese) → keep word-like segments →
-//! NFKC + lowercasing + script folding → stemming. Chinese and Japanese words of three or
-//! more characters also emit their character bigrams, so a query for a word that the
-//! dictionary keeps inside a longer compound (北京 in 北京大学) still matches; Korean
-//! words become syllable bigrams.
+//! NFKC + lowercasing + script folding → stemming. Runs of adjacent Chinese and Japanese
+//! words also emit their character bigrams (across word boundaries too), so a query for a
+//! word that the dictionary keeps inside a longer compound (北京 in 北京大学), or splits
+//! otherwise, still matches; Korean words become syllable bigrams.
 
 use std::ops::Range;
 
@@ -85,6 +85,21 @@ impl Analyzer {
                 position_length: 1,
             });
         };
+        // A run of adjacent Chinese / Japanese words, and the two-character words in it.
+        let mut run: Option<Range<usize>> = None;
+        let mut run_words: Vec<Range<usize>> = Vec::new();
+        let flush = |run: &mut Option<Range<usize>>,
+                     words: &mut Vec<Range<usize>>,
+                     push: &mut dyn FnMut(Range<usize>, String)| {
+            if let Some(range) = run.take() {
+                for (sub, gram) in run_bigrams(text, range, self.language.normalizer) {
+                    if !words.contains(&sub) {
+                        push(sub, gram);
+                    }
+                }
+            }
+            words.clear();
+        };
         for range in word_ranges(text) {
             for part in self.split_word(text, range) {
                 let word = &text[part.clone()];
@@ -95,14 +110,24 @@ impl Analyzer {
                     }
                     continue;
                 }
-                if is_chinese_japanese(word) && word.chars().count() >= 3 {
-                    for (sub, gram) in bigrams(part.start, &normalized) {
-                        push(sub, gram);
+                if is_chinese_japanese(word) {
+                    match &mut run {
+                        Some(r) if r.end == part.start => r.end = part.end,
+                        _ => {
+                            flush(&mut run, &mut run_words, &mut push);
+                            run = Some(part.clone());
+                        }
                     }
+                    if word.chars().count() == 2 {
+                        run_words.push(part.clone());
+                    }
+                } else {
+                    flush(&mut run, &mut run_words, &mut push);
                 }
                 push(part, normalized);
             }
         }
+        flush(&mut run, &mut run_words, &mut push);
         tokens
     }
 
@@ -145,6 +170,24 @@ fn bigrams(base: usize, word: &str) -> Vec<(Range<usize>, String)> {
             let to = w[1].0 + w[1].1.len_utf8();
             (base + from..base + to, word[from..to].to_string())
         })
+        .collect()
+}
+
+/// Character bigrams across a run of adjacent Chinese / Japanese words (`range` of
+/// `text`), normalised. Bigrams that span two dictionary words recover the compounds a
+/// dictionary splits differently in the query and the passage. Chosen on training data
+/// (qa-native CMRC 2018 / DRCD dev, P@1 0.965 / 0.924 with bigrams inside 3+-character
+/// words only, 0.977 / 0.943 with these; adding character unigrams: 0.970 / 0.944).
+/// When normalisation changes the run's length, every bigram points at the whole run.
+fn run_bigrams(text: &str, range: Range<usize>, normalizer: Normalizer) -> Vec<(Range<usize>, String)> {
+    let original = &text[range.clone()];
+    let normalized = normalize_token(original, normalizer);
+    if normalized.len() == original.len() {
+        return bigrams(range.start, &normalized);
+    }
+    bigrams(0, &normalized)
+        .into_iter()
+        .map(|(_, gram)| (range.clone(), gram))
         .collect()
 }
 
@@ -217,6 +260,15 @@ mod tests {
         let t = terms("zh", "我在北京大学学习中文");
         assert!(t.contains(&"北京".to_string()), "{t:?}");
         assert!(t.contains(&"学习".to_string()), "{t:?}");
+        // Bigrams across word boundaries, each once: a two-character word is not repeated.
+        assert!(
+            t.contains(&"在北".to_string()) && t.contains(&"学学".to_string()),
+            "{t:?}"
+        );
+        assert_eq!(t.iter().filter(|x| *x == "学习").count(), 1, "{t:?}");
+        // A run ends at a non-CJK word: no bigram joins text across it.
+        let mixed = terms("zh", "北京 and 上海");
+        assert!(!mixed.iter().any(|x| x == "京上"), "{mixed:?}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::metrics::rank_distance;
 use crate::analysis::normalize_tag;
 use crate::error::{Error, Result};
-use crate::search::{hybrid, keep_language_positions, Fusion, Mode};
+use crate::search::{rank_hybrid, HybridOptions, Mode};
 use crate::store::vectors::dot;
 
 /// A sentence that can be retrieved.
@@ -289,20 +289,6 @@ pub struct Evidence<'a> {
     pub bm25: Option<&'a [Vec<(usize, f32)>]>,
 }
 
-/// How hybrid mode fuses (as `mlsearch query`: see [`crate::search::SearchOptions`]).
-#[derive(Debug, Clone, Copy)]
-pub struct HybridOptions {
-    /// Fusion of the two lists.
-    pub fusion: Fusion,
-    /// Candidates taken from each list before fusing.
-    pub candidates: usize,
-    /// Weight of BM25 hits in another language than the query's.
-    pub cross_language_bm25: f32,
-    /// Let fused scores order languages too in the pooled setting (see
-    /// [`crate::search::keep_language_positions`]).
-    pub fused_language_order: bool,
-}
-
 /// Scores of one (query language, candidate language) pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct PairScores {
@@ -442,37 +428,27 @@ pub fn evaluate(
                     .map(|&c| (c, bm25[c] as f64))
                     .collect(),
                 Mode::Hybrid => {
-                    let top = |scores: &[f32], keep_unmatched: bool| -> Vec<(u64, f32)> {
+                    // The same ranking as `mlsearch query`, over every candidate of the pool.
+                    let list = |scores: &[f32], keep_unmatched: bool, k: usize| -> Vec<(u64, f32)> {
                         let mut list: Vec<(u64, f32)> = pool
                             .iter()
                             .filter(|&&c| keep_unmatched || scores[c] > f32::NEG_INFINITY)
                             .map(|&c| (c as u64, scores[c]))
                             .collect();
-                        best_first(&mut list, hybrid_options.candidates);
+                        best_first(&mut list, k);
                         list
                     };
-                    let fused = hybrid(
-                        &top(&bm25, false),
-                        &top(&dense, true),
-                        &|c| cand_lang[c as usize] == x,
-                        true,
-                        hybrid_options.fusion,
-                        hybrid_options.cross_language_bm25,
-                    );
-                    // Fused candidates first, in fused order; the rest follow in dense order.
-                    let mut scores: Vec<(usize, f64)> = pool.iter().map(|&c| (c, dense[c] as f64)).collect();
-                    let position: HashMap<usize, usize> =
-                        fused.iter().enumerate().map(|(i, (c, _))| (*c as usize, i)).collect();
-                    for (c, s) in scores.iter_mut() {
-                        if let Some(p) = position.get(c) {
-                            *s = 2.0 + (fused.len() - p) as f64;
-                        }
-                    }
-                    let several_languages = pool.iter().any(|&c| cand_lang[c] != cand_lang[pool[0]]);
-                    if several_languages && !hybrid_options.fused_language_order {
-                        scores = language_positions(&scores, &dense, &cand_lang);
-                    }
-                    scores
+                    rank_hybrid(
+                        &list(&bm25, false, hybrid_options.candidates),
+                        &list(&dense, true, pool.len()),
+                        &|c| Some(cand_lang[c as usize] as u32),
+                        Some(x as u32),
+                        &hybrid_options,
+                    )
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (c, _))| (c as usize, -(i as f64)))
+                    .collect()
                 }
             }
         };
@@ -603,21 +579,6 @@ fn aggregate(data: &Dataset, mode: Mode, scores: &[QuestionScores]) -> Report {
         pairs,
         multi,
     }
-}
-
-/// The pooled hybrid ranking with each language at its dense positions, as scores that
-/// fall with the position.
-fn language_positions(scores: &[(usize, f64)], dense: &[f32], cand_lang: &[usize]) -> Vec<(usize, f64)> {
-    let order = |a: &(u64, f32), b: &(u64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    let mut ranked: Vec<(u64, f32)> = scores.iter().map(|&(c, s)| (c as u64, s as f32)).collect();
-    ranked.sort_by(order);
-    let mut reference: Vec<(u64, f32)> = scores.iter().map(|&(c, _)| (c as u64, dense[c])).collect();
-    reference.sort_by(order);
-    keep_language_positions(&ranked, &reference, &|c| cand_lang[c as usize] as u32)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (c, _))| (c as usize, -(i as f64)))
-        .collect()
 }
 
 /// 1-based ranks of the relevant candidates among `scored` (higher first, ties by index);

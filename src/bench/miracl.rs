@@ -167,7 +167,7 @@ pub fn run_language(
             rebuild: false,
             threads: options.threads,
             embedder: embedder.map(|e| e as &dyn crate::store::PassageEmbedder),
-            centre_languages: true,
+            ..Default::default()
         },
         &mut |event| {
             if let crate::store::Progress::Embedded { done, total } = event {

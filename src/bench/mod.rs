@@ -17,7 +17,7 @@ use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
 use crate::store::embed_cache::{embed_cached, CachedEmbedding};
-use crate::store::{index_folder, EncoderEmbedder, IndexOptions, Vectors};
+use crate::store::{index_folder, Bm25Params, EncoderEmbedder, IndexOptions, Vectors};
 use lareqa::Dataset;
 
 /// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`
@@ -27,6 +27,7 @@ pub fn lareqa_bm25(
     data: &Dataset,
     work: &Path,
     threads: usize,
+    bm25: Option<Bm25Params>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Vec<(usize, f32)>>> {
     let corpus = work.join("corpus");
@@ -73,6 +74,7 @@ pub fn lareqa_bm25(
             query_lang: Some(q.lang.clone()),
             snippets: false,
             mode: Some(Mode::Bm25),
+            bm25,
             ..Default::default()
         };
         let hits = searcher.bm25(&q.text, &options)?;

@@ -72,6 +72,8 @@ pub struct IndexArgs {
     #[arg(long)]
     pub no_centring: bool,
     #[command(flatten)]
+    pub bm25: Bm25Args,
+    #[command(flatten)]
     pub model: ModelChoice,
 }
 
@@ -112,6 +114,8 @@ pub struct QueryArgs {
     pub mode: Option<String>,
     #[command(flatten)]
     pub fusion: FusionArgs,
+    #[command(flatten)]
+    pub bm25: Bm25Args,
     /// Show each hit's BM25 and dense rank and score and its fused score.
     #[arg(long)]
     pub explain: bool,
@@ -127,13 +131,13 @@ pub struct FusionArgs {
     #[arg(long, default_value = "convex", value_parser = ["rrf", "convex"])]
     pub fusion: String,
     /// RRF rank constant.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = mlsearch::search::fusion::DEFAULT_RRF_K)]
     pub rrf_k: f32,
     /// Convex fusion: weight of the (min-max normalised) dense score.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = mlsearch::search::fusion::DEFAULT_DENSE_WEIGHT)]
     pub dense_weight: f32,
     /// Candidates from each list before fusing.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = mlsearch::search::fusion::DEFAULT_CANDIDATES)]
     pub candidates: usize,
     /// Hybrid: weight of BM25 hits in another language than the query's (0 ignores them,
     /// 1 treats all alike); applies when the query's language is known.
@@ -294,6 +298,8 @@ pub struct BenchCommon {
     #[command(flatten)]
     pub fusion: FusionArgs,
     #[command(flatten)]
+    pub bm25: Bm25Args,
+    #[command(flatten)]
     pub model: ModelChoice,
 }
 
@@ -369,15 +375,47 @@ pub struct SpeedArgs {
 }
 
 impl FusionArgs {
-    /// The library's fusion setting.
-    pub fn fusion(&self) -> mlsearch::search::Fusion {
-        if self.fusion == "convex" {
-            mlsearch::search::Fusion::Convex {
+    /// The library's hybrid-ranking options.
+    pub fn options(&self) -> mlsearch::search::HybridOptions {
+        use mlsearch::search::Fusion;
+        let fusion = if self.fusion == "convex" {
+            Fusion::Convex {
                 dense_weight: self.dense_weight,
             }
         } else {
-            mlsearch::search::Fusion::Rrf { k: self.rrf_k }
+            Fusion::Rrf { k: self.rrf_k }
+        };
+        mlsearch::search::HybridOptions {
+            fusion,
+            candidates: self.candidates,
+            cross_language_bm25: self.cross_language_bm25,
+            fused_language_order: self.fused_language_order,
         }
+    }
+}
+
+/// BM25 parameters (`index` records them in the manifest; `query` and `bench` override them).
+#[derive(Debug, Args)]
+pub struct Bm25Args {
+    /// BM25 term-frequency saturation k1 [default: the index's; new indexes 0.9].
+    #[arg(long, value_name = "K1")]
+    pub bm25_k1: Option<f32>,
+    /// BM25 length normalisation b, 0 to 1 [default: the index's; new indexes 0.4].
+    #[arg(long, value_name = "B")]
+    pub bm25_b: Option<f32>,
+}
+
+impl Bm25Args {
+    /// The parameters given, completed from `base`; `None` when neither was given.
+    pub fn over(&self, base: mlsearch::store::Bm25Params) -> anyhow::Result<Option<mlsearch::store::Bm25Params>> {
+        if self.bm25_k1.is_none() && self.bm25_b.is_none() {
+            return Ok(None);
+        }
+        let params = mlsearch::store::Bm25Params {
+            k1: self.bm25_k1.unwrap_or(base.k1),
+            b: self.bm25_b.unwrap_or(base.b),
+        };
+        Ok(Some(params.validated().map_err(anyhow::Error::msg)?))
     }
 }
 

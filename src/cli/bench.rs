@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
-use mlsearch::bench::lareqa::{self, Dataset, Evidence, HybridOptions};
+use mlsearch::bench::lareqa::{self, Dataset, Evidence};
 use mlsearch::bench::{self as benchmarks, metrics, miracl, speed};
 use mlsearch::search::{Mode, SearchOptions};
+use mlsearch::store::Bm25Params;
 use mlsearch::store::EncoderEmbedder;
 
 use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, SpeedArgs};
@@ -89,7 +90,13 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
 
     let bm25 = if modes.iter().any(|&m| m != Mode::Dense) {
         let bar = bar("BM25 questions");
-        let lists = benchmarks::lareqa_bm25(&data, &work, threads, &mut |d, t| update(&bar, d, t))?;
+        let lists = benchmarks::lareqa_bm25(
+            &data,
+            &work,
+            threads,
+            common.bm25.over(Bm25Params::default())?,
+            &mut |d, t| update(&bar, d, t),
+        )?;
         bar.finish_and_clear();
         Some(lists)
     } else {
@@ -118,12 +125,7 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         dense: dense.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
         bm25: bm25.as_deref(),
     };
-    let hybrid = HybridOptions {
-        fusion: common.fusion.fusion(),
-        candidates: common.fusion.candidates,
-        cross_language_bm25: common.fusion.cross_language_bm25,
-        fused_language_order: common.fusion.fused_language_order,
-    };
+    let hybrid = common.fusion.options();
 
     let mut reports = Vec::new();
     for &mode in &modes {
@@ -315,10 +317,8 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
     let mut options = miracl::MiraclOptions {
         modes: modes.clone(),
         search: SearchOptions {
-            fusion: common.fusion.fusion(),
-            candidates: common.fusion.candidates,
-            cross_language_bm25: common.fusion.cross_language_bm25,
-            fused_language_order: common.fusion.fused_language_order,
+            hybrid: common.fusion.options(),
+            bm25: common.bm25.over(Bm25Params::default())?,
             ..Default::default()
         },
         model: Some(&mut model),

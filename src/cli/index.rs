@@ -22,6 +22,8 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         threads: args.threads,
         embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
         centre_languages: !args.no_centring,
+        bm25_k1: args.bm25.bm25_k1,
+        bm25_b: args.bm25.bm25_b,
     };
     let bar = super::progress_bar(
         0,

@@ -36,14 +36,16 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
             Some(_) => Some(Mode::Hybrid),
             None => None,
         },
-        fusion: args.fusion.fusion(),
-        candidates: args.fusion.candidates,
+        hybrid: args.fusion.options(),
         explain: args.explain,
-        cross_language_bm25: args.fusion.cross_language_bm25,
-        fused_language_order: args.fusion.fused_language_order,
+        bm25: None,
     };
     let dir = &args.location.index;
     let mut searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    let options = SearchOptions {
+        bm25: args.bm25.over(searcher.manifest().bm25)?,
+        ..options
+    };
     if searcher.has_vectors() && options.mode != Some(Mode::Bm25) {
         let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
         searcher.set_encoder(encoder, &identity)?;

@@ -1,6 +1,6 @@
 //! Fusion of ranked lists, as pure functions over `(key, score)` lists sorted best first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// How BM25 and dense results are combined.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,51 +32,115 @@ pub fn fuse(lists: &[(&[(u64, f32)], Weight<'_>)], fusion: Fusion) -> Vec<(u64, 
                 }
             }
             Fusion::Convex { .. } => {
+                // A NaN score (a broken list) counts as the list's lowest.
                 let max = list.iter().map(|(_, s)| *s).fold(f32::MIN, f32::max);
                 let min = list.iter().map(|(_, s)| *s).fold(f32::MAX, f32::min);
                 let span = (max - min).max(1e-9);
                 for (key, score) in list.iter() {
                     // A one-element list normalises to 1.
-                    let norm = if list.len() == 1 { 1.0 } else { (score - min) / span };
+                    let norm = match (list.len(), score.is_nan()) {
+                        (1, _) => 1.0,
+                        (_, true) => 0.0,
+                        _ => (score - min) / span,
+                    };
                     *scores.entry(*key).or_insert(0.0) += weight(*key) * norm;
                 }
             }
         }
     }
     let mut fused: Vec<(u64, f32)> = scores.into_iter().collect();
-    fused.sort_by(|a, b| {
-        b.1.partial_cmp(&a.1)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.0.cmp(&b.0))
-    });
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     fused
 }
 
-/// Hybrid ranking, as `mlsearch query` does it: fuses the BM25 and dense candidate lists
-/// with `fusion`; BM25 hits in another language than the query's (`same_language` false)
-/// count `cross_language_bm25` as much, when the query's language is known.
-pub fn hybrid(
+/// Default weight of the dense score in convex fusion.
+pub const DEFAULT_DENSE_WEIGHT: f32 = 0.7;
+/// Default RRF rank constant (60 in Cormack et al. 2009).
+pub const DEFAULT_RRF_K: f32 = 60.0;
+/// Default number of candidates from each list.
+pub const DEFAULT_CANDIDATES: usize = 100;
+
+/// How hybrid mode ranks (one set of defaults for `query`, `bench` and the library).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HybridOptions {
+    /// How the BM25 and dense lists are combined.
+    pub fusion: Fusion,
+    /// Candidates taken from each list before fusing.
+    pub candidates: usize,
+    /// Weight of BM25 hits in another language than the query's (1: no difference).
+    pub cross_language_bm25: f32,
+    /// Over several languages, let fused scores also decide which language holds each
+    /// position (off: the dense ranking decides, see [`keep_language_positions`]).
+    pub fused_language_order: bool,
+}
+
+impl Default for HybridOptions {
+    /// Chosen on XQuAD paragraphs and XQuAD-R sentences (README, "BM25, dense and hybrid").
+    fn default() -> Self {
+        HybridOptions {
+            fusion: Fusion::Convex {
+                dense_weight: DEFAULT_DENSE_WEIGHT,
+            },
+            candidates: DEFAULT_CANDIDATES,
+            cross_language_bm25: 0.0,
+            fused_language_order: false,
+        }
+    }
+}
+
+/// The hybrid ranking of one query, as `mlsearch query` and `mlsearch bench` both use it.
+///
+/// `bm25` and `dense` are candidate lists, best first (dense scores are cosines); `lang`
+/// gives each candidate's language as a small number (`None`: the candidate is unknown
+/// and is dropped) and `query_lang` the query's, when known. The first
+/// `options.candidates` of each list are fused; BM25 hits in another language than the
+/// query's count `cross_language_bm25` as much. Dense candidates past those follow in
+/// dense order. When the ranking spans several languages, each language keeps the
+/// positions the dense ranking gives it, unless `fused_language_order`.
+pub fn rank_hybrid(
     bm25: &[(u64, f32)],
     dense: &[(u64, f32)],
-    same_language: &dyn Fn(u64) -> bool,
-    query_lang_known: bool,
-    fusion: Fusion,
-    cross_language_bm25: f32,
+    lang: &dyn Fn(u64) -> Option<u32>,
+    query_lang: Option<u32>,
+    options: &HybridOptions,
 ) -> Vec<(u64, f32)> {
-    let (bm25_weight, dense_weight) = match fusion {
+    let known =
+        |list: &[(u64, f32)]| -> Vec<(u64, f32)> { list.iter().copied().filter(|(k, _)| lang(*k).is_some()).collect() };
+    let (bm25, dense) = (known(bm25), known(dense));
+    let top = |list: &[(u64, f32)]| list.len().min(options.candidates);
+    let (bm25_weight, dense_weight) = match options.fusion {
         Fusion::Rrf { .. } => (1.0, 1.0),
         Fusion::Convex { dense_weight } => (1.0 - dense_weight, dense_weight),
     };
     // BM25 evidence from another language than the query's is mostly shared names and
     // numbers: it counts `cross_language_bm25` as much.
-    let bm25_item = |key: u64| {
-        if !query_lang_known || same_language(key) {
-            bm25_weight
-        } else {
-            bm25_weight * cross_language_bm25
-        }
+    let bm25_item = |key: u64| match query_lang {
+        Some(q) if lang(key) != Some(q) => bm25_weight * options.cross_language_bm25,
+        _ => bm25_weight,
     };
-    fuse(&[(bm25, &bm25_item), (dense, &|_| dense_weight)], fusion)
+    let mut ranked = fuse(
+        &[
+            (&bm25[..top(&bm25)], &bm25_item),
+            (&dense[..top(&dense)], &|_| dense_weight),
+        ],
+        options.fusion,
+    );
+    // The rest of the dense list, below every fused score, still in dense order.
+    let fused: HashSet<u64> = ranked.iter().map(|(k, _)| *k).collect();
+    let floor = ranked.iter().map(|(_, s)| *s).fold(0.0f32, f32::min) - 3.0;
+    ranked.extend(
+        dense
+            .iter()
+            .filter(|(k, _)| !fused.contains(k))
+            .map(|(k, s)| (*k, floor + if s.is_nan() { -1.0 } else { s.clamp(-1.0, 1.0) })),
+    );
+    let first = ranked.first().and_then(|(k, _)| lang(*k));
+    let several_languages = ranked.iter().any(|(k, _)| lang(*k) != first);
+    if several_languages && !options.fused_language_order {
+        keep_language_positions(&ranked, &dense, &|k| lang(k).unwrap_or(u32::MAX))
+    } else {
+        ranked
+    }
 }
 
 /// Keeps each language where `reference` (the dense ranking) puts it, and lets `ranked`
@@ -99,10 +163,10 @@ pub fn keep_language_positions(
         .map(|(k, _)| *k)
         .filter(|k| in_ranked.contains_key(k))
         .collect();
-    let placed: std::collections::HashSet<u64> = slots.iter().copied().collect();
+    let placed: HashSet<u64> = slots.iter().copied().collect();
     slots.extend(ranked.iter().map(|(k, _)| *k).filter(|k| !placed.contains(k)));
     // Each language's items in fused order, consumed front to back.
-    let mut queues: HashMap<u32, std::collections::VecDeque<u64>> = HashMap::new();
+    let mut queues: HashMap<u32, VecDeque<u64>> = HashMap::new();
     for (k, _) in ranked {
         queues.entry(lang(*k)).or_default().push_back(*k);
     }
@@ -196,5 +260,120 @@ mod tests {
             .map(|(k, _)| *k)
             .collect();
         assert_eq!(keys, [12, 20, 10]);
+    }
+
+    /// Language of the hand-made keys: 1x is language 1, 2x language 2; 9x is unknown.
+    fn lang(k: u64) -> Option<u32> {
+        (k / 10 != 9).then_some((k / 10) as u32)
+    }
+
+    fn keys(list: &[(u64, f32)]) -> Vec<u64> {
+        list.iter().map(|(k, _)| *k).collect()
+    }
+
+    #[test]
+    fn hybrid_of_empty_lists_is_empty() {
+        let options = HybridOptions::default();
+        assert!(rank_hybrid(&[], &[], &lang, Some(1), &options).is_empty());
+        assert!(rank_hybrid(
+            &[],
+            &[],
+            &lang,
+            None,
+            &HybridOptions {
+                fusion: Fusion::Rrf { k: 60.0 },
+                ..options
+            }
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn hybrid_with_one_list_empty_keeps_the_other_order() {
+        let options = HybridOptions::default();
+        let dense = [(10, 0.9), (11, 0.8), (12, 0.1)];
+        assert_eq!(keys(&rank_hybrid(&[], &dense, &lang, Some(1), &options)), [10, 11, 12]);
+        let bm25 = [(12, 9.0), (10, 3.0)];
+        assert_eq!(keys(&rank_hybrid(&bm25, &[], &lang, Some(1), &options)), [12, 10]);
+    }
+
+    #[test]
+    fn hybrid_fuses_only_the_candidates_and_appends_the_rest_in_dense_order() {
+        let options = HybridOptions {
+            candidates: 2,
+            ..Default::default()
+        };
+        let bm25 = [(13, 9.0), (12, 8.0), (11, 1.0)];
+        let dense = [(10, 0.9), (11, 0.8), (12, 0.7), (13, 0.6), (14, 0.5)];
+        let ranked = rank_hybrid(&bm25, &dense, &lang, Some(1), &options);
+        // Fused (two of each list): 10 (0.7), 13 (0.3), 11 and 12 (0, by key); then 14.
+        assert_eq!(keys(&ranked), [10, 13, 11, 12, 14]);
+        assert!(ranked.windows(2).all(|w| w[0].1 >= w[1].1), "scores fall: {ranked:?}");
+        assert!(ranked.iter().all(|(_, s)| s.is_finite()));
+    }
+
+    #[test]
+    fn hybrid_ties_break_by_key() {
+        let options = HybridOptions {
+            fusion: Fusion::Rrf { k: 60.0 },
+            ..Default::default()
+        };
+        // 11 and 12 each have one first place: equal RRF scores, the smaller key first.
+        let ranked = rank_hybrid(&[(12, 5.0)], &[(11, 0.5)], &lang, Some(1), &options);
+        assert_eq!(keys(&ranked), [11, 12]);
+        assert_eq!(ranked[0].1, ranked[1].1);
+    }
+
+    #[test]
+    fn hybrid_survives_nan_scores() {
+        let options = HybridOptions::default();
+        let bm25 = [(10, f32::NAN), (11, 2.0), (12, 1.0)];
+        let dense = [(11, 0.9), (12, f32::NAN), (10, 0.1)];
+        let ranked = rank_hybrid(&bm25, &dense, &lang, Some(1), &options);
+        assert_eq!(ranked.len(), 3);
+        assert_eq!(ranked[0].0, 11, "the only item good in both lists: {ranked:?}");
+        assert!(ranked.iter().all(|(_, s)| !s.is_nan()), "{ranked:?}");
+    }
+
+    #[test]
+    fn hybrid_weighs_other_language_bm25_and_keeps_language_positions() {
+        // Dense: 10 20 11 21. BM25 (the query is in language 1) lifts 11 and would lift 21.
+        let dense = [(10, 0.9), (20, 0.8), (11, 0.7), (21, 0.6)];
+        let bm25 = [(21, 9.0), (11, 8.0), (10, 1.0)];
+        let options = HybridOptions {
+            fusion: Fusion::Convex { dense_weight: 0.5 },
+            ..Default::default()
+        };
+        let ranked = rank_hybrid(&bm25, &dense, &lang, Some(1), &options);
+        // Language 1 keeps positions 1 and 3 (reordered by BM25), language 2 positions 2, 4;
+        // 21's BM25 counts 0 (other language), so 20 stays before it.
+        assert_eq!(keys(&ranked), [11, 20, 10, 21]);
+        // Fused language order: BM25 may move language 1 above language 2 everywhere.
+        let fused = rank_hybrid(
+            &bm25,
+            &dense,
+            &lang,
+            Some(1),
+            &HybridOptions {
+                fused_language_order: true,
+                ..options
+            },
+        );
+        assert_eq!(keys(&fused), [11, 10, 20, 21]);
+        // Query language unknown: BM25 of every language counts fully.
+        let unknown = rank_hybrid(&bm25, &dense, &lang, None, &options);
+        assert_eq!(keys(&unknown), [11, 21, 10, 20]);
+    }
+
+    #[test]
+    fn hybrid_drops_unknown_candidates() {
+        let ranked = rank_hybrid(
+            &[(90, 3.0), (10, 1.0)],
+            &[(91, 0.9), (10, 0.8)],
+            &lang,
+            Some(1),
+            &HybridOptions::default(),
+        );
+        assert_eq!(keys(&ranked), [10]);
     }
 }

@@ -26,9 +26,12 @@ use crate::analysis::{detect, is_known, normalize_tag, Analyzer, UNDETERMINED};
 use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
 use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors, EXACT_SCAN_MAX};
+use bm25::LanguageTermQuery;
 
+pub mod bm25;
 pub mod fusion;
-pub use fusion::{fuse, hybrid, keep_language_positions, Fusion};
+pub use bm25::{Bm25Params, FieldStats};
+pub use fusion::{fuse, keep_language_positions, rank_hybrid, Fusion, HybridOptions};
 
 /// Which passage languages a search may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,19 +82,12 @@ pub struct SearchOptions {
     pub snippets: bool,
     /// BM25, dense or hybrid (`None`: hybrid when the index has vectors, else BM25).
     pub mode: Option<Mode>,
-    /// How hybrid mode combines the two lists.
-    pub fusion: Fusion,
-    /// Candidates taken from each list before fusing.
-    pub candidates: usize,
+    /// How hybrid mode ranks.
+    pub hybrid: HybridOptions,
     /// Whether hits carry their BM25 and dense ranks and scores.
     pub explain: bool,
-    /// In hybrid mode, the weight of BM25 hits in another language than the query's
-    /// (1: no difference); chosen by measurement, see README.
-    pub cross_language_bm25: f32,
-    /// In hybrid mode over several languages, let fused scores also decide which language
-    /// holds each position (off: the dense ranking decides, see
-    /// [`fusion::keep_language_positions`]; chosen by measurement, see README).
-    pub fused_language_order: bool,
+    /// BM25 `k1` and `b` for this search (`None`: the index's, from its manifest).
+    pub bm25: Option<Bm25Params>,
 }
 
 /// Which retrieval runs.
@@ -130,12 +126,9 @@ impl Default for SearchOptions {
             snippet_chars: 200,
             snippets: true,
             mode: None,
-            // Chosen on XQuAD (README): best mono and multi, equal to dense on cross pairs.
-            fusion: Fusion::Convex { dense_weight: 0.7 },
-            candidates: 100,
+            hybrid: HybridOptions::default(),
             explain: false,
-            cross_language_bm25: 0.0,
-            fused_language_order: false,
+            bm25: None,
         }
     }
 }
@@ -201,6 +194,8 @@ pub struct Searcher {
     encoder: Option<Encoder>,
     /// Languages present in the index.
     languages: BTreeMap<String, u64>,
+    /// BM25 statistics of each field, over the passages it holds.
+    field_stats: HashMap<Field, FieldStats>,
     /// Passage keys per language filter, computed once (the reader never reloads, so
     /// they stay true for the searcher's life).
     allowed: Mutex<HashMap<Vec<String>, Arc<HashSet<u64>>>>,
@@ -220,12 +215,14 @@ impl Searcher {
             Some(info) => Some(Vectors::view(&store.vectors_dir(), info)?),
             None => None,
         };
+        let field_stats = field_stats(&reader.searcher(), &store.fields, languages.keys())?;
         Ok(Searcher {
             store,
             reader,
             vectors,
             encoder: None,
             languages,
+            field_stats,
             allowed: Mutex::default(),
         })
     }
@@ -320,28 +317,19 @@ impl Searcher {
             _ => vector.map(<[f32]>::to_vec),
         };
         let vector = centred.as_deref();
-        let query = self.build_query(text, query_lang.as_deref(), &options.langs);
+        let query = self.build_query(text, query_lang.as_deref(), options);
         let searcher = self.reader.searcher();
         let fusing = mode == Mode::Hybrid;
         let depth = if fusing {
-            options.k.max(options.candidates)
+            options.k.max(options.hybrid.candidates)
         } else {
             options.k.max(1)
         };
 
         let mut addresses: HashMap<u64, DocAddress> = HashMap::new();
         let mut bm25: Vec<(u64, f32)> = Vec::new();
-        // BM25 candidates in the query's own language, for language-aware fusion.
-        let mut same_language: HashSet<u64> = HashSet::new();
         if mode != Mode::Dense {
             for (key, score, address) in self.bm25_hits(&searcher, query.as_deref(), depth)? {
-                if fusing
-                    && query_lang
-                        .as_deref()
-                        .is_some_and(|l| self.lang_of(&searcher, address) == l)
-                {
-                    same_language.insert(key);
-                }
                 addresses.insert(key, address);
                 bm25.push((key, score));
             }
@@ -365,38 +353,46 @@ impl Searcher {
             Mode::Bm25 => bm25.clone(),
             Mode::Dense => dense.clone(),
             Mode::Hybrid => {
-                let fused = hybrid(
+                // Every candidate's language, as a number (the query's language first).
+                let mut codes: HashMap<String, u32> = HashMap::new();
+                if let Some(lang) = &query_lang {
+                    codes.insert(lang.clone(), 0);
+                }
+                let mut lang_of_key: HashMap<u64, u32> = HashMap::new();
+                // With one language, every candidate is in it: no look-ups needed.
+                let only_language = match &options.langs {
+                    LangFilter::Only(codes) if codes.len() == 1 => Some(codes[0].clone()),
+                    _ if self.languages.len() == 1 => self.languages.keys().next().cloned(),
+                    _ => None,
+                };
+                if let Some(only) = only_language {
+                    let next = codes.len() as u32;
+                    let code = *codes.entry(only).or_insert(next);
+                    lang_of_key.extend(bm25.iter().chain(&dense).map(|(key, _)| (*key, code)));
+                }
+                for (key, _) in bm25.iter().chain(&dense) {
+                    if lang_of_key.contains_key(key) {
+                        continue;
+                    }
+                    let address = match addresses.get(key) {
+                        Some(address) => Some(*address),
+                        None => self.address_of(&searcher, *key)?,
+                    };
+                    // A vector without its passage stays unknown: dropped, never invented.
+                    let Some(address) = address else { continue };
+                    addresses.insert(*key, address);
+                    let next = codes.len() as u32;
+                    let code = *codes.entry(self.lang_of(&searcher, address)).or_insert(next);
+                    lang_of_key.insert(*key, code);
+                }
+                let query_code = query_lang.as_ref().map(|_| 0);
+                rank_hybrid(
                     &bm25,
                     &dense,
-                    &|key| same_language.contains(&key),
-                    query_lang.is_some(),
-                    options.fusion,
-                    options.cross_language_bm25,
-                );
-                let several_languages = match &options.langs {
-                    LangFilter::Any => self.languages.len() > 1,
-                    LangFilter::Only(codes) => codes.len() > 1,
-                };
-                if several_languages && !options.fused_language_order {
-                    let mut codes: HashMap<String, u32> = HashMap::new();
-                    let mut lang_of_key: HashMap<u64, u32> = HashMap::new();
-                    for (key, _) in &fused {
-                        let address = match addresses.get(key) {
-                            Some(address) => Some(*address),
-                            None => self.address_of(&searcher, *key)?,
-                        };
-                        let Some(address) = address else { continue };
-                        addresses.insert(*key, address);
-                        let next = codes.len() as u32;
-                        let code = *codes.entry(self.lang_of(&searcher, address)).or_insert(next);
-                        lang_of_key.insert(*key, code);
-                    }
-                    let fused: Vec<(u64, f32)> =
-                        fused.into_iter().filter(|(k, _)| lang_of_key.contains_key(k)).collect();
-                    keep_language_positions(&fused, &dense, &|key| lang_of_key[&key])
-                } else {
-                    fused
-                }
+                    &|key| lang_of_key.get(&key).copied(),
+                    query_code,
+                    &options.hybrid,
+                )
             }
         };
 
@@ -471,7 +467,7 @@ impl Searcher {
     /// documents).
     pub fn bm25(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
         let (query_lang, _) = choose_query_lang(text, options)?;
-        let query = self.build_query(text, query_lang.as_deref(), &options.langs);
+        let query = self.build_query(text, query_lang.as_deref(), options);
         let searcher = self.reader.searcher();
         Ok(self
             .bm25_hits(&searcher, query.as_deref(), options.k.max(1))?
@@ -588,8 +584,23 @@ impl Searcher {
     }
 
     /// One `TermQuery` per analysed term in every BM25 field the filter allows.
-    fn build_query(&self, text: &str, query_lang: Option<&str>, filter: &LangFilter) -> Option<Box<dyn Query>> {
+    fn build_query(&self, text: &str, query_lang: Option<&str>, options: &SearchOptions) -> Option<Box<dyn Query>> {
+        let filter = &options.langs;
+        let params = options.bm25.unwrap_or(self.store.manifest.bm25);
         let fields = &self.store.fields;
+        // Each field is scored with its own statistics; a query of a known language takes
+        // its terms' idf from that language's field, when the index has one (see `bm25`).
+        let idf_field = query_lang
+            .map(|q| fields.bm25(q))
+            .and_then(|f| self.field_stats.get(&f).map(|stats| (f, *stats)));
+        let term_query = |field: Field, text: &str| -> Box<dyn Query> {
+            let stats = self.field_stats.get(&field).copied().unwrap_or_default();
+            let query = LanguageTermQuery::new(field, text, stats, params);
+            Box::new(match idf_field {
+                Some((from, from_stats)) if from != field => query.with_idf_from(from, from_stats),
+                _ => query,
+            })
+        };
         let mut known: Vec<&str> = Vec::new();
         let mut shared: Vec<&str> = Vec::new();
         for code in self.languages.keys().filter(|c| filter.allows(c)) {
@@ -649,12 +660,31 @@ impl Searcher {
     }
 }
 
-/// A BM25 term query (frequencies, no positions).
-fn term_query(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    ))
+/// BM25 statistics of the fields holding `languages`: a field's passages are those of its
+/// languages (counted by their `lang` term, as Tantivy counts documents: deleted passages
+/// stay until a merge, in both numbers), its tokens Tantivy's count for the field.
+fn field_stats<'a>(
+    searcher: &tantivy::Searcher,
+    fields: &Fields,
+    languages: impl Iterator<Item = &'a String>,
+) -> Result<HashMap<Field, FieldStats>> {
+    let mut stats: HashMap<Field, FieldStats> = HashMap::new();
+    for code in languages {
+        let field = fields.bm25(code);
+        let docs = searcher.doc_freq(&Term::from_field_text(fields.lang, code))?;
+        let entry = match stats.entry(field) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let mut tokens = 0;
+                for segment in searcher.segment_readers() {
+                    tokens += segment.inverted_index(field)?.total_num_tokens();
+                }
+                e.insert(FieldStats { docs: 0, tokens })
+            }
+        };
+        entry.docs += docs;
+    }
+    Ok(stats)
 }
 
 /// Picks the analyzer language for the query (see the module docs).

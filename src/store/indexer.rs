@@ -13,7 +13,7 @@ use tantivy::{TantivyDocument, Term};
 
 use super::embed_cache::{embed_cached, CachedEmbedding};
 use super::vectors::{PassageEmbedder, Vectors};
-use super::{FileEntry, Store};
+use super::{Bm25Params, FileEntry, Store};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFile};
 use crate::encoder::TextKind;
@@ -33,6 +33,10 @@ pub struct IndexOptions<'a> {
     /// Centre vectors per language (see [`super::vectors::Centring`]); applies to languages
     /// that have no mean yet.
     pub centre_languages: bool,
+    /// BM25 k1 to record in the manifest (`None`: keep the index's).
+    pub bm25_k1: Option<f32>,
+    /// BM25 b to record in the manifest (`None`: keep the index's).
+    pub bm25_b: Option<f32>,
 }
 
 impl Default for IndexOptions<'_> {
@@ -43,6 +47,8 @@ impl Default for IndexOptions<'_> {
             threads: 0,
             embedder: None,
             centre_languages: true,
+            bm25_k1: None,
+            bm25_b: None,
         }
     }
 }
@@ -130,6 +136,15 @@ pub fn index_folder(
         Some(tag) => Some(normalize_tag(tag).ok_or_else(|| Error::InvalidLanguage(tag.clone()))?),
         None => None,
     };
+    // Bad BM25 parameters are refused before any work.
+    let (k1, b) = (options.bm25_k1, options.bm25_b);
+    let defaults = Bm25Params::default();
+    Bm25Params {
+        k1: k1.unwrap_or(defaults.k1),
+        b: b.unwrap_or(defaults.b),
+    }
+    .validated()
+    .map_err(Error::InvalidSetting)?;
     let index_abs = absolute(index_dir);
     let found = discover(&root, std::slice::from_ref(&index_abs));
     for error in &found.errors {
@@ -362,7 +377,16 @@ pub fn index_folder(
         }
         report.passages_embedded = total as u64;
     }
-    let changed = report.added + report.updated + report.removed > 0 || options.rebuild || fresh;
+    // BM25 parameters are read at query time: a change needs a commit, not a re-index.
+    let bm25 = Bm25Params {
+        k1: k1.unwrap_or(store.manifest.bm25.k1),
+        b: b.unwrap_or(store.manifest.bm25.b),
+    }
+    .validated()
+    .map_err(Error::InvalidSetting)?;
+    let bm25_changed = bm25 != store.manifest.bm25;
+    store.manifest.bm25 = bm25;
+    let changed = report.added + report.updated + report.removed > 0 || options.rebuild || fresh || bm25_changed;
     if changed {
         let with_vectors = vectors.as_ref().zip(options.embedder.map(|e| e.identity()));
         store.commit(&mut writer, with_vectors)?;

@@ -22,7 +22,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexWriter};
 
 pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
-pub use manifest::{AnalysisSettings, AnalyzerSettings, FileEntry, Manifest, FORMAT_VERSION};
+pub use manifest::{AnalysisSettings, AnalyzerSettings, Bm25Params, FileEntry, Manifest, FORMAT_VERSION};
 pub use vectors::{
     EncoderEmbedder, ModelIdentity, PassageEmbedder, Vectors, VectorsInfo, EXACT_SCAN_MAX, EXPANSION_SEARCH,
 };
