@@ -23,7 +23,10 @@ import zipfile
 CONFIGS = {
     "bm25": ["--mode", "bm25"],
     "dense": ["--mode", "dense"],
+    "rrf k=20": ["--fusion", "rrf", "--rrf-k", "20"],
     "rrf k=60": ["--fusion", "rrf", "--rrf-k", "60"],
+    "convex w=0.3": ["--dense-weight", "0.3"],
+    "convex w=0.4": ["--dense-weight", "0.4"],
     "convex w=0.5": ["--dense-weight", "0.5"],
     "convex w=0.6": ["--dense-weight", "0.6"],
     "convex w=0.7": ["--dense-weight", "0.7"],

@@ -58,9 +58,9 @@ pub struct LanguageTermQuery {
     term: Term,
     stats: FieldStats,
     params: Bm25Params,
-    /// The term whose document frequency gives the idf, and its field's passage count.
-    idf_term: Term,
-    idf_docs: u64,
+    /// The document frequency and passage count the idf comes from, when they are not
+    /// the term's own in its field.
+    idf_counts: Option<(u64, u64)>,
 }
 
 impl fmt::Debug for LanguageTermQuery {
@@ -72,22 +72,19 @@ impl fmt::Debug for LanguageTermQuery {
 impl LanguageTermQuery {
     /// The term `text` of `field`, whose statistics are `stats`.
     pub fn new(field: Field, text: &str, stats: FieldStats, params: Bm25Params) -> LanguageTermQuery {
-        let term = Term::from_field_text(field, text);
         LanguageTermQuery {
-            idf_term: term.clone(),
-            idf_docs: stats.docs,
-            term,
+            term: Term::from_field_text(field, text),
             stats,
             params,
+            idf_counts: None,
         }
     }
 
-    /// Takes the term's idf from `field` (the query language's), whose statistics are `stats`.
-    pub fn with_idf_from(self, field: Field, stats: FieldStats) -> LanguageTermQuery {
-        let idf_term = Term::from_field_text(field, self.term.value().as_str().unwrap_or_default());
+    /// Takes the term's idf from another field (the query language's), where it occurs in
+    /// `doc_freq` of `docs` passages.
+    pub fn with_idf_from(self, doc_freq: u64, docs: u64) -> LanguageTermQuery {
         LanguageTermQuery {
-            idf_term,
-            idf_docs: stats.docs,
+            idf_counts: Some((doc_freq, docs)),
             ..self
         }
     }
@@ -95,13 +92,14 @@ impl LanguageTermQuery {
 
 impl Query for LanguageTermQuery {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let doc_freq = match scoring.searcher() {
-            Some(searcher) if scoring.is_scoring_enabled() => searcher.doc_freq(&self.idf_term)?,
-            _ => 0,
+        let idf_counts = match (self.idf_counts, scoring.searcher()) {
+            (Some(counts), _) => counts,
+            (None, Some(searcher)) if scoring.is_scoring_enabled() => (searcher.doc_freq(&self.term)?, self.stats.docs),
+            (None, _) => (0, self.stats.docs),
         };
         Ok(Box::new(LanguageTermWeight::new(
             self.term.clone(),
-            (doc_freq, self.idf_docs),
+            idf_counts,
             self.stats,
             self.params,
             scoring.is_scoring_enabled(),

@@ -317,7 +317,7 @@ impl Searcher {
             _ => vector.map(<[f32]>::to_vec),
         };
         let vector = centred.as_deref();
-        let query = self.build_query(text, query_lang.as_deref(), options);
+        let query = self.build_query(text, query_lang.as_deref(), options)?;
         let searcher = self.reader.searcher();
         let fusing = mode == Mode::Hybrid;
         let depth = if fusing {
@@ -467,7 +467,7 @@ impl Searcher {
     /// documents).
     pub fn bm25(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
         let (query_lang, _) = choose_query_lang(text, options)?;
-        let query = self.build_query(text, query_lang.as_deref(), options);
+        let query = self.build_query(text, query_lang.as_deref(), options)?;
         let searcher = self.reader.searcher();
         Ok(self
             .bm25_hits(&searcher, query.as_deref(), options.k.max(1))?
@@ -584,22 +584,39 @@ impl Searcher {
     }
 
     /// One `TermQuery` per analysed term in every BM25 field the filter allows.
-    fn build_query(&self, text: &str, query_lang: Option<&str>, options: &SearchOptions) -> Option<Box<dyn Query>> {
+    fn build_query(
+        &self,
+        text: &str,
+        query_lang: Option<&str>,
+        options: &SearchOptions,
+    ) -> Result<Option<Box<dyn Query>>> {
         let filter = &options.langs;
         let params = options.bm25.unwrap_or(self.store.manifest.bm25);
         let fields = &self.store.fields;
         // Each field is scored with its own statistics; a query of a known language takes
-        // its terms' idf from that language's field, when the index has one (see `bm25`).
+        // its terms' idf from that language's field, when the index has one (see `bm25`),
+        // looked up once per term, not once per field.
         let idf_field = query_lang
             .map(|q| fields.bm25(q))
             .and_then(|f| self.field_stats.get(&f).map(|stats| (f, *stats)));
-        let term_query = |field: Field, text: &str| -> Box<dyn Query> {
+        let searcher = self.reader.searcher();
+        let mut idf_counts: HashMap<String, u64> = HashMap::new();
+        let mut term_query = |field: Field, text: &str| -> Result<Box<dyn Query>> {
             let stats = self.field_stats.get(&field).copied().unwrap_or_default();
             let query = LanguageTermQuery::new(field, text, stats, params);
-            Box::new(match idf_field {
-                Some((from, from_stats)) if from != field => query.with_idf_from(from, from_stats),
+            Ok(Box::new(match idf_field {
+                Some((from, from_stats)) if from != field => {
+                    let doc_freq = match idf_counts.get(text) {
+                        Some(n) => *n,
+                        None => {
+                            let n = searcher.doc_freq(&Term::from_field_text(from, text))?;
+                            *idf_counts.entry(text.to_string()).or_insert(n)
+                        }
+                    };
+                    query.with_idf_from(doc_freq, from_stats.docs)
+                }
                 _ => query,
-            })
+            }))
         };
         let mut known: Vec<&str> = Vec::new();
         let mut shared: Vec<&str> = Vec::new();
@@ -624,14 +641,16 @@ impl Searcher {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for code in &known {
             let field = fields.bm25(code);
-            clauses.extend(terms(code).iter().map(|t| (Occur::Should, term_query(field, t))));
+            for t in terms(code) {
+                clauses.push((Occur::Should, term_query(field, &t)?));
+            }
         }
         if !shared.is_empty() {
             let field = fields.bm25(UNDETERMINED);
-            let und: Vec<(Occur, Box<dyn Query>)> = terms(UNDETERMINED)
-                .iter()
-                .map(|t| (Occur::Should, term_query(field, t)))
-                .collect();
+            let mut und: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for t in terms(UNDETERMINED) {
+                und.push((Occur::Should, term_query(field, &t)?));
+            }
             if !und.is_empty() {
                 let q: Box<dyn Query> = Box::new(BooleanQuery::new(und));
                 let q = match filter {
@@ -656,7 +675,7 @@ impl Searcher {
                 clauses.push((Occur::Should, q));
             }
         }
-        (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+        Ok((!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>))
     }
 }
 
