@@ -20,6 +20,8 @@ import sys
 import time
 import zipfile
 
+from bm25_by_language import questions as squad_questions  # (id, text, "<article>-<paragraph>")
+
 CONFIGS = {
     "bm25": ["--mode", "bm25"],
     "dense": ["--mode", "dense"],
@@ -32,15 +34,6 @@ CONFIGS = {
     "convex w=0.7": ["--dense-weight", "0.7"],
     "convex w=0.8": ["--dense-weight", "0.8"],
 }
-
-
-def squad_questions(path):
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)["data"]
-    for a, article in enumerate(data):
-        for p, paragraph in enumerate(article["paragraphs"]):
-            for qa in paragraph["qas"]:
-                yield qa["id"], " ".join(qa["question"].split()), f"{os.path.basename(path)}#{a}-{p}"
 
 
 def iapp_to_squad(zip_path, out):
@@ -81,7 +74,8 @@ def main():
 
     questions = {}
     for lang, path in files.items():
-        qs = [(f"{lang}-{qid}", text, rel) for qid, text, rel in squad_questions(path)]
+        name = os.path.basename(path)
+        qs = [(f"{lang}-{qid}", text, f"{name}#{para}") for qid, text, para in squad_questions(path)]
         questions[lang] = qs
         with open(os.path.join(args.work, f"q.{lang}.tsv"), "w", encoding="utf-8") as f:
             for qid, text, _ in qs:
