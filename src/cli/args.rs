@@ -411,11 +411,9 @@ impl Bm25Args {
         if self.bm25_k1.is_none() && self.bm25_b.is_none() {
             return Ok(None);
         }
-        let params = mlsearch::store::Bm25Params {
-            k1: self.bm25_k1.unwrap_or(base.k1),
-            b: self.bm25_b.unwrap_or(base.b),
-        };
-        Ok(Some(params.validated().map_err(anyhow::Error::msg)?))
+        Ok(Some(
+            base.overridden(self.bm25_k1, self.bm25_b).map_err(anyhow::Error::msg)?,
+        ))
     }
 }
 

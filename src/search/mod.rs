@@ -317,8 +317,8 @@ impl Searcher {
             _ => vector.map(<[f32]>::to_vec),
         };
         let vector = centred.as_deref();
-        let query = self.build_query(text, query_lang.as_deref(), options)?;
         let searcher = self.reader.searcher();
+        let query = self.build_query(&searcher, text, query_lang.as_deref(), options)?;
         let fusing = mode == Mode::Hybrid;
         let depth = if fusing {
             options.k.max(options.hybrid.candidates)
@@ -467,8 +467,8 @@ impl Searcher {
     /// documents).
     pub fn bm25(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
         let (query_lang, _) = choose_query_lang(text, options)?;
-        let query = self.build_query(text, query_lang.as_deref(), options)?;
         let searcher = self.reader.searcher();
+        let query = self.build_query(&searcher, text, query_lang.as_deref(), options)?;
         Ok(self
             .bm25_hits(&searcher, query.as_deref(), options.k.max(1))?
             .into_iter()
@@ -586,6 +586,7 @@ impl Searcher {
     /// One `TermQuery` per analysed term in every BM25 field the filter allows.
     fn build_query(
         &self,
+        searcher: &tantivy::Searcher,
         text: &str,
         query_lang: Option<&str>,
         options: &SearchOptions,
@@ -599,7 +600,6 @@ impl Searcher {
         let idf_field = query_lang
             .map(|q| fields.bm25(q))
             .and_then(|f| self.field_stats.get(&f).map(|stats| (f, *stats)));
-        let searcher = self.reader.searcher();
         let mut idf_counts: HashMap<String, u64> = HashMap::new();
         let mut term_query = |field: Field, text: &str| -> Result<Box<dyn Query>> {
             let stats = self.field_stats.get(&field).copied().unwrap_or_default();

@@ -137,14 +137,9 @@ pub fn index_folder(
         None => None,
     };
     // Bad BM25 parameters are refused before any work.
-    let (k1, b) = (options.bm25_k1, options.bm25_b);
-    let defaults = Bm25Params::default();
-    Bm25Params {
-        k1: k1.unwrap_or(defaults.k1),
-        b: b.unwrap_or(defaults.b),
-    }
-    .validated()
-    .map_err(Error::InvalidSetting)?;
+    Bm25Params::default()
+        .overridden(options.bm25_k1, options.bm25_b)
+        .map_err(Error::InvalidSetting)?;
     let index_abs = absolute(index_dir);
     let found = discover(&root, std::slice::from_ref(&index_abs));
     for error in &found.errors {
@@ -378,12 +373,11 @@ pub fn index_folder(
         report.passages_embedded = total as u64;
     }
     // BM25 parameters are read at query time: a change needs a commit, not a re-index.
-    let bm25 = Bm25Params {
-        k1: k1.unwrap_or(store.manifest.bm25.k1),
-        b: b.unwrap_or(store.manifest.bm25.b),
-    }
-    .validated()
-    .map_err(Error::InvalidSetting)?;
+    let bm25 = store
+        .manifest
+        .bm25
+        .overridden(options.bm25_k1, options.bm25_b)
+        .map_err(Error::InvalidSetting)?;
     let bm25_changed = bm25 != store.manifest.bm25;
     store.manifest.bm25 = bm25;
     let changed = report.added + report.updated + report.removed > 0 || options.rebuild || fresh || bm25_changed;

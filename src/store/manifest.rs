@@ -57,6 +57,15 @@ impl Default for Bm25Params {
 }
 
 impl Bm25Params {
+    /// These parameters with the values a user gave in place of theirs, checked.
+    pub fn overridden(self, k1: Option<f32>, b: Option<f32>) -> Result<Bm25Params, String> {
+        Bm25Params {
+            k1: k1.unwrap_or(self.k1),
+            b: b.unwrap_or(self.b),
+        }
+        .validated()
+    }
+
     /// Checks the values a user gave (k1 ≥ 0, 0 ≤ b ≤ 1, both finite).
     pub fn validated(self) -> Result<Bm25Params, String> {
         if !(self.k1.is_finite() && self.k1 >= 0.0) {
