@@ -69,7 +69,7 @@ fn main() {
     let encoder = Encoder::new(ModelFile::from_bytes(bytes).unwrap(), &Device::Cpu).unwrap();
     let embedder = EncoderEmbedder {
         encoder,
-        identity: ModelIdentity::builtin().unwrap(),
+        identity: ModelIdentity::builtin(mlsearch::encoder::Precision::Int8).unwrap(),
     };
     let t = Instant::now();
     // An index from before per-language centring is embedded again (its means are missing).

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use mlsearch::encoder::Precision;
 
 /// Embedded multilingual search: index a folder, then query it in any language.
 #[derive(Debug, Parser)]
@@ -169,6 +170,10 @@ pub struct ModelChoice {
     /// Where to run the encoder.
     #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
     pub device: String,
+    /// How the encoder computes: int8 (CPU only; the default for new vectors) or f32.
+    /// An existing index's vectors keep the precision they were made with.
+    #[arg(long, value_name = "int8|f32")]
+    pub precision: Option<Precision>,
 }
 
 /// `mlsearch embed`.

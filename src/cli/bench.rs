@@ -104,7 +104,7 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     };
     let mut model_name = None;
     let dense = if modes.iter().any(|&m| m != Mode::Bm25) {
-        let (encoder, identity) = super::embed::load_with_identity(&common.model)?;
+        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
         model_name = Some(identity.name.clone());
         let model = EncoderEmbedder { encoder, identity };
         let bar = bar("embedding");
@@ -310,7 +310,7 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
     let mut model = None;
     let mut model_name = None;
     if modes.iter().any(|&m| m != Mode::Bm25) {
-        let (encoder, identity) = super::embed::load_with_identity(&common.model)?;
+        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
         model_name = Some(identity.name.clone());
         model = Some(EncoderEmbedder { encoder, identity });
     }
@@ -395,7 +395,8 @@ fn speed_bench(args: SpeedArgs) -> anyhow::Result<u8> {
     let model = if args.no_vectors {
         None
     } else {
-        let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
+        let recorded = super::embed::recorded_precision(&args.location.index);
+        let (encoder, identity) = super::embed::load_with_identity(&args.model, recorded)?;
         Some(EncoderEmbedder { encoder, identity })
     };
     let report = speed::measure(

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufWriter, Write};
 use anyhow::{bail, Context};
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
-use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind, TokenizerSpec};
+use mlsearch::encoder::{builtin_model, Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
 use mlsearch::store::ModelIdentity;
 
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
@@ -13,13 +13,30 @@ use super::EXIT_OK;
 
 /// Loads the chosen model: `--model PATH`, else the built-in one.
 pub fn load_encoder(choice: &ModelChoice) -> anyhow::Result<Encoder> {
-    Ok(load_with_identity(choice)?.0)
+    Ok(load_with_identity(choice, None)?.0)
 }
 
 /// The chosen model with its identity (recorded in an index with the vectors it makes).
-pub fn load_with_identity(choice: &ModelChoice) -> anyhow::Result<(Encoder, ModelIdentity)> {
-    let (model, identity) = load_model_file(choice)?;
-    Ok((Encoder::new(model, &device(&choice.device)?)?, identity))
+/// The precision is `--precision`, else `recorded` (an index's vectors), else int8 on the
+/// CPU and f32 on a GPU.
+pub fn load_with_identity(
+    choice: &ModelChoice,
+    recorded: Option<Precision>,
+) -> anyhow::Result<(Encoder, ModelIdentity)> {
+    let (model, mut identity) = load_model_file(choice)?;
+    let device = device(&choice.device)?;
+    let precision = choice
+        .precision
+        .or(recorded)
+        .unwrap_or(if device.is_cpu() { Precision::Int8 } else { Precision::F32 });
+    identity.precision = precision;
+    Ok((Encoder::with_precision(model, &device, precision)?, identity))
+}
+
+/// The precision of the vectors in the index at `dir`, if there is one with vectors.
+pub fn recorded_precision(dir: &std::path::Path) -> Option<Precision> {
+    let store = mlsearch::store::Store::open(dir).ok()?;
+    store.manifest.vectors.as_ref().map(|v| v.model.precision)
 }
 
 /// The chosen model file (`--model PATH`, else the built-in one) and its identity.
@@ -47,13 +64,14 @@ pub fn load_model_file(choice: &ModelChoice) -> anyhow::Result<(ModelFile, Model
                 ModelIdentity {
                     name,
                     blake3: hasher.finalize().to_hex().to_string(),
+                    precision: Precision::F32,
                 },
             )
         }
         None => match builtin_model() {
             Some(bytes) => (
                 ModelFile::from_bytes(bytes).context("loading the built-in model")?,
-                ModelIdentity::builtin().expect("a build with a built-in model has its hash"),
+                ModelIdentity::builtin(Precision::F32).expect("a build with a built-in model has its hash"),
             ),
             None => bail!(
                 "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \

@@ -13,7 +13,13 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
     let embedder = if args.no_vectors {
         None
     } else {
-        let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
+        // An incremental run keeps the precision of the vectors already there.
+        let recorded = if args.rebuild {
+            None
+        } else {
+            super::embed::recorded_precision(&args.location.index)
+        };
+        let (encoder, identity) = super::embed::load_with_identity(&args.model, recorded)?;
         Some(EncoderEmbedder { encoder, identity })
     };
     let options = IndexOptions {

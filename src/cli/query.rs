@@ -47,7 +47,8 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         ..options
     };
     if searcher.has_vectors() && options.mode != Some(Mode::Bm25) {
-        let (encoder, identity) = super::embed::load_with_identity(&args.model)?;
+        let recorded = searcher.manifest().vectors.as_ref().map(|v| v.model.precision);
+        let (encoder, identity) = super::embed::load_with_identity(&args.model, recorded)?;
         searcher.set_encoder(encoder, &identity)?;
     }
     let stdout = std::io::stdout();

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use mlsearch::encoder::Encoder;
+use mlsearch::encoder::{Encoder, Precision};
 use mlsearch::train::data::{self, PrepareOptions};
 use mlsearch::train::sampler::{batch_stats, Sampler, Sampling};
 use mlsearch::train::{self, TrainOptions};
@@ -144,7 +144,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
     let (base, identity) = super::embed::load_model_file(&args.model)?;
     let (model, _) = super::embed::load_model_file(&args.model)?;
-    let mut encoder = Encoder::new(model, &super::embed::device(&args.model.device)?)?;
+    let mut encoder = Encoder::with_precision(model, &super::embed::device(&args.model.device)?, Precision::F32)?;
     eprintln!(
         "training {} from {} on {} records ({:?}, batch {}, micro-batch {}, {} steps); checkpoints in {}",
         output.display(),

@@ -1,4 +1,6 @@
-//! The transformer encoder (BERT / XLM-RoBERTa family, post-layer-norm) in Candle.
+//! The f32 transformer encoder (BERT / XLM-RoBERTa family, post-layer-norm) in Candle:
+//! the model `train` trains and `--precision f32` runs (the int8 inference model is
+//! [`super::quantized`]; both read their weight names from [`super::weights`]).
 //! Token-wise products run on `[tokens, hidden]` matrices with pre-transposed f32
 //! weights; attention is per text with a padding mask.
 //!
@@ -11,6 +13,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor, Var, D};
 
 use super::model_file::ModelFile;
+use super::weights::{self, Part};
 use super::{EncoderError, ModelConfig};
 
 /// `x · W + b` with `W` stored transposed (`[in, out]`).
@@ -81,6 +84,23 @@ struct Layer {
     output_norm: LayerNorm,
 }
 
+impl Layer {
+    fn linears(&self) -> [(Part, &Dense); 6] {
+        [
+            (Part::Query, &self.query),
+            (Part::Key, &self.key),
+            (Part::Value, &self.value),
+            (Part::AttentionOut, &self.attention_out),
+            (Part::FfnIn, &self.ffn_in),
+            (Part::FfnOut, &self.ffn_out),
+        ]
+    }
+
+    fn norms(&self) -> [(Part, &LayerNorm); 2] {
+        [(Part::AttentionNorm, &self.attention_norm), (Part::OutputNorm, &self.output_norm)]
+    }
+}
+
 /// The encoder's weights, ready to run.
 pub struct Bert {
     /// Kept quantised (Q4_0 for the built-in model: 54 MB instead of 384 MB as f32); only
@@ -103,25 +123,26 @@ impl Bert {
         let eps = c.layer_norm_eps;
         let mut layers = Vec::with_capacity(c.num_layers);
         for l in 0..c.num_layers {
+            let name = |part: Part| weights::name(l, part, "");
             layers.push(Layer {
-                query: Dense::load(model, &format!("l{l}.q"), device)?,
-                key: Dense::load(model, &format!("l{l}.k"), device)?,
-                value: Dense::load(model, &format!("l{l}.v"), device)?,
-                attention_out: Dense::load(model, &format!("l{l}.ao"), device)?,
-                attention_norm: LayerNorm::load(model, &format!("l{l}.aln"), eps, device)?,
-                ffn_in: Dense::load(model, &format!("l{l}.fi"), device)?,
-                ffn_out: Dense::load(model, &format!("l{l}.fo"), device)?,
-                output_norm: LayerNorm::load(model, &format!("l{l}.oln"), eps, device)?,
+                query: Dense::load(model, &name(Part::Query), device)?,
+                key: Dense::load(model, &name(Part::Key), device)?,
+                value: Dense::load(model, &name(Part::Value), device)?,
+                attention_out: Dense::load(model, &name(Part::AttentionOut), device)?,
+                attention_norm: LayerNorm::load(model, &name(Part::AttentionNorm), eps, device)?,
+                ffn_in: Dense::load(model, &name(Part::FfnIn), device)?,
+                ffn_out: Dense::load(model, &name(Part::FfnOut), device)?,
+                output_norm: LayerNorm::load(model, &name(Part::OutputNorm), eps, device)?,
             });
         }
         Ok(Bert {
             word: model
                 .tensors
-                .remove("emb.word")
-                .ok_or_else(|| EncoderError::Format("missing emb.word".into()))?,
-            position: model.dense("emb.pos", device)?,
-            token_type: model.dense("emb.type", device)?.get(0)?,
-            embedding_norm: LayerNorm::load(model, "emb.ln", eps, device)?,
+                .remove(weights::WORD)
+                .ok_or_else(|| EncoderError::Format(format!("missing {}", weights::WORD)))?,
+            position: model.dense(weights::POSITION, device)?,
+            token_type: model.dense(weights::TOKEN_TYPE, device)?.get(0)?,
+            embedding_norm: LayerNorm::load(model, weights::EMBEDDING_NORM, eps, device)?,
             layers,
             heads: c.num_heads,
             hidden: c.hidden_size,
@@ -133,17 +154,14 @@ impl Bert {
     /// transposed: the layers' projections, biases and layer norms, and the embedding layer
     /// norm (word, position and token-type embeddings stay frozen).
     fn params(&self) -> Vec<(String, &Tensor, bool)> {
-        let mut params: Vec<(String, &Tensor, bool)> = self.embedding_norm.params("emb.ln").into();
+        let mut params: Vec<(String, &Tensor, bool)> = self.embedding_norm.params(weights::EMBEDDING_NORM).into();
         for (l, layer) in self.layers.iter().enumerate() {
-            let p = |part: &str| format!("l{l}.{part}");
-            params.extend(layer.query.params(&p("q")));
-            params.extend(layer.key.params(&p("k")));
-            params.extend(layer.value.params(&p("v")));
-            params.extend(layer.attention_out.params(&p("ao")));
-            params.extend(layer.attention_norm.params(&p("aln")));
-            params.extend(layer.ffn_in.params(&p("fi")));
-            params.extend(layer.ffn_out.params(&p("fo")));
-            params.extend(layer.output_norm.params(&p("oln")));
+            for (part, dense) in layer.linears() {
+                params.extend(dense.params(&weights::name(l, part, "")));
+            }
+            for (part, norm) in layer.norms() {
+                params.extend(norm.params(&weights::name(l, part, "")));
+            }
         }
         params
     }
@@ -159,23 +177,34 @@ impl Bert {
             vars.push((name, var));
             Ok(())
         };
-        swap(&mut self.embedding_norm.weight, "emb.ln.w".into())?;
-        swap(&mut self.embedding_norm.bias, "emb.ln.b".into())?;
+        let norm = weights::EMBEDDING_NORM;
+        swap(&mut self.embedding_norm.weight, format!("{norm}.w"))?;
+        swap(&mut self.embedding_norm.bias, format!("{norm}.b"))?;
         for (l, layer) in self.layers.iter_mut().enumerate() {
+            let Layer {
+                query,
+                key,
+                value,
+                attention_out,
+                attention_norm,
+                ffn_in,
+                ffn_out,
+                output_norm,
+            } = layer;
             for (part, dense) in [
-                ("q", &mut layer.query),
-                ("k", &mut layer.key),
-                ("v", &mut layer.value),
-                ("ao", &mut layer.attention_out),
-                ("fi", &mut layer.ffn_in),
-                ("fo", &mut layer.ffn_out),
+                (Part::Query, query),
+                (Part::Key, key),
+                (Part::Value, value),
+                (Part::AttentionOut, attention_out),
+                (Part::FfnIn, ffn_in),
+                (Part::FfnOut, ffn_out),
             ] {
-                swap(&mut dense.weight_t, format!("l{l}.{part}.w"))?;
-                swap(&mut dense.bias, format!("l{l}.{part}.b"))?;
+                swap(&mut dense.weight_t, weights::name(l, part, "w"))?;
+                swap(&mut dense.bias, weights::name(l, part, "b"))?;
             }
-            for (part, norm) in [("aln", &mut layer.attention_norm), ("oln", &mut layer.output_norm)] {
-                swap(&mut norm.weight, format!("l{l}.{part}.w"))?;
-                swap(&mut norm.bias, format!("l{l}.{part}.b"))?;
+            for (part, norm) in [(Part::AttentionNorm, attention_norm), (Part::OutputNorm, output_norm)] {
+                swap(&mut norm.weight, weights::name(l, part, "w"))?;
+                swap(&mut norm.bias, weights::name(l, part, "b"))?;
             }
         }
         self.differentiable = true;

@@ -11,7 +11,8 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use serde::Deserialize;
 
-use super::model_file::{tensor_names, ModelFile};
+use super::model_file::ModelFile;
+use super::weights;
 use super::{EncoderError, ModelConfig, Pooling, Specials, TokenizerSpec};
 
 #[derive(Deserialize)]
@@ -140,8 +141,8 @@ pub fn from_hf_dir(dir: &Path) -> Result<ModelFile, EncoderError> {
         },
     };
     let mut tensors = HashMap::new();
-    for name in tensor_names(config.num_layers) {
-        let hf_name = hf_name(&name);
+    for name in weights::all_names(config.num_layers) {
+        let hf_name = weights::hf_name(&name).expect("every weight has a checkpoint name");
         let tensor = find(&weights, &hf_name)
             .ok_or_else(|| EncoderError::Format(format!("{}: no tensor {hf_name}", weights_path.display())))?;
         let tensor = if name == "emb.pos" {
@@ -159,33 +160,6 @@ pub fn from_hf_dir(dir: &Path) -> Result<ModelFile, EncoderError> {
         tokenizer: TokenizerSpec::HuggingFace { json, specials },
         tensors,
     })
-}
-
-/// The checkpoint name of one of our weights (without the `bert.` / `roberta.` prefix).
-fn hf_name(name: &str) -> String {
-    let suffix = |s: &str| if s == "w" { "weight" } else { "bias" };
-    match name {
-        "emb.word" => "embeddings.word_embeddings.weight".into(),
-        "emb.pos" => "embeddings.position_embeddings.weight".into(),
-        "emb.type" => "embeddings.token_type_embeddings.weight".into(),
-        "emb.ln.w" => "embeddings.LayerNorm.weight".into(),
-        "emb.ln.b" => "embeddings.LayerNorm.bias".into(),
-        _ => {
-            let (layer, rest) = name[1..].split_once('.').expect("l<i>.<part>.<w|b>");
-            let (part, wb) = rest.rsplit_once('.').expect("<part>.<w|b>");
-            let module = match part {
-                "q" => "attention.self.query",
-                "k" => "attention.self.key",
-                "v" => "attention.self.value",
-                "ao" => "attention.output.dense",
-                "aln" => "attention.output.LayerNorm",
-                "fi" => "intermediate.dense",
-                "fo" => "output.dense",
-                _ => "output.LayerNorm",
-            };
-            format!("encoder.layer.{layer}.{module}.{}", suffix(wb))
-        }
-    }
 }
 
 /// A checkpoint tensor under its name, with or without a model prefix, and with the old

@@ -14,8 +14,12 @@
 pub mod bert;
 pub mod e5bin;
 pub mod hf;
+pub mod int8;
+mod matmul;
 pub mod model_file;
+pub mod quantized;
 pub mod tokenize;
+pub mod weights;
 
 use std::path::PathBuf;
 
@@ -178,6 +182,9 @@ pub enum EncoderError {
     /// A tensor operation failed.
     #[error("tensor computation: {0}")]
     Candle(#[from] candle_core::Error),
+    /// A precision or device this model cannot run with.
+    #[error("{0}")]
+    Unsupported(String),
     /// The tokenizer could not be built or failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
@@ -208,25 +215,89 @@ pub enum TextKind {
 /// Windows are batched until a batch holds this many token slots (padding included).
 const BATCH_TOKENS: usize = 8192;
 
+/// How the encoder's linear layers compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Int8 weights (one scale per output row) and activations, i32 sums, on the CPU
+    /// ([`quantized`]): the default, measured in README.
+    #[default]
+    Int8,
+    /// f32 weights and products ([`bert`]), on any device; what `train` uses.
+    F32,
+}
+
+impl Precision {
+    /// `int8` or `f32`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Int8 => "int8",
+            Precision::F32 => "f32",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Precision, String> {
+        match s {
+            "int8" => Ok(Precision::Int8),
+            "f32" => Ok(Precision::F32),
+            other => Err(format!("unknown precision {other:?} (int8 or f32)")),
+        }
+    }
+}
+
+/// The network behind an encoder.
+enum Network {
+    F32(bert::Bert),
+    Int8(quantized::QuantizedBert),
+}
+
 /// A loaded encoder.
 pub struct Encoder {
     config: ModelConfig,
     tokenizer: TextTokenizer,
-    model: bert::Bert,
+    model: Network,
     device: Device,
     specials: Specials,
 }
 
 impl Encoder {
-    /// Builds an encoder from a model on `device` (layer weights dequantised to f32).
-    pub fn new(mut model: ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
+    /// Builds an encoder from a model on `device`: int8 on the CPU, f32 elsewhere.
+    pub fn new(model: ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
+        let precision = if device.is_cpu() { Precision::Int8 } else { Precision::F32 };
+        Encoder::with_precision(model, device, precision)
+    }
+
+    /// Builds an encoder from a model on `device` with the given precision (int8 runs on
+    /// the CPU only).
+    pub fn with_precision(mut model: ModelFile, device: &Device, precision: Precision) -> Result<Encoder, EncoderError> {
+        let specials = model.tokenizer.specials();
+        let network = match precision {
+            Precision::F32 => Network::F32(bert::Bert::load(&mut model, device)?),
+            Precision::Int8 if !device.is_cpu() => {
+                return Err(EncoderError::Unsupported(
+                    "int8 runs on the CPU; use --precision f32 with a GPU".into(),
+                ))
+            }
+            Precision::Int8 => Network::Int8(quantized::QuantizedBert::load(&mut model, specials, &quantized::keep_none)?),
+        };
         Ok(Encoder {
             config: model.config.clone(),
             tokenizer: TextTokenizer::new(&model.tokenizer)?,
-            specials: model.tokenizer.specials(),
-            model: bert::Bert::load(&mut model, device)?,
+            specials,
+            model: network,
             device: device.clone(),
         })
+    }
+
+    /// The precision the encoder computes in.
+    pub fn precision(&self) -> Precision {
+        match self.model {
+            Network::F32(_) => Precision::F32,
+            Network::Int8(_) => Precision::Int8,
+        }
     }
 
     /// Dimension of the vectors.
@@ -299,10 +370,43 @@ impl Encoder {
     /// Mean-pooled (not normalised) hidden states of `<s>` + content + `</s>` windows.
     fn pool_windows(&self, batch: &[&(usize, Vec<u32>)]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let contents: Vec<&[u32]> = batch.iter().map(|(_, c)| c.as_slice()).collect();
-        Ok(self.pooled(&contents)?.to_vec2::<f32>()?)
+        match &self.model {
+            Network::Int8(model) => model.pooled(&contents, None),
+            Network::F32(_) => Ok(self.pooled(&contents)?.to_vec2::<f32>()?),
+        }
     }
 
-    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch.
+    /// Where the time of one forward pass over these texts goes (int8 model only; `None`
+    /// for f32, which Candle runs).
+    pub fn profile(&self, texts: &[&str], kind: TextKind) -> Result<Option<quantized::Profile>, EncoderError> {
+        let Network::Int8(model) = &self.model else {
+            return Ok(None);
+        };
+        let window = self.config.max_positions.saturating_sub(2).max(1);
+        let mut contents = Vec::new();
+        for text in texts {
+            let mut ids = self.content_ids(text, kind)?;
+            ids.truncate(window);
+            contents.push(ids);
+        }
+        let contents: Vec<&[u32]> = contents.iter().map(Vec::as_slice).collect();
+        let mut profile = quantized::Profile::default();
+        model.pooled(&contents, Some(&mut profile))?;
+        Ok(Some(profile))
+    }
+
+    /// The f32 network (training needs it).
+    fn f32_network(&self) -> Result<&bert::Bert, EncoderError> {
+        match &self.model {
+            Network::F32(model) => Ok(model),
+            Network::Int8(_) => Err(EncoderError::Unsupported(
+                "training and writing weights need the f32 model (--precision f32)".into(),
+            )),
+        }
+    }
+
+    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch
+    /// (f32 model).
     fn pooled(&self, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
         let tokens = contents.iter().map(|c| c.len() + 2).max().unwrap_or(2);
         let mut ids = Vec::with_capacity(contents.len() * tokens);
@@ -318,7 +422,7 @@ impl Encoder {
         }
         let ids = Tensor::from_vec(ids, (contents.len(), tokens), &self.device)?;
         let mask = Tensor::from_vec(mask, (contents.len(), tokens), &self.device)?;
-        let hidden = self.model.forward(&ids, &mask)?;
+        let hidden = self.f32_network()?.forward(&ids, &mask)?;
         Ok(match self.config.pooling {
             Pooling::Mean => bert::mean_pool(&hidden, &mask)?,
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
@@ -328,7 +432,12 @@ impl Encoder {
     /// Makes the encoder trainable: its layer weights become variables and its forward pass
     /// differentiable (see [`bert::Bert::trainable`]). Returns the variables by name.
     pub fn trainable(&mut self) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
-        self.model.trainable()
+        match &mut self.model {
+            Network::F32(model) => model.trainable(),
+            Network::Int8(_) => Err(EncoderError::Unsupported(
+                "training needs the f32 model (--precision f32)".into(),
+            )),
+        }
     }
 
     /// L2-normalised embeddings `[texts, dim]` as a tensor that gradients flow through, each
@@ -358,7 +467,7 @@ impl Encoder {
         model: &mut ModelFile,
         matrix_dtype: candle_core::quantized::GgmlDType,
     ) -> Result<(), EncoderError> {
-        self.model.store_into(model, matrix_dtype)
+        self.f32_network()?.store_into(model, matrix_dtype)
     }
 }
 

@@ -16,6 +16,7 @@ use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Tensor};
 
 use super::e5bin::{self, RawDType};
+use super::weights;
 use super::{EncoderError, ModelConfig, Specials, TokenizerSpec, Vocabulary};
 
 /// Version of the model file layout (the `mlsearch.model_format` key).
@@ -72,7 +73,7 @@ impl ModelFile {
         let c = &parsed.config;
         let mut tensors = HashMap::new();
         for raw in &parsed.tensors {
-            let (rows, cols) = e5_shape(&raw.name, c)
+            let (rows, cols) = weights::shape(&raw.name, c)
                 .ok_or_else(|| EncoderError::Format(format!("unexpected tensor {}", raw.name)))?;
             if rows * cols != raw.elements {
                 return Err(EncoderError::Format(format!(
@@ -234,8 +235,8 @@ impl ModelFile {
     /// Checks that every weight the encoder needs is there with the right shape.
     fn check(&self) -> Result<(), EncoderError> {
         let c = &self.config;
-        for name in tensor_names(c.num_layers) {
-            let (rows, cols) = e5_shape(&name, c).expect("known name");
+        for name in weights::all_names(c.num_layers) {
+            let (rows, cols) = weights::shape(&name, c).expect("known name");
             let t = self
                 .tensors
                 .get(&name)
@@ -266,50 +267,6 @@ fn aligned(bytes: &[u8]) -> Cow<'_, [u8]> {
     } else {
         Cow::Owned(bytes.to_vec())
     }
-}
-
-/// Every weight name of an encoder with `layers` layers.
-pub fn tensor_names(layers: usize) -> Vec<String> {
-    let mut names: Vec<String> = ["emb.word", "emb.pos", "emb.type", "emb.ln.w", "emb.ln.b"]
-        .map(String::from)
-        .to_vec();
-    for l in 0..layers {
-        for part in ["q", "k", "v", "ao", "fi", "fo"] {
-            names.push(format!("l{l}.{part}.w"));
-            names.push(format!("l{l}.{part}.b"));
-        }
-        for ln in ["aln", "oln"] {
-            names.push(format!("l{l}.{ln}.w"));
-            names.push(format!("l{l}.{ln}.b"));
-        }
-    }
-    names
-}
-
-/// (rows, columns) of a weight; vectors are one row.
-fn e5_shape(name: &str, c: &ModelConfig) -> Option<(usize, usize)> {
-    let (h, f) = (c.hidden_size, c.intermediate_size);
-    Some(match name {
-        "emb.word" => (c.vocab_size, h),
-        "emb.pos" => (c.max_positions, h),
-        "emb.type" => (c.type_vocab_size, h),
-        "emb.ln.w" | "emb.ln.b" => (1, h),
-        _ => {
-            let (layer, part) = name.strip_prefix('l')?.split_once('.')?;
-            let l: usize = layer.parse().ok()?;
-            if l >= c.num_layers {
-                return None;
-            }
-            match part {
-                "q.w" | "k.w" | "v.w" | "ao.w" => (h, h),
-                "fi.w" => (f, h),
-                "fo.w" => (h, f),
-                "fi.b" => (1, f),
-                "q.b" | "k.b" | "v.b" | "ao.b" | "fo.b" | "aln.w" | "aln.b" | "oln.w" | "oln.b" => (1, h),
-                _ => return None,
-            }
-        }
-    })
 }
 
 fn flatten_normalization(map: &[(u32, Vec<u32>)]) -> Vec<u32> {

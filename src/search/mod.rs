@@ -239,8 +239,8 @@ impl Searcher {
             if &info.model != identity {
                 return Err(Error::OtherModel {
                     path: self.store.dir.clone(),
-                    indexed: info.model.name.clone(),
-                    requested: identity.name.clone(),
+                    indexed: info.model.label(),
+                    requested: identity.label(),
                 });
             }
         }

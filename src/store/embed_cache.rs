@@ -88,6 +88,10 @@ pub fn embed_cached(
 fn cache_path(dir: &Path, model: &ModelIdentity, kind: TextKind, texts: &[&str]) -> PathBuf {
     let mut hasher = blake3::Hasher::new();
     hasher.update(model.blake3.as_bytes());
+    if model.precision != crate::encoder::Precision::F32 {
+        // f32 keys are as before int8 existed, so their caches stay valid.
+        hasher.update(model.precision.as_str().as_bytes());
+    }
     hasher.update(format!("{kind:?}\0").as_bytes());
     for text in texts {
         hasher.update(&(text.len() as u64).to_le_bytes());
@@ -108,6 +112,7 @@ mod tests {
         let model = ModelIdentity {
             name: "tiny".into(),
             blake3: "00".into(),
+            precision: crate::encoder::Precision::Int8,
         };
         let dir = tempfile::tempdir().unwrap();
         let texts: Vec<String> = (0..600).map(|i| format!("text number {i}")).collect();

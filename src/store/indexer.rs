@@ -178,8 +178,8 @@ pub fn index_folder(
         (Some(e), Some(info)) => {
             return Err(Error::OtherModel {
                 path: index_dir.to_path_buf(),
-                indexed: info.model.name.clone(),
-                requested: e.identity().name.clone(),
+                indexed: info.model.label(),
+                requested: e.identity().label(),
             })
         }
         (Some(_), None) => {
@@ -192,7 +192,7 @@ pub fn index_folder(
         (None, Some(info)) => {
             return Err(Error::OtherModel {
                 path: index_dir.to_path_buf(),
-                indexed: info.model.name.clone(),
+                indexed: info.model.label(),
                 requested: "none (--no-vectors)".into(),
             })
         }
@@ -582,6 +582,7 @@ mod tests {
                 identity: ModelIdentity {
                     name: "tiny".into(),
                     blake3: "00".into(),
+                    precision: crate::encoder::Precision::Int8,
                 },
             },
             fail_after,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-use crate::encoder::{Encoder, TextKind};
+use crate::encoder::{Encoder, Precision, TextKind};
 use crate::error::{Error, Result};
 
 /// Turns passage texts into vectors for the index; the store records its identity.
@@ -92,15 +92,29 @@ pub struct ModelIdentity {
     pub name: String,
     /// BLAKE3 of the model's bytes.
     pub blake3: String,
+    /// How the encoder computed (int8 and f32 vectors differ slightly, so they are not
+    /// mixed in one index). Manifests from before int8 have none: they were f32.
+    #[serde(default = "f32_precision")]
+    pub precision: Precision,
+}
+
+fn f32_precision() -> Precision {
+    Precision::F32
 }
 
 impl ModelIdentity {
     /// The built-in model's identity, when this build has one.
-    pub fn builtin() -> Option<ModelIdentity> {
+    pub fn builtin(precision: Precision) -> Option<ModelIdentity> {
         Some(ModelIdentity {
             name: "built-in multilingual-e5-small (Q4_0)".into(),
             blake3: crate::encoder::builtin_model_blake3()?.to_string(),
+            precision,
         })
+    }
+
+    /// The name with the precision, for messages.
+    pub fn label(&self) -> String {
+        format!("{} at {}", self.name, self.precision.as_str())
     }
 }
 
@@ -429,6 +443,7 @@ mod tests {
         ModelIdentity {
             name: "test".into(),
             blake3: "00".into(),
+            precision: Precision::Int8,
         }
     }
 

@@ -499,7 +499,7 @@ mod tests {
     const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
 
     fn encoder() -> Encoder {
-        Encoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap()
+        Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, crate::encoder::Precision::F32).unwrap()
     }
 
     fn records(groups: usize) -> Vec<Record> {

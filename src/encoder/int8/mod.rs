@@ -1,0 +1,505 @@
+//! Int8 matrix products for the quantised encoder: `y = x · Wᵀ + b` with `W` int8 and one
+//! scale per output row, `x` quantised per row at run time, products summed in i32, and
+//! the scales and bias applied in the output.
+//!
+//! Why our own kernel: Candle's `QMatMul` (ggml's block formats) was slower than f32 at
+//! batch sizes here, and of the crates that offer int8 GEMM, `rten-gemm` was measured
+//! against this one (README, "Int8 kernels"). The kernel works on a packed weight layout
+//! (blocks of 16 output columns × 4 inputs, the shape of one `vpdpbusd`), so the inner
+//! loop is broadcast-and-accumulate with no horizontal sums.
+//!
+//! Kernels, chosen once at run time: AVX-512 VNNI, AVX-VNNI (256-bit), AVX2 (`vpmaddubsw`
+//! with the sign trick) and a portable scalar one. The VNNI instructions multiply unsigned
+//! by signed bytes, so for them activations are stored as `q + 128` and `128 · Σ w` is
+//! taken off each sum; the AVX2 and scalar kernels take activations as signed bytes.
+//! `unsafe` lives only in `x86_64.rs`, behind [`Int8Matrix::forward`].
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+use rayon::prelude::*;
+
+/// Output columns per packed block (one 512-bit register of i32 sums).
+const BLOCK_COLS: usize = 16;
+/// Inputs summed per lane by one dot-product instruction.
+const GROUP: usize = 4;
+/// Rows of the output one task computes (a multiple of every kernel's row tile).
+const ROW_CHUNK: usize = 48;
+
+/// Which kernel runs the products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// `vpdpbusd` on 512-bit registers (AVX-512 VNNI).
+    Avx512Vnni,
+    /// `vpdpbusd` on 256-bit registers (AVX-VNNI).
+    AvxVnni,
+    /// `vpmaddubsw` + `vpmaddwd` on 256-bit registers (AVX2).
+    Avx2,
+    /// Plain Rust (every other CPU; aarch64 too, where NEON `sdot` is not written yet).
+    Scalar,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    pub fn detect() -> Kernel {
+        static DETECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            Kernel::available()
+                .into_iter()
+                .next()
+                .unwrap_or(Kernel::Scalar)
+        })
+    }
+
+    /// Every kernel this CPU runs, fastest first (the scalar one last).
+    pub fn available() -> Vec<Kernel> {
+        let mut kernels = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni")
+            {
+                kernels.push(Kernel::Avx512Vnni);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni") {
+                kernels.push(Kernel::AvxVnni);
+            }
+            if is_x86_feature_detected!("avx2") {
+                kernels.push(Kernel::Avx2);
+            }
+        }
+        kernels.push(Kernel::Scalar);
+        kernels
+    }
+
+    /// Whether activations are stored as unsigned `q + 128` (the VNNI instructions).
+    fn unsigned_activations(self) -> bool {
+        matches!(self, Kernel::Avx512Vnni | Kernel::AvxVnni)
+    }
+
+    /// Rows of the output one call of the kernel computes.
+    fn row_tile(self) -> usize {
+        match self {
+            Kernel::Avx512Vnni => 6,
+            Kernel::AvxVnni | Kernel::Avx2 => 4,
+            Kernel::Scalar => 4,
+        }
+    }
+
+    /// Packed column blocks one call of the kernel computes.
+    fn block_tile(self) -> usize {
+        match self {
+            Kernel::Avx512Vnni => 4,
+            _ => 1,
+        }
+    }
+}
+
+/// A weight matrix `[n, k]` (row = output column) as int8 with one scale per row, packed
+/// for the kernels, with its bias.
+#[derive(Clone)]
+pub struct Int8Matrix {
+    n: usize,
+    k: usize,
+    /// `k` rounded up to a multiple of [`GROUP`].
+    k_padded: usize,
+    /// `[n_padded / 16][k_padded / 4][16][4]`: for each block of 16 columns and each group
+    /// of 4 inputs, the 4 weights of every column, one after the other.
+    packed: Vec<i8>,
+    /// Per output column: weight scale, `128 · Σ w` (the unsigned-activation correction)
+    /// and bias; padded to whole blocks with zeros.
+    scales: Vec<f32>,
+    offsets: Vec<i32>,
+    bias: Vec<f32>,
+}
+
+impl std::fmt::Debug for Int8Matrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Int8Matrix({}×{})", self.n, self.k)
+    }
+}
+
+/// Symmetric int8 quantisation of one row: the scale and the values (`round(v / scale)`,
+/// in −127..=127).
+pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
+    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 || !max.is_finite() {
+        out.iter_mut().for_each(|q| *q = 0);
+        return if max.is_finite() { 0.0 } else { f32::NAN };
+    }
+    let scale = max / 127.0;
+    let inverse = 1.0 / scale;
+    for (q, v) in out.iter_mut().zip(row) {
+        *q = (v * inverse).round().clamp(-127.0, 127.0) as i8;
+    }
+    scale
+}
+
+impl Int8Matrix {
+    /// Quantises an f32 weight matrix `[n, k]` (row-major) per row.
+    pub fn quantize(weights: &[f32], n: usize, k: usize, bias: &[f32]) -> Int8Matrix {
+        assert_eq!(weights.len(), n * k, "weights are n × k");
+        let mut values = vec![0i8; n * k];
+        let mut scales = Vec::with_capacity(n);
+        for (row, out) in weights.chunks_exact(k.max(1)).zip(values.chunks_exact_mut(k.max(1))) {
+            scales.push(quantize_row(row, out));
+        }
+        Int8Matrix::from_int8(&values, &scales, n, k, bias)
+    }
+
+    /// Packs int8 weights `[n, k]` (row-major) with their per-row scales.
+    pub fn from_int8(values: &[i8], scales: &[f32], n: usize, k: usize, bias: &[f32]) -> Int8Matrix {
+        assert_eq!(values.len(), n * k, "weights are n × k");
+        assert_eq!(scales.len(), n, "one scale per row");
+        assert_eq!(bias.len(), n, "one bias per row");
+        let k_padded = k.div_ceil(GROUP) * GROUP;
+        let blocks = n.div_ceil(BLOCK_COLS);
+        let groups = k_padded / GROUP;
+        let mut packed = vec![0i8; blocks * BLOCK_COLS * k_padded];
+        for j in 0..n {
+            let (block, col) = (j / BLOCK_COLS, j % BLOCK_COLS);
+            for (i, &w) in values[j * k..(j + 1) * k].iter().enumerate() {
+                let (group, lane) = (i / GROUP, i % GROUP);
+                packed[((block * groups + group) * BLOCK_COLS + col) * GROUP + lane] = w;
+            }
+        }
+        let padded = blocks * BLOCK_COLS;
+        let pad_f32 = |v: &[f32]| {
+            let mut p = v.to_vec();
+            p.resize(padded, 0.0);
+            p
+        };
+        let mut offsets: Vec<i32> = (0..n)
+            .map(|j| 128 * values[j * k..(j + 1) * k].iter().map(|&w| i32::from(w)).sum::<i32>())
+            .collect();
+        offsets.resize(padded, 0);
+        Int8Matrix {
+            n,
+            k,
+            k_padded,
+            packed,
+            scales: pad_f32(scales),
+            offsets,
+            bias: pad_f32(bias),
+        }
+    }
+
+    /// Output columns.
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
+    /// Inputs.
+    pub fn cols(&self) -> usize {
+        self.k
+    }
+
+    /// Bytes held (weights, scales, corrections, bias).
+    pub fn bytes(&self) -> usize {
+        self.packed.len() + 12 * self.scales.len()
+    }
+
+    /// `x · Wᵀ + b` for `x` `[m, k]` (row-major): `[m, n]`, with the detected kernel.
+    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        self.forward_with(Kernel::detect(), x)
+    }
+
+    /// The same with a given kernel (which must be one of [`Kernel::available`]).
+    pub fn forward_with(&self, kernel: Kernel, x: &[f32]) -> Vec<f32> {
+        assert!(Kernel::available().contains(&kernel), "{kernel:?} does not run on this CPU");
+        assert_eq!(x.len() % self.k.max(1), 0, "x has k columns");
+        let m = if self.k == 0 { 0 } else { x.len() / self.k };
+        let rows = QuantizedRows::new(x, m, self.k, self.k_padded, kernel);
+        let mut out = vec![0f32; m * self.n];
+        if m == 0 || self.n == 0 {
+            return out;
+        }
+        let blocks = self.n.div_ceil(BLOCK_COLS);
+        let chunks = m.div_ceil(ROW_CHUNK);
+        let threads = rayon::current_num_threads();
+        if chunks >= threads || blocks < 2 {
+            out.par_chunks_mut(ROW_CHUNK * self.n)
+                .enumerate()
+                .for_each(|(c, out)| {
+                    let first = c * ROW_CHUNK;
+                    let count = out.len() / self.n;
+                    self.product(kernel, &rows, first..first + count, 0..blocks, out, self.n);
+                });
+        } else {
+            // Few rows (a query): split the columns between the threads instead.
+            let split = threads.min(blocks);
+            let per = blocks.div_ceil(split);
+            let parts: Vec<(usize, Vec<f32>)> = (0..split)
+                .into_par_iter()
+                .filter(|s| s * per < blocks)
+                .map(|s| {
+                    let range = s * per..((s + 1) * per).min(blocks);
+                    let width = (range.end * BLOCK_COLS).min(self.n) - range.start * BLOCK_COLS;
+                    let mut part = vec![0f32; m * width];
+                    self.product(kernel, &rows, 0..m, range.clone(), &mut part, width);
+                    (range.start * BLOCK_COLS, part)
+                })
+                .collect();
+            for (start, part) in parts {
+                let width = part.len() / m;
+                for (r, row) in part.chunks_exact(width).enumerate() {
+                    out[r * self.n + start..r * self.n + start + width].copy_from_slice(row);
+                }
+            }
+        }
+        out
+    }
+
+    /// Rows `rows` × column blocks `blocks` of the product into `out` (row stride
+    /// `stride`, first column = the first block's).
+    fn product(
+        &self,
+        kernel: Kernel,
+        x: &QuantizedRows,
+        rows: std::ops::Range<usize>,
+        blocks: std::ops::Range<usize>,
+        out: &mut [f32],
+        stride: usize,
+    ) {
+        let (row_tile, block_tile) = (kernel.row_tile(), kernel.block_tile());
+        let mut sums = vec![0i32; row_tile * block_tile * BLOCK_COLS];
+        let first_col = blocks.start * BLOCK_COLS;
+        let mut block = blocks.start;
+        while block < blocks.end {
+            let tile_blocks = block_tile.min(blocks.end - block);
+            let mut row = rows.start;
+            while row < rows.end {
+                let tile_rows = row_tile.min(rows.end - row);
+                let width = tile_blocks * BLOCK_COLS;
+                let sums = &mut sums[..tile_rows * width];
+                self.tile_sums(kernel, x, row, tile_rows, block, tile_blocks, sums);
+                // Scales, correction and bias; padding columns are not written.
+                let unsigned = kernel.unsigned_activations();
+                for r in 0..tile_rows {
+                    let sx = x.scales[row + r];
+                    let out_row = (row - rows.start) * stride + r * stride;
+                    for c in 0..width {
+                        let j = block * BLOCK_COLS + c;
+                        if j >= self.n {
+                            break;
+                        }
+                        let correction = if unsigned { self.offsets[j] } else { 0 };
+                        let sum = sums[r * width + c] - correction;
+                        out[out_row + j - first_col] = sum as f32 * (sx * self.scales[j]) + self.bias[j];
+                    }
+                }
+                row += tile_rows;
+            }
+            block += tile_blocks;
+        }
+    }
+
+    /// i32 sums of `tile_rows` rows from `row` with `tile_blocks` packed blocks from
+    /// `block`, into `sums` (`[tile_rows][tile_blocks · 16]`).
+    #[allow(clippy::too_many_arguments)]
+    fn tile_sums(
+        &self,
+        kernel: Kernel,
+        x: &QuantizedRows,
+        row: usize,
+        tile_rows: usize,
+        block: usize,
+        tile_blocks: usize,
+        sums: &mut [i32],
+    ) {
+        let kp = self.k_padded;
+        let block_len = BLOCK_COLS * kp;
+        let x_rows = &x.values[row * kp..(row + tile_rows) * kp];
+        let w = &self.packed[block * block_len..(block + tile_blocks) * block_len];
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni | Kernel::AvxVnni | Kernel::Avx2 => {
+                x86_64::tile(kernel, x_rows, w, kp, tile_rows, tile_blocks, sums)
+            }
+            _ => scalar_tile(x_rows, w, kp, tile_rows, tile_blocks, sums),
+        }
+    }
+}
+
+/// Which peak rate [`peak_rate`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peak {
+    /// Int8 multiply-accumulates with AVX-512 VNNI.
+    Int8Vnni,
+    /// f32 fused multiply-adds with AVX-512.
+    F32Fma,
+}
+
+/// The machine's peak rate in multiply-accumulates per second, on `threads` threads at
+/// once (register-only loops of independent instructions, about 0.3 s); 0 where the CPU
+/// lacks the instructions.
+pub fn peak_rate(kind: Peak, threads: usize) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let rounds = 20_000_000;
+        let start = std::time::Instant::now();
+        let work: f64 = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(move || x86_64::peak(kind, rounds))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+        });
+        work / start.elapsed().as_secs_f64()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (kind, threads);
+        0.0
+    }
+}
+
+/// The portable kernel: signed activations, the packed layout.
+fn scalar_tile(x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: &mut [i32]) {
+    let width = blocks * BLOCK_COLS;
+    sums.iter_mut().for_each(|s| *s = 0);
+    for b in 0..blocks {
+        let wb = &w[b * BLOCK_COLS * kp..(b + 1) * BLOCK_COLS * kp];
+        for r in 0..rows {
+            let xr = &x[r * kp..(r + 1) * kp];
+            let out = &mut sums[r * width + b * BLOCK_COLS..r * width + (b + 1) * BLOCK_COLS];
+            for (g, x4) in xr.chunks_exact(GROUP).enumerate() {
+                let wg = &wb[g * BLOCK_COLS * GROUP..(g + 1) * BLOCK_COLS * GROUP];
+                for (c, s) in out.iter_mut().enumerate() {
+                    let w4 = &wg[c * GROUP..(c + 1) * GROUP];
+                    *s += x4.iter().zip(w4).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum::<i32>();
+                }
+            }
+        }
+    }
+}
+
+/// Activations `[m, k_padded]` quantised per row (signed, or `q + 128` stored in the same
+/// bytes for the VNNI kernels), with their scales.
+struct QuantizedRows {
+    values: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl QuantizedRows {
+    fn new(x: &[f32], m: usize, k: usize, k_padded: usize, kernel: Kernel) -> QuantizedRows {
+        let mut values = vec![0i8; m * k_padded];
+        let mut scales = vec![0f32; m];
+        let unsigned = kernel.unsigned_activations();
+        let quantize = |(r, (out, scale)): (usize, (&mut [i8], &mut f32))| {
+            *scale = quantize_row(&x[r * k..(r + 1) * k], &mut out[..k]);
+            if unsigned {
+                // q + 128 as u8 is q with its top bit flipped; padding becomes 128, which
+                // meets zero weights.
+                out.iter_mut().for_each(|q| *q = (*q as u8 ^ 0x80) as i8);
+            }
+        };
+        if m >= 64 {
+            values
+                .par_chunks_mut(k_padded)
+                .zip(scales.par_iter_mut())
+                .enumerate()
+                .for_each(quantize);
+        } else {
+            values
+                .chunks_mut(k_padded)
+                .zip(scales.iter_mut())
+                .enumerate()
+                .for_each(quantize);
+        }
+        QuantizedRows { values, scales }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn uniform(&mut self) -> f32 {
+            (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// The reference: the same quantisation, products summed in i64, nothing packed.
+    fn reference(x: &[f32], m: usize, k: usize, values: &[i8], scales: &[f32], bias: &[f32]) -> Vec<f32> {
+        let n = scales.len();
+        let mut out = vec![0f32; m * n];
+        let mut q = vec![0i8; k];
+        for r in 0..m {
+            let sx = quantize_row(&x[r * k..(r + 1) * k], &mut q);
+            for j in 0..n {
+                let sum: i64 = (0..k).map(|i| i64::from(q[i]) * i64::from(values[j * k + i])).sum();
+                out[r * n + j] = sum as f32 * (sx * scales[j]) + bias[j];
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_kernel_matches_the_scalar_reference_on_random_shapes() {
+        let mut rng = Random(0x9E37_79B9_7F4A_7C15);
+        let mut shapes = vec![(1, 384, 384), (1, 67, 31), (7, 1, 1), (13, 130, 17), (50, 384, 1536)];
+        for _ in 0..12 {
+            shapes.push((1 + rng.below(60), 1 + rng.below(200), 1 + rng.below(90)));
+        }
+        for (m, k, n) in shapes {
+            let x: Vec<f32> = (0..m * k).map(|_| rng.uniform() * 3.0).collect();
+            let weights: Vec<f32> = (0..n * k).map(|_| rng.uniform()).collect();
+            let bias: Vec<f32> = (0..n).map(|_| rng.uniform()).collect();
+            let mut values = vec![0i8; n * k];
+            let scales: Vec<f32> = (0..n)
+                .map(|j| quantize_row(&weights[j * k..(j + 1) * k], &mut values[j * k..(j + 1) * k]))
+                .collect();
+            let matrix = Int8Matrix::quantize(&weights, n, k, &bias);
+            let want = reference(&x, m, k, &values, &scales, &bias);
+            for kernel in Kernel::available() {
+                let got = matrix.forward_with(kernel, &x);
+                assert_eq!(got.len(), want.len());
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    // Same integer sums; only the order of the float epilogue differs.
+                    assert!(
+                        (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                        "{kernel:?} m={m} k={k} n={n} at {i}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn int8_products_are_close_to_f32_products() {
+        let mut rng = Random(42);
+        let (m, k, n) = (9, 384, 40);
+        let x: Vec<f32> = (0..m * k).map(|_| rng.uniform()).collect();
+        let w: Vec<f32> = (0..n * k).map(|_| rng.uniform() * 0.1).collect();
+        let bias = vec![0f32; n];
+        let got = Int8Matrix::quantize(&w, n, k, &bias).forward(&x);
+        for r in 0..m {
+            for j in 0..n {
+                let exact: f32 = (0..k).map(|i| x[r * k + i] * w[j * k + i]).sum();
+                assert!((got[r * n + j] - exact).abs() < 0.02, "{} vs {exact}", got[r * n + j]);
+            }
+        }
+    }
+
+    #[test]
+    fn zero_and_empty_inputs() {
+        let m = Int8Matrix::quantize(&[0.0; 6], 2, 3, &[1.0, -1.0]);
+        assert_eq!(m.forward(&[0.0; 3]), vec![1.0, -1.0]);
+        assert_eq!(m.forward(&[]), Vec::<f32>::new());
+        let mut q = [5i8; 3];
+        assert_eq!(quantize_row(&[0.0; 3], &mut q), 0.0);
+        assert_eq!(q, [0; 3]);
+    }
+}

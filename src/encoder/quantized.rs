@@ -1,0 +1,412 @@
+//! The quantised inference model: the same encoder as [`super::bert`], with int8 linear
+//! layers ([`super::int8`]) and the rest in plain f32 on slices. Inference only: no
+//! training switches, no autograd.
+//!
+//! Texts are not padded: the tokens of a batch's windows are laid end to end for the
+//! linear layers (which see tokens, not texts), and attention runs per window and head
+//! over that window's own tokens. A batch that mixes lengths wastes nothing.
+
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Tensor};
+use rayon::prelude::*;
+
+use super::int8::Int8Matrix;
+use super::matmul::{matmul, View};
+use super::model_file::ModelFile;
+use super::weights::{self, Part};
+use super::{EncoderError, ModelConfig, Pooling, Specials};
+
+/// Where the time of a forward pass went, by operation (summed over layers).
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    /// (operation, time), in the order of the forward pass.
+    pub ops: Vec<(&'static str, Duration)>,
+}
+
+impl Profile {
+    fn add(&mut self, op: &'static str, since: Instant) {
+        let spent = since.elapsed();
+        match self.ops.iter_mut().find(|(name, _)| *name == op) {
+            Some((_, total)) => *total += spent,
+            None => self.ops.push((op, spent)),
+        }
+    }
+}
+
+/// A linear layer: int8 unless measurement said its error hurts (then f32).
+enum Linear {
+    Int8(Int8Matrix),
+    /// `[k, n]` (transposed, row-major) and bias.
+    F32 { weight_t: Vec<f32>, bias: Vec<f32>, k: usize, n: usize },
+}
+
+impl Linear {
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
+        match self {
+            Linear::Int8(m) => m.forward(x),
+            Linear::F32 { weight_t, bias, k, n } => {
+                let m = x.len() / k;
+                let mut out = vec![0f32; m * n];
+                // Row chunks in parallel; each is one product on one thread.
+                let rows = 64;
+                out.par_chunks_mut(rows * n).enumerate().for_each(|(c, out)| {
+                    let r = out.len() / n;
+                    let xs = &x[c * rows * k..(c * rows + r) * k];
+                    matmul(out, View::dense(r, *n), xs, View::dense(r, *k), weight_t, View::dense(*k, *n), 1.0);
+                    for row in out.chunks_exact_mut(*n) {
+                        row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+                    }
+                });
+                out
+            }
+        }
+    }
+}
+
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    eps: f32,
+}
+
+impl Norm {
+    fn load(model: &ModelFile, name: &str, eps: f64) -> Result<Norm, EncoderError> {
+        Ok(Norm {
+            weight: vector(model, &format!("{name}.w"))?,
+            bias: vector(model, &format!("{name}.b"))?,
+            eps: eps as f32,
+        })
+    }
+
+    /// Normalises every row of `x` in place.
+    fn apply(&self, x: &mut [f32]) {
+        let h = self.weight.len();
+        x.par_chunks_mut(h * 64).for_each(|rows| {
+            for row in rows.chunks_exact_mut(h) {
+                let mean = row.iter().sum::<f32>() / h as f32;
+                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+                let inv = 1.0 / (var + self.eps).sqrt();
+                for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                    *v = (*v - mean) * inv * w + b;
+                }
+            }
+        });
+    }
+}
+
+struct Layer {
+    /// Query, key and value in one product: `[tokens, 3 · hidden]`.
+    qkv: Linear,
+    attention_out: Linear,
+    attention_norm: Norm,
+    ffn_in: Linear,
+    ffn_out: Linear,
+    output_norm: Norm,
+}
+
+/// The int8 encoder, ready to run on the CPU.
+pub struct QuantizedBert {
+    /// Kept as stored (Q4_0 for the built-in model); only a batch's rows are dequantised.
+    word: candle_core::quantized::QTensor,
+    position: Vec<f32>,
+    token_type: Vec<f32>,
+    embedding_norm: Norm,
+    layers: Vec<Layer>,
+    config: ModelConfig,
+    specials: Specials,
+}
+
+/// Which linear layers stay f32: none by default (README, "Int8 accuracy", measured
+/// per layer).
+pub fn keep_none(_layer: usize, _part: Part) -> bool {
+    false
+}
+
+impl QuantizedBert {
+    /// Quantises a model's linear layers to int8 per output row (`keep_f32` names the ones
+    /// that stay f32).
+    pub fn load(
+        model: &mut ModelFile,
+        specials: Specials,
+        keep_f32: &(dyn Fn(usize, Part) -> bool + Sync),
+    ) -> Result<QuantizedBert, EncoderError> {
+        let c = model.config.clone();
+        let eps = c.layer_norm_eps;
+        let shared: &ModelFile = model;
+        let layers = (0..c.num_layers)
+            .into_par_iter()
+            .map(|l| {
+                let linear = |parts: &[Part]| -> Result<Linear, EncoderError> {
+                    let mut weights = Vec::new();
+                    let mut bias = Vec::new();
+                    for &part in parts {
+                        weights.extend(matrix(shared, &weights::name(l, part, "w"))?);
+                        bias.extend(vector(shared, &weights::name(l, part, "b"))?);
+                    }
+                    let n = bias.len();
+                    let k = weights.len() / n.max(1);
+                    Ok(if parts.iter().any(|&p| keep_f32(l, p)) {
+                        let mut weight_t = vec![0f32; k * n];
+                        for j in 0..n {
+                            for i in 0..k {
+                                weight_t[i * n + j] = weights[j * k + i];
+                            }
+                        }
+                        Linear::F32 { weight_t, bias, k, n }
+                    } else {
+                        Linear::Int8(Int8Matrix::quantize(&weights, n, k, &bias))
+                    })
+                };
+                Ok(Layer {
+                    qkv: linear(&[Part::Query, Part::Key, Part::Value])?,
+                    attention_out: linear(&[Part::AttentionOut])?,
+                    attention_norm: Norm::load(shared, &weights::name(l, Part::AttentionNorm, ""), eps)?,
+                    ffn_in: linear(&[Part::FfnIn])?,
+                    ffn_out: linear(&[Part::FfnOut])?,
+                    output_norm: Norm::load(shared, &weights::name(l, Part::OutputNorm, ""), eps)?,
+                })
+            })
+            .collect::<Result<Vec<Layer>, EncoderError>>()?;
+        let token_type = matrix(model, weights::TOKEN_TYPE)?;
+        let position = matrix(model, weights::POSITION)?;
+        let embedding_norm = Norm::load(model, weights::EMBEDDING_NORM, eps)?;
+        Ok(QuantizedBert {
+            word: model
+                .tensors
+                .remove(weights::WORD)
+                .ok_or_else(|| EncoderError::Format(format!("missing {}", weights::WORD)))?,
+            position,
+            embedding_norm,
+            token_type: token_type[..c.hidden_size].to_vec(),
+            layers,
+            config: c,
+            specials,
+        })
+    }
+
+    /// Pooled (not normalised) vectors `[windows][hidden]` of `<s>` + content + `</s>`
+    /// windows; `profile` collects where the time went.
+    pub fn pooled(&self, contents: &[&[u32]], mut profile: Option<&mut Profile>) -> Result<Vec<Vec<f32>>, EncoderError> {
+        let h = self.config.hidden_size;
+        let mut time = |op: &'static str, since: Instant| {
+            if let Some(p) = profile.as_deref_mut() {
+                p.add(op, since)
+            }
+        };
+        // Token ranges of the windows, end to end.
+        let mut ids = Vec::new();
+        let mut starts = Vec::with_capacity(contents.len() + 1);
+        for content in contents {
+            starts.push(ids.len());
+            ids.push(self.specials.bos);
+            ids.extend_from_slice(content);
+            ids.push(self.specials.eos);
+        }
+        starts.push(ids.len());
+        let t = Instant::now();
+        let mut x = self.embed(&ids, &starts)?;
+        self.embedding_norm.apply(&mut x);
+        time("embeddings", t);
+        for layer in &self.layers {
+            let t = Instant::now();
+            let qkv = layer.qkv.forward(&x);
+            time("q/k/v products", t);
+            let context = self.attention(&qkv, &starts, &mut time);
+            let t = Instant::now();
+            let attended = layer.attention_out.forward(&context);
+            time("attention output product", t);
+            let t = Instant::now();
+            add_in_place(&mut x, &attended);
+            layer.attention_norm.apply(&mut x);
+            time("residual + layer norm", t);
+            let t = Instant::now();
+            let mut mid = layer.ffn_in.forward(&x);
+            time("FFN in product", t);
+            let t = Instant::now();
+            gelu_in_place(&mut mid);
+            time("GELU", t);
+            let t = Instant::now();
+            let out = layer.ffn_out.forward(&mid);
+            time("FFN out product", t);
+            let t = Instant::now();
+            add_in_place(&mut x, &out);
+            layer.output_norm.apply(&mut x);
+            time("residual + layer norm", t);
+        }
+        let t = Instant::now();
+        let pooled = starts
+            .windows(2)
+            .map(|w| match self.config.pooling {
+                Pooling::Cls => x[w[0] * h..(w[0] + 1) * h].to_vec(),
+                Pooling::Mean => {
+                    let mut sum = vec![0f32; h];
+                    for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
+                        add_in_place(&mut sum, row);
+                    }
+                    let count = (w[1] - w[0]) as f32;
+                    sum.iter_mut().for_each(|v| *v /= count);
+                    sum
+                }
+            })
+            .collect();
+        time("pooling", t);
+        Ok(pooled)
+    }
+
+    /// Word + position + token-type embeddings of every token.
+    fn embed(&self, ids: &[u32], starts: &[usize]) -> Result<Vec<f32>, EncoderError> {
+        let h = self.config.hidden_size;
+        let max = self.config.max_positions;
+        let ids_tensor = Tensor::from_vec(ids.to_vec(), ids.len(), &Device::Cpu)?;
+        let mut x = self.word.embedding(&ids_tensor)?.flatten_all()?.to_vec1::<f32>()?;
+        for w in starts.windows(2) {
+            for (p, row) in x[w[0] * h..w[1] * h].chunks_exact_mut(h).enumerate() {
+                let position = &self.position[p.min(max - 1) * h..(p.min(max - 1) + 1) * h];
+                for ((v, a), b) in row.iter_mut().zip(position).zip(&self.token_type) {
+                    *v += a + b;
+                }
+            }
+        }
+        Ok(x)
+    }
+
+    /// Scaled dot-product attention per window and head: `[tokens, hidden]`.
+    fn attention(&self, qkv: &[f32], starts: &[usize], time: &mut dyn FnMut(&'static str, Instant)) -> Vec<f32> {
+        let t = Instant::now();
+        let h = self.config.hidden_size;
+        let heads = self.config.num_heads;
+        let d = h / heads;
+        let width = 3 * h;
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut context = vec![0f32; qkv.len() / 3];
+        // Each window's rows of the context, to fill in parallel.
+        let mut rest = context.as_mut_slice();
+        let mut windows = Vec::with_capacity(starts.len());
+        for w in starts.windows(2) {
+            let (mine, tail) = rest.split_at_mut((w[1] - w[0]) * h);
+            windows.push((w[0], w[1] - w[0], mine));
+            rest = tail;
+        }
+        windows.par_iter_mut().for_each(|(start, len, out)| {
+            let (start, len) = (*start, *len);
+            let rows = &qkv[start * width..(start + len) * width];
+            let mut scores = vec![0f32; len * len];
+            for head in 0..heads {
+                let q = View::columns(len, width, head * d, d);
+                let k = View::columns(len, width, h + head * d, d);
+                let v = View::columns(len, width, 2 * h + head * d, d);
+                matmul(&mut scores, View::dense(len, len), rows, q, rows, k.t(), scale);
+                for row in scores.chunks_exact_mut(len) {
+                    softmax_in_place(row);
+                }
+                matmul(out, View::columns(len, h, head * d, d), &scores, View::dense(len, len), rows, v, 1.0);
+            }
+        });
+        time("attention (scores, softmax, context)", t);
+        context
+    }
+}
+
+/// An f32 copy of a weight.
+fn matrix(model: &ModelFile, name: &str) -> Result<Vec<f32>, EncoderError> {
+    Ok(model.dense(name, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?)
+}
+
+fn vector(model: &ModelFile, name: &str) -> Result<Vec<f32>, EncoderError> {
+    matrix(model, name)
+}
+
+fn add_in_place(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+}
+
+/// `exp(x)` for `x ≤ 0` (softmax after the row maximum is taken off), relative error
+/// about 2e-7: `x = n·ln 2 + r` with `|r| ≤ ½ ln 2` (ln 2 in two parts, so `r` keeps its
+/// digits), `2^n` written into the exponent bits and `e^r` a degree-6 Taylor polynomial.
+/// Rounding by adding and taking off 1.5·2²³ keeps it free of calls and branches, so the
+/// loops around it vectorise.
+#[inline]
+fn exp_nonpositive(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.max(-87.0);
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+fn softmax_in_place(row: &mut [f32]) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = exp_nonpositive(*v - max);
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// GELU with the error function (BERT's), erf by Abramowitz & Stegun 7.1.26 (absolute
+/// error below 1.5e-7).
+fn gelu_in_place(x: &mut [f32]) {
+    x.par_chunks_mut(16384).for_each(|chunk| {
+        for v in chunk.iter_mut() {
+            let z = *v * std::f32::consts::FRAC_1_SQRT_2;
+            let a = z.abs();
+            let t = 1.0 / (1.0 + 0.327_591_1 * a);
+            let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
+            let erf = 1.0 - poly * exp_nonpositive(-a * a);
+            let erf = erf.copysign(z);
+            *v = 0.5 * *v * (1.0 + erf);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_and_erf_are_accurate() {
+        for i in 0..2000 {
+            let x = -(i as f32) * 0.01;
+            let (got, want) = (exp_nonpositive(x), x.exp());
+            assert!((got - want).abs() <= 4e-7 * want.max(1e-30), "exp({x}): {got} vs {want}");
+        }
+        assert_eq!(exp_nonpositive(-1e9), exp_nonpositive(-87.0));
+        let mut v: Vec<f32> = (-300..300).map(|i| i as f32 * 0.02).collect();
+        let want: Vec<f64> = v
+            .iter()
+            .map(|&x| {
+                let x = f64::from(x);
+                0.5 * x * (1.0 + libm_erf(x / std::f64::consts::SQRT_2))
+            })
+            .collect();
+        gelu_in_place(&mut v);
+        for (g, w) in v.iter().zip(&want) {
+            assert!((f64::from(*g) - w).abs() < 1e-6, "{g} vs {w}");
+        }
+    }
+
+    /// erf by its Taylor series (converges fast for |x| ≤ 4.3), for the test only.
+    fn libm_erf(x: f64) -> f64 {
+        let mut term = x;
+        let mut sum = x;
+        for n in 1..200 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let mut row = vec![1.0, 2.0, -1e9, 0.5];
+        softmax_in_place(&mut row);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(row[2] < 1e-30);
+    }
+}
