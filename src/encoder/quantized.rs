@@ -17,6 +17,38 @@ use super::model_file::ModelFile;
 use super::weights::{self, Part};
 use super::{EncoderError, ModelConfig, Pooling, Specials};
 
+/// Runs an `#[inline(always)]` function compiled for AVX-512 (or AVX2 + FMA) when the CPU
+/// has it: the binary is built for baseline x86-64 (SSE2), which would leave these loops
+/// four lanes wide.
+macro_rules! wide {
+    ($f:ident($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+            unsafe fn avx512(f: impl FnOnce()) {
+                f()
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2(f: impl FnOnce()) {
+                f()
+            }
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") {
+                // SAFETY: the CPU has the features (checked above).
+                unsafe { avx512(|| $f($($arg),*)) }
+            } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: as above.
+                unsafe { avx2(|| $f($($arg),*)) }
+            } else {
+                $f($($arg),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $f($($arg),*)
+        }
+    }};
+}
+
 /// Where the time of a forward pass went, by operation (summed over layers).
 #[derive(Debug, Clone, Default)]
 pub struct Profile {
@@ -82,16 +114,8 @@ impl Norm {
     /// Normalises every row of `x` in place.
     fn apply(&self, x: &mut [f32]) {
         let h = self.weight.len();
-        x.par_chunks_mut(h * 64).for_each(|rows| {
-            for row in rows.chunks_exact_mut(h) {
-                let mean = row.iter().sum::<f32>() / h as f32;
-                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-                let inv = 1.0 / (var + self.eps).sqrt();
-                for ((v, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
-                    *v = (*v - mean) * inv * w + b;
-                }
-            }
-        });
+        x.par_chunks_mut(h * 64)
+            .for_each(|rows| wide!(layer_norm_rows(rows, &self.weight, &self.bias, self.eps)));
     }
 }
 
@@ -297,9 +321,7 @@ impl QuantizedBert {
                 let k = View::columns(len, width, h + head * d, d);
                 let v = View::columns(len, width, 2 * h + head * d, d);
                 matmul(&mut scores, View::dense(len, len), rows, q, rows, k.t(), scale);
-                for row in scores.chunks_exact_mut(len) {
-                    softmax_in_place(row);
-                }
+                wide!(softmax_rows(&mut scores, len));
                 matmul(out, View::columns(len, h, head * d, d), &scores, View::dense(len, len), rows, v, 1.0);
             }
         });
@@ -318,7 +340,35 @@ fn vector(model: &ModelFile, name: &str) -> Result<Vec<f32>, EncoderError> {
 }
 
 fn add_in_place(x: &mut [f32], y: &[f32]) {
+    x.par_chunks_mut(1 << 16)
+        .zip(y.par_chunks(1 << 16))
+        .for_each(|(a, b)| wide!(add_rows(a, b)));
+}
+
+
+#[inline(always)]
+fn add_rows(x: &mut [f32], y: &[f32]) {
     x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+}
+
+#[inline(always)]
+fn layer_norm_rows(rows: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
+    let h = weight.len();
+    for row in rows.chunks_exact_mut(h) {
+        let mean = row.iter().sum::<f32>() / h as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, w), b) in row.iter_mut().zip(weight).zip(bias) {
+            *v = (*v - mean) * inv * w + b;
+        }
+    }
+}
+
+#[inline(always)]
+fn softmax_rows(scores: &mut [f32], len: usize) {
+    for row in scores.chunks_exact_mut(len) {
+        softmax_in_place(row);
+    }
 }
 
 /// `exp(x)` for `x ≤ 0` (softmax after the row maximum is taken off), relative error
@@ -338,6 +388,7 @@ fn exp_nonpositive(x: f32) -> f32 {
     p * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
+#[inline(always)]
 fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
     let mut sum = 0.0;
@@ -352,7 +403,12 @@ fn softmax_in_place(row: &mut [f32]) {
 /// GELU with the error function (BERT's), erf by Abramowitz & Stegun 7.1.26 (absolute
 /// error below 1.5e-7).
 fn gelu_in_place(x: &mut [f32]) {
-    x.par_chunks_mut(16384).for_each(|chunk| {
+    x.par_chunks_mut(16384).for_each(|chunk| wide!(gelu_rows(chunk)));
+}
+
+#[inline(always)]
+fn gelu_rows(chunk: &mut [f32]) {
+    {
         for v in chunk.iter_mut() {
             let z = *v * std::f32::consts::FRAC_1_SQRT_2;
             let a = z.abs();
@@ -362,7 +418,7 @@ fn gelu_in_place(x: &mut [f32]) {
             let erf = erf.copysign(z);
             *v = 0.5 * *v * (1.0 + erf);
         }
-    });
+    }
 }
 
 #[cfg(test)]

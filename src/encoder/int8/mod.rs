@@ -51,6 +51,12 @@ impl Kernel {
         })
     }
 
+    /// Whether this CPU runs the kernel (cached: the kernels ask on every tile).
+    pub fn runs_here(self) -> bool {
+        static AVAILABLE: std::sync::OnceLock<Vec<Kernel>> = std::sync::OnceLock::new();
+        AVAILABLE.get_or_init(Kernel::available).contains(&self)
+    }
+
     /// Every kernel this CPU runs, fastest first (the scalar one last).
     pub fn available() -> Vec<Kernel> {
         let mut kernels = Vec::new();
@@ -207,7 +213,7 @@ impl Int8Matrix {
 
     /// The same with a given kernel (which must be one of [`Kernel::available`]).
     pub fn forward_with(&self, kernel: Kernel, x: &[f32]) -> Vec<f32> {
-        assert!(Kernel::available().contains(&kernel), "{kernel:?} does not run on this CPU");
+        assert!(kernel.runs_here(), "{kernel:?} does not run on this CPU");
         assert_eq!(x.len() % self.k.max(1), 0, "x has k columns");
         let m = if self.k == 0 { 0 } else { x.len() / self.k };
         let rows = QuantizedRows::new(x, m, self.k, self.k_padded, kernel);

@@ -44,7 +44,7 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
     let width = blocks * BLOCK_COLS;
     assert!(kp % GROUP == 0, "k is padded to whole groups");
     assert!(x.len() >= rows * kp && w.len() >= blocks * BLOCK_COLS * kp && sums.len() >= rows * width);
-    assert!(Kernel::available().contains(&kernel));
+    assert!(kernel.runs_here());
     let block_len = BLOCK_COLS * kp;
     // SAFETY: the lengths are checked above, and `kernel` is one this CPU runs.
     unsafe {
