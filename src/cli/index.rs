@@ -40,30 +40,39 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
     let (mut done_bytes, mut total_bytes) = (0u64, 0u64);
     let started = std::time::Instant::now();
     let mut embedding_started: Option<std::time::Instant> = None;
+    let mut embedding_from: Option<usize> = None;
+    let (mut files_done, mut files_total, mut embedded) = (0usize, 0usize, 0usize);
     let report = index_folder(&args.dir, &args.location.index, &options, &mut |event| match event {
         Progress::Start { files, bytes } => {
             bar.set_length(files as u64);
             total_bytes = bytes;
+            files_total = files;
         }
         Progress::File { bytes, .. } => {
             done_bytes += bytes;
+            files_done += 1;
             let rate = done_bytes as f64 / started.elapsed().as_secs_f64().max(1e-3) / 1e6;
             bar.set_message(format!(
-                "files, {:.1}/{:.1} MB, {rate:.1} MB/s",
+                "files, {:.1}/{:.1} MB, {rate:.1} MB/s, {embedded} passages embedded",
                 done_bytes as f64 / 1e6,
                 total_bytes as f64 / 1e6
             ));
             bar.inc(1);
         }
+        Progress::Embedded { done, .. } if files_done < files_total => {
+            // Embedding runs beside the reading: the bar still counts files.
+            embedded = done;
+        }
         Progress::Embedded { done, total } => {
-            // The bar now counts passages, so its ETA is the embedding's.
+            // Files are read; the bar now counts passages, so its ETA is the embedding's.
             let since = *embedding_started.get_or_insert_with(std::time::Instant::now);
+            let from = *embedding_from.get_or_insert(done);
             if bar.length() != Some(total as u64) {
                 bar.set_length(total as u64);
                 bar.reset_eta();
             }
             bar.set_position(done as u64);
-            let rate = done as f64 / since.elapsed().as_secs_f64().max(1e-3);
+            let rate = (done - from.min(done)) as f64 / since.elapsed().as_secs_f64().max(1e-3);
             bar.set_message(format!("passages embedded, {rate:.0}/s"));
         }
         Progress::Warning(message) => {

@@ -48,14 +48,7 @@ pub fn embed_cached(
     };
     let row = dim * 4;
     let whole = (bytes.len() / row).min(texts.len());
-    let mut vectors: Vec<Vec<f32>> = bytes[..whole * row]
-        .chunks_exact(row)
-        .map(|r| {
-            r.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
-        })
-        .collect();
+    let mut vectors = rows(&bytes[..whole * row], dim);
     if whole < texts.len() {
         // Drop a torn last row before appending.
         let file = std::fs::OpenOptions::new()
@@ -84,8 +77,32 @@ pub fn embed_cached(
     Ok(vectors)
 }
 
+/// Whole rows of `dim` little-endian f32 values.
+fn rows(bytes: &[u8], dim: usize) -> Vec<Vec<f32>> {
+    bytes
+        .chunks_exact(dim * 4)
+        .map(|r| {
+            r.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect()
+}
+
+/// The vectors of a complete cache file of `count` texts.
+pub fn read_complete(path: &Path, dim: usize, count: usize) -> Result<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.len() < count * dim * 4 {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "embedding cache file is short"),
+        ));
+    }
+    Ok(rows(&bytes[..count * dim * 4], dim))
+}
+
 /// The cache file of these texts: its name hashes the model, the kind and every text.
-fn cache_path(dir: &Path, model: &ModelIdentity, kind: TextKind, texts: &[&str]) -> PathBuf {
+pub fn cache_path(dir: &Path, model: &ModelIdentity, kind: TextKind, texts: &[&str]) -> PathBuf {
     let mut hasher = blake3::Hasher::new();
     hasher.update(model.blake3.as_bytes());
     if model.precision != crate::encoder::Precision::F32 {

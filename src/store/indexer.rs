@@ -11,12 +11,12 @@ use std::time::Instant;
 
 use tantivy::{TantivyDocument, Term};
 
-use super::embed_cache::{embed_cached, CachedEmbedding};
+use super::embed_stream::{embed_windows, Pending, Window, WINDOW};
+use super::vectors::LanguageSums;
 use super::vectors::{PassageEmbedder, Vectors};
 use super::{Bm25Params, FileEntry, Store};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFile};
-use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 
 /// How to index.
@@ -53,8 +53,6 @@ impl Default for IndexOptions<'_> {
     }
 }
 
-/// Passages embedded per batch (and per progress event and append to the cache).
-const EMBED_BATCH: usize = 64;
 /// Folder in the index of the embeddings of a run not yet committed.
 const EMBED_CACHE_DIR: &str = "embed-cache";
 
@@ -200,7 +198,6 @@ pub fn index_folder(
     // Keys of the passages of each indexed file, from the last commit (to remove vectors).
     let committed = store.index.reader()?.searcher();
     let mut writer = store.writer(threads)?;
-    let mut to_embed: Vec<(u64, String, String)> = Vec::new();
     let mut report = IndexReport {
         unsupported: found.unsupported,
         skipped: found.errors.len(),
@@ -234,7 +231,20 @@ pub fn index_folder(
     // thread applies the results in file order, so the index is the same on every run.
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::sync_channel::<(usize, Prepared)>(threads * 4);
-    std::thread::scope(|scope| -> Result<()> {
+    let cache_dir = index_dir.join(EMBED_CACHE_DIR);
+    let mut queued = 0usize;
+    let windows = std::thread::scope(|scope| -> Result<Option<Vec<Window>>> {
+        // Embedding runs beside the reading (see embed_stream), when this run embeds.
+        let mut stream = match (&vectors, options.embedder) {
+            (Some(_), Some(embedder)) => {
+                let (to_embed, windows) = mpsc::sync_channel::<Pending>(1);
+                let (done_sender, done) = mpsc::channel::<usize>();
+                let cache_dir = &cache_dir;
+                let thread = scope.spawn(move || embed_windows(embedder, cache_dir, windows, done_sender));
+                Some((to_embed, done, thread, Pending::default()))
+            }
+            _ => None,
+        };
         for _ in 0..threads {
             let (sender, next, files, previous) = (sender.clone(), &next, &found.files, &previous);
             let default_lang = default_lang.as_deref();
@@ -250,7 +260,7 @@ pub fn index_folder(
         drop(sender);
         let mut waiting = BTreeMap::new();
         let mut expected = 0;
-        for (i, prepared) in receiver {
+        'files: for (i, prepared) in receiver {
             waiting.insert(i, prepared);
             while let Some(prepared) = waiting.remove(&expected) {
                 let file = &found.files[expected];
@@ -287,8 +297,16 @@ pub fn index_folder(
                             let key = store.manifest.next_key;
                             store.manifest.next_key += 1;
                             writer.add_document(passage_document(&store, &file.rel_path, passage, key))?;
-                            if vectors.is_some() {
-                                to_embed.push((key, passage.lang.clone(), embedding_text(passage)));
+                            if let Some((to_embed, _, _, pending)) = stream.as_mut() {
+                                pending.keys.push(key);
+                                pending.langs.push(passage.lang.clone());
+                                pending.texts.push(embedding_text(passage));
+                                queued += 1;
+                                // A failed send means the embedder stopped on an error,
+                                // which its join below returns.
+                                if pending.len() >= WINDOW && to_embed.send(std::mem::take(pending)).is_err() {
+                                    break 'files;
+                                }
                             }
                         }
                         report.passages_written += u64::from(entry.passages);
@@ -301,9 +319,22 @@ pub fn index_folder(
                     rel_path: &file.rel_path,
                     bytes,
                 });
+                if let Some(done) = stream.as_ref().and_then(|(_, done, _, _)| done.try_iter().last()) {
+                    progress(Progress::Embedded { done, total: queued });
+                }
             }
         }
-        Ok(())
+        let Some((to_embed, done, thread, pending)) = stream else {
+            return Ok(None);
+        };
+        if !pending.is_empty() {
+            let _ = to_embed.send(pending);
+        }
+        drop(to_embed);
+        for count in done {
+            progress(Progress::Embedded { done: count, total: queued });
+        }
+        thread.join().expect("the embedding thread does not panic").map(Some)
     })?;
 
     let gone: Vec<String> = store
@@ -330,47 +361,32 @@ pub fn index_folder(
             reason: format!("no text in {} files ({} skipped)", found.files.len(), report.skipped),
         });
     }
-    if let (Some(v), Some(embedder)) = (vectors.as_mut(), options.embedder) {
-        let total = to_embed.len();
-        progress(Progress::Embedded { done: 0, total });
-        let texts: Vec<&str> = to_embed.iter().map(|(_, _, t)| t.as_str()).collect();
-        // Through a cache in the index folder: a run interrupted while embedding (hours on
-        // a big corpus) leaves the last good index as it was, and the next run embeds only
-        // what the interrupted one had not.
-        let how = CachedEmbedding {
-            model: embedder.identity(),
-            kind: TextKind::Passage,
-            dim: embedder.dim(),
-            chunk: EMBED_BATCH,
-            embed: &|chunk| embedder.embed_passages(chunk),
-        };
-        let embedded = if texts.is_empty() {
-            Vec::new()
-        } else {
-            embed_cached(&how, &texts, &index_dir.join(EMBED_CACHE_DIR), &mut |done, total| {
-                progress(Progress::Embedded { done, total })
-            })?
-        };
+    if let (Some(v), Some(windows)) = (vectors.as_mut(), windows) {
+        // Means from this run's raw vectors, then the centred vectors into the store; one
+        // window in memory at a time.
         if options.centre_languages {
-            let raw: Vec<(&str, &[f32])> = to_embed
+            let mut sums = LanguageSums::default();
+            for window in &windows {
+                for (lang, vector) in window.langs.iter().zip(window.vectors(v.dim())?) {
+                    sums.add(v, lang, &vector);
+                }
+            }
+            sums.finish(v);
+        }
+        for window in &windows {
+            let items: Vec<(u64, Vec<f32>)> = window
+                .keys
                 .iter()
-                .zip(&embedded)
-                .map(|((_, lang, _), e)| (lang.as_str(), e.as_slice()))
+                .zip(&window.langs)
+                .zip(window.vectors(v.dim())?)
+                .map(|((key, lang), mut vector)| {
+                    v.centre_passage(lang, &mut vector);
+                    (*key, vector)
+                })
                 .collect();
-            v.learn_means(&raw);
+            v.add(&items)?;
         }
-        let items: Vec<(u64, Vec<f32>)> = to_embed
-            .iter()
-            .zip(embedded)
-            .map(|((key, lang, _), mut e)| {
-                v.centre_passage(lang, &mut e);
-                (*key, e)
-            })
-            .collect();
-        for chunk in items.chunks(1024) {
-            v.add(chunk)?;
-        }
-        report.passages_embedded = total as u64;
+        report.passages_embedded = queued as u64;
     }
     // BM25 parameters are read at query time: a change needs a commit, not a re-index.
     let bm25 = store
@@ -548,6 +564,7 @@ mod tests {
 
     use super::*;
     use crate::encoder::{Encoder, ModelFile};
+    use crate::store::embed_stream::CHUNK;
     use crate::store::{EncoderEmbedder, ModelIdentity, VECTORS_DIR};
 
     /// The tiny model, failing (as an interrupted run stops) after `fail_after` batches.
@@ -613,7 +630,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let corpus = dir.path().join("corpus");
         fs::create_dir(&corpus).unwrap();
-        let records: String = (0..300)
+        // Three windows of the embedding stream (512, 512, 176 passages).
+        let records: String = (0..1200)
             .map(|i| {
                 let text = format!("passage {i} tells of the river, the mill and the baker number {i}");
                 serde_json::json!({"id": format!("d{i}"), "lang": "en", "text": text}).to_string() + "\n"
@@ -621,21 +639,22 @@ mod tests {
             .collect();
         fs::write(corpus.join("docs.jsonl"), records).unwrap();
 
-        // Interrupted after two batches: an error, and no index (there was none before).
+        // Interrupted after five batches (the first window and a part of the second): an
+        // error, and no index (there was none before).
         let index = dir.path().join("index");
-        let stopped = tiny(2);
+        let stopped = tiny(5);
         assert!(index_with(&corpus, &index, &stopped).is_err());
         assert!(matches!(Store::open(&index), Err(Error::IndexMissing { .. })));
         // The next run embeds only the rest, and ends with the vectors of a run never stopped.
         let resumed = tiny(usize::MAX);
         let report = index_with(&corpus, &index, &resumed).unwrap();
-        assert_eq!(report.passages, 300);
-        assert_eq!(resumed.texts.load(Ordering::SeqCst), 300 - 2 * EMBED_BATCH);
+        assert_eq!(report.passages, 1200);
+        assert_eq!(resumed.texts.load(Ordering::SeqCst), 1200 - 5 * CHUNK);
         assert!(!index.join(EMBED_CACHE_DIR).exists(), "the cache goes with the commit");
         let clean = dir.path().join("clean");
         index_with(&corpus, &clean, &tiny(usize::MAX)).unwrap();
         let (a, b) = (stored_vectors(&index), stored_vectors(&clean));
-        assert_eq!(a.len(), 300);
+        assert_eq!(a.len(), 1200);
         assert_eq!(a, b);
     }
 }

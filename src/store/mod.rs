@@ -8,6 +8,7 @@
 //! The store never runs the encoder; it records what made the data.
 
 pub mod embed_cache;
+mod embed_stream;
 mod indexer;
 mod manifest;
 pub mod vectors;

@@ -139,6 +139,38 @@ pub type Centring = std::collections::BTreeMap<String, Vec<f32>>;
 /// Passages of one language an indexing run needs before it computes that language's mean.
 pub const MIN_PASSAGES_FOR_MEAN: usize = 20;
 
+/// Sums of a run's raw passage vectors per language, for [`Vectors::learn_means`] without
+/// holding the vectors: fed one vector at a time, then finished into the means.
+#[derive(Default)]
+pub struct LanguageSums {
+    sums: std::collections::BTreeMap<String, (Vec<f64>, usize)>,
+}
+
+impl LanguageSums {
+    /// Adds a raw vector of `lang` (ignored when `vectors` already has that language's mean).
+    pub fn add(&mut self, vectors: &Vectors, lang: &str, v: &[f32]) {
+        if vectors.means.contains_key(lang) {
+            return;
+        }
+        if !self.sums.contains_key(lang) {
+            self.sums.insert(lang.to_string(), (vec![0.0; vectors.dim], 0));
+        }
+        let (sum, n) = self.sums.get_mut(lang).expect("inserted above");
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += f64::from(*x));
+        *n += 1;
+    }
+
+    /// Gives `vectors` the mean of every language with at least [`MIN_PASSAGES_FOR_MEAN`]
+    /// passages here.
+    pub fn finish(self, vectors: &mut Vectors) {
+        for (lang, (sum, n)) in self.sums {
+            if n >= MIN_PASSAGES_FOR_MEAN {
+                vectors.means.insert(lang, sum.iter().map(|s| (s / n as f64) as f32).collect());
+            }
+        }
+    }
+}
+
 /// Subtracts `mean` and normalises to unit length.
 fn centre(vector: &mut [f32], mean: &[f32]) {
     vector.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
@@ -274,21 +306,11 @@ impl Vectors {
     /// Computes the mean of each language that has none yet and at least
     /// [`MIN_PASSAGES_FOR_MEAN`] of the given raw passage vectors.
     pub fn learn_means(&mut self, passages: &[(&str, &[f32])]) {
-        let mut sums: std::collections::BTreeMap<&str, (Vec<f64>, usize)> = Default::default();
+        let mut sums = LanguageSums::default();
         for (lang, v) in passages {
-            if self.means.contains_key(*lang) {
-                continue;
-            }
-            let (sum, n) = sums.entry(lang).or_insert_with(|| (vec![0.0; self.dim], 0));
-            sum.iter_mut().zip(v.iter()).for_each(|(s, x)| *s += f64::from(*x));
-            *n += 1;
+            sums.add(self, lang, v);
         }
-        for (lang, (sum, n)) in sums {
-            if n >= MIN_PASSAGES_FOR_MEAN {
-                let mean = sum.iter().map(|s| (s / n as f64) as f32).collect();
-                self.means.insert(lang.to_string(), mean);
-            }
-        }
+        sums.finish(self);
     }
 
     /// Centres a raw passage vector of `lang` as stored (unchanged without a mean).

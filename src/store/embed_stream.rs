@@ -1,0 +1,95 @@
+//! Embedding while an `index` run is still reading files: the indexer hands over windows
+//! of passages through a bounded channel (one window queued, one being embedded, one
+//! being filled: memory stays bounded whatever the corpus size), and a thread of its own
+//! embeds them. Raw vectors go to the embedding cache as they come, one file per window
+//! named by the window's texts, so a run interrupted at any point finds its finished
+//! windows again. After the last file the indexer reads the windows back one at a time
+//! to learn language means and add the centred vectors ([`Window`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+
+use super::embed_cache::{cache_path, embed_cached, read_complete, CachedEmbedding};
+use super::vectors::PassageEmbedder;
+use crate::encoder::TextKind;
+use crate::error::Result;
+
+/// Passages per window: the encoder sorts a window by length and cuts it into batches by
+/// tokens, so a window should hold many batches.
+pub const WINDOW: usize = 512;
+/// Passages embedded between two appends to a window's cache file.
+pub const CHUNK: usize = 128;
+
+/// Passages on their way to the encoder.
+#[derive(Default)]
+pub struct Pending {
+    /// The passages' keys in the index.
+    pub keys: Vec<u64>,
+    /// Their languages.
+    pub langs: Vec<String>,
+    /// The texts to embed.
+    pub texts: Vec<String>,
+}
+
+impl Pending {
+    /// Passages held.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// An embedded window: its keys and languages, its vectors in a cache file.
+pub struct Window {
+    path: PathBuf,
+    /// The passages' keys.
+    pub keys: Vec<u64>,
+    /// Their languages.
+    pub langs: Vec<String>,
+}
+
+impl Window {
+    /// The window's raw (uncentred) vectors, in key order.
+    pub fn vectors(&self, dim: usize) -> Result<Vec<Vec<f32>>> {
+        read_complete(&self.path, dim, self.keys.len())
+    }
+}
+
+/// Embeds every window that arrives on `windows` into the cache in `dir`, sending the
+/// count of passages embedded so far on `done`; returns the windows once the sender hangs
+/// up (or the first error).
+pub fn embed_windows(
+    embedder: &dyn PassageEmbedder,
+    dir: &Path,
+    windows: Receiver<Pending>,
+    done: Sender<usize>,
+) -> Result<Vec<Window>> {
+    let embed = |chunk: &[&str]| embedder.embed_passages(chunk);
+    let how = CachedEmbedding {
+        model: embedder.identity(),
+        kind: TextKind::Passage,
+        dim: embedder.dim(),
+        chunk: CHUNK,
+        embed: &embed,
+    };
+    let mut finished = Vec::new();
+    let mut before = 0;
+    for pending in windows {
+        let texts: Vec<&str> = pending.texts.iter().map(String::as_str).collect();
+        embed_cached(&how, &texts, dir, &mut |count, _| {
+            let _ = done.send(before + count);
+        })?;
+        before += texts.len();
+        let _ = done.send(before);
+        finished.push(Window {
+            path: cache_path(dir, how.model, how.kind, &texts),
+            keys: pending.keys,
+            langs: pending.langs,
+        });
+    }
+    Ok(finished)
+}
