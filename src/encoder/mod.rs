@@ -20,6 +20,7 @@ pub mod model_file;
 pub mod quantized;
 pub mod tokenize;
 pub mod weights;
+mod wide;
 
 use std::path::PathBuf;
 

@@ -15,39 +15,8 @@ use super::int8::Int8Matrix;
 use super::matmul::{matmul, View};
 use super::model_file::ModelFile;
 use super::weights::{self, Part};
+use super::wide::wide;
 use super::{EncoderError, ModelConfig, Pooling, Specials};
-
-/// Runs an `#[inline(always)]` function compiled for AVX-512 (or AVX2 + FMA) when the CPU
-/// has it: the binary is built for baseline x86-64 (SSE2), which would leave these loops
-/// four lanes wide.
-macro_rules! wide {
-    ($f:ident($($arg:expr),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-            unsafe fn avx512(f: impl FnOnce()) {
-                f()
-            }
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2(f: impl FnOnce()) {
-                f()
-            }
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") {
-                // SAFETY: the CPU has the features (checked above).
-                unsafe { avx512(|| $f($($arg),*)) }
-            } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: as above.
-                unsafe { avx2(|| $f($($arg),*)) }
-            } else {
-                $f($($arg),*)
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            $f($($arg),*)
-        }
-    }};
-}
 
 /// Where the time of a forward pass went, by operation (summed over layers).
 #[derive(Debug, Clone, Default)]
@@ -316,17 +285,60 @@ impl QuantizedBert {
             let (start, len) = (*start, *len);
             let rows = &qkv[start * width..(start + len) * width];
             let mut scores = vec![0f32; len * len];
-            for head in 0..heads {
-                let q = View::columns(len, width, head * d, d);
-                let k = View::columns(len, width, h + head * d, d);
-                let v = View::columns(len, width, 2 * h + head * d, d);
-                matmul(&mut scores, View::dense(len, len), rows, q, rows, k.t(), scale);
-                wide!(softmax_rows(&mut scores, len));
-                matmul(out, View::columns(len, h, head * d, d), &scores, View::dense(len, len), rows, v, 1.0);
+            if len <= SHORT_WINDOW {
+                wide!(short_attention(rows, len, heads, d, scale, &mut scores, out));
+                return;
             }
+            long_attention(rows, len, heads, d, scale, &mut scores, out);
         });
         time("attention (scores, softmax, context)", t);
         context
+    }
+}
+
+/// Windows of at most this many tokens (queries) run attention as plain dot products: a
+/// `gemm` call costs more to set up than such a product takes.
+const SHORT_WINDOW: usize = 48;
+
+/// Attention of one short window, every head, into `out` (`[len, hidden]`).
+#[inline(always)]
+fn short_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32, scores: &mut [f32], out: &mut [f32]) {
+    let h = heads * d;
+    let width = 3 * h;
+    for head in 0..heads {
+        let (q0, k0, v0) = (head * d, h + head * d, 2 * h + head * d);
+        for i in 0..len {
+            let q = &rows[i * width + q0..i * width + q0 + d];
+            for j in 0..len {
+                let k = &rows[j * width + k0..j * width + k0 + d];
+                scores[i * len + j] = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+            }
+        }
+        softmax_rows(scores, len);
+        for i in 0..len {
+            let context = &mut out[i * h + head * d..i * h + (head + 1) * d];
+            context.iter_mut().for_each(|c| *c = 0.0);
+            for j in 0..len {
+                let p = scores[i * len + j];
+                let v = &rows[j * width + v0..j * width + v0 + d];
+                context.iter_mut().zip(v).for_each(|(c, x)| *c += p * x);
+            }
+        }
+    }
+}
+
+/// Attention of one window, every head, into `out` (`[len, hidden]`), with `gemm`
+/// products on strided views of the heads.
+fn long_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32, scores: &mut [f32], out: &mut [f32]) {
+    let h = heads * d;
+    let width = 3 * h;
+    for head in 0..heads {
+        let q = View::columns(len, width, head * d, d);
+        let k = View::columns(len, width, h + head * d, d);
+        let v = View::columns(len, width, 2 * h + head * d, d);
+        matmul(scores, View::dense(len, len), rows, q, rows, k.t(), scale);
+        wide!(softmax_rows(scores, len));
+        matmul(out, View::columns(len, h, head * d, d), scores, View::dense(len, len), rows, v, 1.0);
     }
 }
 
@@ -456,6 +468,19 @@ mod tests {
             sum += term / (2 * n + 1) as f64;
         }
         sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn short_and_long_attention_agree() {
+        let (len, heads, d) = (21, 3, 8);
+        let rows: Vec<f32> = (0..len * 3 * heads * d).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+        let mut scores = vec![0f32; len * len];
+        let (mut a, mut b) = (vec![0f32; len * heads * d], vec![1f32; len * heads * d]);
+        short_attention(&rows, len, heads, d, 0.35, &mut scores, &mut a);
+        long_attention(&rows, len, heads, d, 0.35, &mut scores, &mut b);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
     }
 
     #[test]

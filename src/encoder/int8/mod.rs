@@ -19,6 +19,8 @@ mod x86_64;
 
 use rayon::prelude::*;
 
+use super::wide::wide;
+
 /// Output columns per packed block (one 512-bit register of i32 sums).
 const BLOCK_COLS: usize = 16;
 /// Inputs summed per lane by one dot-product instruction.
@@ -129,6 +131,14 @@ impl std::fmt::Debug for Int8Matrix {
 /// Symmetric int8 quantisation of one row: the scale and the values (`round(v / scale)`,
 /// in −127..=127).
 pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
+    wide!(quantize_row_wide(row, out))
+}
+
+#[inline(always)]
+fn quantize_row_wide(row: &[f32], out: &mut [i8]) -> f32 {
+    // Rounds to nearest (ties to even) by adding and taking off 1.5·2²³: no call to
+    // `roundf`, which the baseline target does not have as an instruction.
+    const ROUND: f32 = 12_582_912.0;
     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
     if max == 0.0 || !max.is_finite() {
         out.iter_mut().for_each(|q| *q = 0);
@@ -137,7 +147,7 @@ pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
     let scale = max / 127.0;
     let inverse = 1.0 / scale;
     for (q, v) in out.iter_mut().zip(row) {
-        *q = (v * inverse).round().clamp(-127.0, 127.0) as i8;
+        *q = (((v * inverse).clamp(-127.0, 127.0) + ROUND) - ROUND) as i32 as i8;
     }
     scale
 }
@@ -282,18 +292,19 @@ impl Int8Matrix {
                 self.tile_sums(kernel, x, row, tile_rows, block, tile_blocks, sums);
                 // Scales, correction and bias; padding columns are not written.
                 let unsigned = kernel.unsigned_activations();
+                let first = block * BLOCK_COLS;
+                let cols = width.min(self.n - first);
+                let columns = first..first + cols;
                 for r in 0..tile_rows {
-                    let sx = x.scales[row + r];
-                    let out_row = (row - rows.start) * stride + r * stride;
-                    for c in 0..width {
-                        let j = block * BLOCK_COLS + c;
-                        if j >= self.n {
-                            break;
-                        }
-                        let correction = if unsigned { self.offsets[j] } else { 0 };
-                        let sum = sums[r * width + c] - correction;
-                        out[out_row + j - first_col] = sum as f32 * (sx * self.scales[j]) + self.bias[j];
-                    }
+                    let start = (row - rows.start + r) * stride + first - first_col;
+                    wide!(epilogue(
+                        &sums[r * width..r * width + cols],
+                        x.scales[row + r],
+                        &self.scales[columns.clone()],
+                        unsigned.then(|| &self.offsets[columns.clone()]),
+                        &self.bias[columns.clone()],
+                        &mut out[start..start + cols]
+                    ));
                 }
                 row += tile_rows;
             }
@@ -355,6 +366,23 @@ pub fn peak_rate(kind: Peak, threads: usize) -> f64 {
     {
         let _ = (kind, threads);
         0.0
+    }
+}
+
+/// `out = (sum − correction) · (sx · scale) + bias` for one row of a tile.
+#[inline(always)]
+fn epilogue(sums: &[i32], sx: f32, scales: &[f32], offsets: Option<&[i32]>, bias: &[f32], out: &mut [f32]) {
+    match offsets {
+        Some(offsets) => {
+            for ((((o, &s), &c), &w), &b) in out.iter_mut().zip(sums).zip(offsets).zip(scales).zip(bias) {
+                *o = (s - c) as f32 * (sx * w) + b;
+            }
+        }
+        None => {
+            for (((o, &s), &w), &b) in out.iter_mut().zip(sums).zip(scales).zip(bias) {
+                *o = s as f32 * (sx * w) + b;
+            }
+        }
     }
 }
 
