@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use mlsearch::encoder::int8::{peak_rate, Peak};
+use mlsearch::encoder::weights::Part;
 use mlsearch::encoder::{builtin_model, Encoder, ModelFile, Precision, TextKind};
 
 const BATCH: usize = 32;
@@ -160,6 +161,31 @@ fn main() {
         for (op, d) in &profile.ops {
             println!("| {op} | {:.1} | {:.1}% |", d.as_secs_f64() * 1e3, d.as_secs_f64() / total * 100.0);
         }
+    }
+
+    // Which layers' int8 error matters: cosine to f32 on the fixture texts with some
+    // layers kept f32.
+    let fixture_texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let reference = f32.embed(&fixture_texts, TextKind::Passage).unwrap();
+    println!("\n| int8 with these layers f32 | cosine to f32, mean | min |\n|---|---|---|");
+    let last = int8.layers() - 1;
+    let variants: [(&str, Box<dyn Fn(usize, Part) -> bool + Sync>); 4] = [
+        ("none (the default)", Box::new(|_, _| false)),
+        ("last layer's FFN", Box::new(move |l, p| l == last && matches!(p, Part::FfnIn | Part::FfnOut))),
+        ("every FFN output", Box::new(|_, p| p == Part::FfnOut)),
+        ("every attention projection", Box::new(|_, p| matches!(p, Part::Query | Part::Key | Part::Value | Part::AttentionOut))),
+    ];
+    for (name, keep) in variants {
+        let e = Encoder::int8_keeping(ModelFile::from_bytes(bytes).unwrap(), keep.as_ref()).unwrap();
+        let got = e.embed(&fixture_texts, TextKind::Passage).unwrap();
+        let cos: Vec<f32> = got
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x * y).sum())
+            .collect();
+        let mean = cos.iter().sum::<f32>() / cos.len() as f32;
+        let min = cos.iter().copied().fold(f32::INFINITY, f32::min);
+        println!("| {name} | {mean:.5} | {min:.5} |");
     }
 
     // The machine's limit.

@@ -222,8 +222,9 @@ pub enum ModelAction {
         /// The model file to write.
         #[arg(short, long)]
         output: PathBuf,
-        /// Storage of the weight matrices.
-        #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0"])]
+        /// Storage of the weight matrices; `int8` stores the linear layers as int8 with one
+        /// scale per row, which the int8 encoder reads without converting anything.
+        #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0", "int8"])]
         dtype: String,
         /// Prefix of queries (default: the checkpoint's sentence-transformers prompt, else none).
         #[arg(long)]

@@ -176,7 +176,11 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
             passage_prefix,
         } => {
             let mut model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
-            model.quantize(matrix_dtype(&dtype))?;
+            if dtype == "int8" {
+                model.store_int8_rows()?;
+            } else {
+                model.quantize(matrix_dtype(&dtype))?;
+            }
             if let Some(p) = query_prefix {
                 model.config.query_prefix = p;
             }

@@ -282,7 +282,7 @@ impl Encoder {
                     "int8 runs on the CPU; use --precision f32 with a GPU".into(),
                 ))
             }
-            Precision::Int8 => Network::Int8(quantized::QuantizedBert::load(&mut model, specials, &quantized::keep_none)?),
+            Precision::Int8 => return Encoder::int8_keeping(model, &quantized::keep_none),
         };
         Ok(Encoder {
             config: model.config.clone(),
@@ -293,12 +293,35 @@ impl Encoder {
         })
     }
 
+    /// An int8 encoder on the CPU whose linear layers named by `keep_f32` (layer, part)
+    /// stay f32: for measuring which layers' int8 error matters (`cargo bench --bench
+    /// encoder`).
+    pub fn int8_keeping(
+        mut model: ModelFile,
+        keep_f32: &(dyn Fn(usize, weights::Part) -> bool + Sync),
+    ) -> Result<Encoder, EncoderError> {
+        let specials = model.tokenizer.specials();
+        let network = Network::Int8(quantized::QuantizedBert::load(&mut model, specials, keep_f32)?);
+        Ok(Encoder {
+            config: model.config.clone(),
+            tokenizer: TextTokenizer::new(&model.tokenizer)?,
+            specials,
+            model: network,
+            device: Device::Cpu,
+        })
+    }
+
     /// The precision the encoder computes in.
     pub fn precision(&self) -> Precision {
         match self.model {
             Network::F32(_) => Precision::F32,
             Network::Int8(_) => Precision::Int8,
         }
+    }
+
+    /// Transformer layers.
+    pub fn layers(&self) -> usize {
+        self.config.num_layers
     }
 
     /// Dimension of the vectors.
@@ -579,6 +602,48 @@ mod tests {
             .embed(&["the cat"], TextKind::Query)
             .unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn int8_rows_are_stored_read_back_and_embed_like_f32() {
+        let mut model = ModelFile::from_bytes(TINY).unwrap();
+        assert!(model.int8_rows("l0.q.w").is_none(), "Q4_0 blocks have scales of their own");
+        model.store_int8_rows().unwrap();
+        let (values, scales) = model.int8_rows("l0.q.w").unwrap();
+        assert_eq!((values.len(), scales.len()), (32 * 32, 32));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("int8.gguf");
+        model.write_gguf(&path).unwrap();
+        let back = ModelFile::open(&path).unwrap();
+        assert_eq!(back.int8_rows("l1.fo.w").unwrap(), model.int8_rows("l1.fo.w").unwrap());
+        let texts = ["the cat sat on the mat", "der hund"];
+        let int8 = Encoder::with_precision(back, &Device::Cpu, Precision::Int8).unwrap();
+        let f32 = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
+        let (a, b) = (
+            int8.embed(&texts, TextKind::Passage).unwrap(),
+            f32.embed(&texts, TextKind::Passage).unwrap(),
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!(cosine(x, y) > 0.99, "{}", cosine(x, y));
+        }
+    }
+
+    #[test]
+    fn int8_and_f32_vectors_agree() {
+        let texts = ["the cat sat on the mat", "der hund", "the mat on the dog the cat"];
+        let int8 = tiny();
+        assert_eq!(int8.precision(), Precision::Int8);
+        let f32 = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
+        let (a, b) = (
+            int8.embed(&texts, TextKind::Passage).unwrap(),
+            f32.embed(&texts, TextKind::Passage).unwrap(),
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!(cosine(x, y) > 0.99, "{}", cosine(x, y));
+        }
+        assert!(f32.profile(&texts, TextKind::Passage).unwrap().is_none());
+        let profile = int8.profile(&texts, TextKind::Passage).unwrap().unwrap();
+        assert!(profile.ops.iter().any(|(op, _)| op.contains("FFN")), "{profile:?}");
     }
 
     #[test]

@@ -16,7 +16,11 @@ use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Tensor};
 
 use super::e5bin::{self, RawDType};
-use super::weights;
+use super::weights::{self, Part};
+
+/// Values per GGML Q8_0 block, and the block's bytes (an f16 scale, then the values).
+const QK8_0: usize = 32;
+const Q8_0_BLOCK: usize = 34;
 use super::{EncoderError, ModelConfig, Specials, TokenizerSpec, Vocabulary};
 
 /// Version of the model file layout (the `mlsearch.model_format` key).
@@ -221,6 +225,69 @@ impl ModelFile {
         let file = file.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Stores every linear layer's matrix as int8 with one scale per output row: GGML Q8_0
+    /// blocks in which every block of a row carries the row's scale, so any GGUF reader
+    /// still reads the file and the int8 model takes the rows as they are
+    /// ([`ModelFile::int8_rows`]). Re-quantised from the stored weights.
+    pub fn store_int8_rows(&mut self) -> Result<(), EncoderError> {
+        for l in 0..self.config.num_layers {
+            for part in Part::ALL.into_iter().filter(|p| !p.is_norm()) {
+                let name = weights::name(l, part, "w");
+                let (n, k) = part.shape(&self.config);
+                if k % QK8_0 != 0 {
+                    continue;
+                }
+                let dense = self.dense(&name, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                let mut bytes = Vec::with_capacity(n * k / QK8_0 * Q8_0_BLOCK);
+                let mut q = vec![0i8; k];
+                for row in dense.chunks_exact(k) {
+                    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    // The scale as stored (f16), and the values rounded against it.
+                    let scale = half::f16::from_f32(max / 127.0);
+                    let inverse = if scale.to_f32() > 0.0 { 1.0 / scale.to_f32() } else { 0.0 };
+                    for (q, v) in q.iter_mut().zip(row) {
+                        *q = (v * inverse).round().clamp(-127.0, 127.0) as i8;
+                    }
+                    for block in q.chunks_exact(QK8_0) {
+                        bytes.extend_from_slice(&scale.to_le_bytes());
+                        bytes.extend(block.iter().map(|&v| v as u8));
+                    }
+                }
+                let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, GgmlDType::Q8_0)?;
+                self.tensors.insert(name, QTensor::new(storage, vec![n, k])?);
+            }
+        }
+        Ok(())
+    }
+
+    /// A matrix `[n, k]` stored by [`ModelFile::store_int8_rows`]: its int8 values and one
+    /// scale per row, read without any arithmetic. `None` when it is stored otherwise.
+    pub fn int8_rows(&self, name: &str) -> Option<(Vec<i8>, Vec<f32>)> {
+        let tensor = self.tensors.get(name)?;
+        let &[n, k] = tensor.shape().dims() else { return None };
+        if tensor.dtype() != GgmlDType::Q8_0 || k % QK8_0 != 0 {
+            return None;
+        }
+        let data = tensor.data().ok()?;
+        let row_bytes = k / QK8_0 * Q8_0_BLOCK;
+        if data.len() != n * row_bytes {
+            return None;
+        }
+        let mut values = Vec::with_capacity(n * k);
+        let mut scales = Vec::with_capacity(n);
+        for row in data.chunks_exact(row_bytes) {
+            let scale = &row[..2];
+            for block in row.chunks_exact(Q8_0_BLOCK) {
+                if &block[..2] != scale {
+                    return None; // blocks with scales of their own: not row-scaled
+                }
+                values.extend(block[2..].iter().map(|&b| b as i8));
+            }
+            scales.push(half::f16::from_le_bytes([scale[0], scale[1]]).to_f32());
+        }
+        Some((values, scales))
     }
 
     /// A weight dequantised to f32.

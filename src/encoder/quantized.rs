@@ -131,6 +131,22 @@ impl QuantizedBert {
             .into_par_iter()
             .map(|l| {
                 let linear = |parts: &[Part]| -> Result<Linear, EncoderError> {
+                    let keep = parts.iter().any(|&p| keep_f32(l, p));
+                    // Stored as int8 rows (`model quantize --dtype int8`): taken as they are.
+                    let stored: Option<Vec<(Vec<i8>, Vec<f32>)>> =
+                        parts.iter().map(|&p| shared.int8_rows(&weights::name(l, p, "w"))).collect();
+                    if let (Some(stored), false) = (stored, keep) {
+                        let mut bias = Vec::new();
+                        let (mut values, mut scales) = (Vec::new(), Vec::new());
+                        for (&part, (v, s)) in parts.iter().zip(stored) {
+                            bias.extend(vector(shared, &weights::name(l, part, "b"))?);
+                            values.extend(v);
+                            scales.extend(s);
+                        }
+                        let n = scales.len();
+                        let k = values.len() / n.max(1);
+                        return Ok(Linear::Int8(Int8Matrix::from_int8(&values, &scales, n, k, &bias)));
+                    }
                     let mut weights = Vec::new();
                     let mut bias = Vec::new();
                     for &part in parts {
@@ -139,7 +155,7 @@ impl QuantizedBert {
                     }
                     let n = bias.len();
                     let k = weights.len() / n.max(1);
-                    Ok(if parts.iter().any(|&p| keep_f32(l, p)) {
+                    Ok(if keep {
                         let mut weight_t = vec![0f32; k * n];
                         for j in 0..n {
                             for i in 0..k {
