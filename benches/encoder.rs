@@ -163,6 +163,24 @@ fn main() {
         }
     }
 
+    // And of one query.
+    let one = [queries[0].as_str()];
+    int8.profile(&one, TextKind::Query).unwrap();
+    if let Some(profile) = int8.profile(&one, TextKind::Query).unwrap() {
+        let total: f64 = profile.ops.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        let t = Instant::now();
+        int8.embed(&one, TextKind::Query).unwrap();
+        println!(
+            "\nint8 profile, one query ({:.2} ms in the model, {:.2} ms for the whole embed call):",
+            total * 1e3,
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        println!("| operation | ms |\n|---|---|");
+        for (op, d) in &profile.ops {
+            println!("| {op} | {:.3} |", d.as_secs_f64() * 1e3);
+        }
+    }
+
     // Which layers' int8 error matters: cosine to f32 on the fixture texts with some
     // layers kept f32.
     let fixture_texts: Vec<&str> = sentences.iter().map(String::as_str).collect();

@@ -142,6 +142,9 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         matrix_dtype: super::embed::matrix_dtype(&args.dtype),
     };
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
+    if args.model.precision == Some(Precision::Int8) {
+        bail!("training computes gradients in f32: leave out --precision (or give f32)");
+    }
     let (base, identity) = super::embed::load_model_file(&args.model)?;
     let (model, _) = super::embed::load_model_file(&args.model)?;
     let mut encoder = Encoder::with_precision(model, &super::embed::device(&args.model.device)?, Precision::F32)?;

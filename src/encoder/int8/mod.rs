@@ -27,6 +27,9 @@ const BLOCK_COLS: usize = 16;
 const GROUP: usize = 4;
 /// Rows of the output one task computes (a multiple of every kernel's row tile).
 const ROW_CHUNK: usize = 48;
+/// Multiply-accumulates below which a product runs on the calling thread alone (about
+/// 20 µs of one core: a query's products).
+const SMALL_PRODUCT: usize = 1 << 22;
 
 /// Which kernel runs the products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +237,10 @@ impl Int8Matrix {
         let blocks = self.n.div_ceil(BLOCK_COLS);
         let chunks = m.div_ceil(ROW_CHUNK);
         let threads = rayon::current_num_threads();
-        if chunks >= threads || blocks < 2 {
+        if m * self.n * self.k < SMALL_PRODUCT {
+            // Less work than handing it to another thread costs.
+            self.product(kernel, &rows, 0..m, 0..blocks, &mut out, self.n);
+        } else if chunks >= threads || blocks < 2 {
             out.par_chunks_mut(ROW_CHUNK * self.n)
                 .enumerate()
                 .for_each(|(c, out)| {
