@@ -121,12 +121,7 @@ fn main() {
         let a = throughput(&int8, &texts, tokens);
         let b = throughput(&f32, &texts, tokens);
         let reference = run_reference(&texts, &queries, &threads);
-        let get = |k: &str| {
-            reference
-                .as_ref()
-                .and_then(|r| r[k].as_f64())
-                .unwrap_or(f64::NAN)
-        };
+        let get = |k: &str| reference.as_ref().and_then(|r| r[k].as_f64()).unwrap_or(f64::NAN);
         if reference_latency.is_none() && reference.is_some() {
             reference_latency = Some((get("query_p50_ms"), get("query_p99_ms")));
         }
@@ -156,10 +151,18 @@ fn main() {
     int8.profile(&texts, TextKind::Passage).unwrap();
     if let Some(profile) = int8.profile(&texts, TextKind::Passage).unwrap() {
         let total: f64 = profile.ops.iter().map(|(_, d)| d.as_secs_f64()).sum();
-        println!("\nint8 profile, one batch of {} paragraphs ({:.0} ms):", texts.len(), total * 1e3);
+        println!(
+            "\nint8 profile, one batch of {} paragraphs ({:.0} ms):",
+            texts.len(),
+            total * 1e3
+        );
         println!("| operation | ms | share |\n|---|---|---|");
         for (op, d) in &profile.ops {
-            println!("| {op} | {:.1} | {:.1}% |", d.as_secs_f64() * 1e3, d.as_secs_f64() / total * 100.0);
+            println!(
+                "| {op} | {:.1} | {:.1}% |",
+                d.as_secs_f64() * 1e3,
+                d.as_secs_f64() / total * 100.0
+            );
         }
     }
 
@@ -189,9 +192,15 @@ fn main() {
     let last = int8.layers() - 1;
     let variants: [(&str, Box<dyn Fn(usize, Part) -> bool + Sync>); 4] = [
         ("none (the default)", Box::new(|_, _| false)),
-        ("last layer's FFN", Box::new(move |l, p| l == last && matches!(p, Part::FfnIn | Part::FfnOut))),
+        (
+            "last layer's FFN",
+            Box::new(move |l, p| l == last && matches!(p, Part::FfnIn | Part::FfnOut)),
+        ),
         ("every FFN output", Box::new(|_, p| p == Part::FfnOut)),
-        ("every attention projection", Box::new(|_, p| matches!(p, Part::Query | Part::Key | Part::Value | Part::AttentionOut))),
+        (
+            "every attention projection",
+            Box::new(|_, p| matches!(p, Part::Query | Part::Key | Part::Value | Part::AttentionOut)),
+        ),
     ];
     for (name, keep) in variants {
         let e = Encoder::int8_keeping(ModelFile::from_bytes(bytes).unwrap(), keep.as_ref()).unwrap();

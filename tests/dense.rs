@@ -162,13 +162,19 @@ fn the_index_records_its_precision_and_queries_follow_it() {
     let Some(ws) = indexed() else { return };
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.index().join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["vectors"]["model"]["precision"], "int8", "the default on the CPU");
+    assert_eq!(
+        manifest["vectors"]["model"]["precision"], "int8",
+        "the default on the CPU"
+    );
     // A query without --precision uses the index's; asking for the other one is refused.
     let hits = ws.hits(&[&german_bakery_query(), "--mode", "dense", "--lang", "de", "-k", "1"]);
     assert_eq!(hits[0]["doc"], "parallel/bakery.de.txt");
     let run = ws.run(&["query", "Bäcker", "--mode", "dense", "--precision", "f32"]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("at int8") && run.stderr.contains("at f32"), "{run:?}");
+    assert!(
+        run.stderr.contains("at int8") && run.stderr.contains("at f32"),
+        "{run:?}"
+    );
 
     // An f32 index: an incremental run keeps f32 without being told, and its vectors find
     // the same passage.
@@ -180,7 +186,11 @@ fn the_index_records_its_precision_and_queries_follow_it() {
     }
     let run = f32_ws.run(&["index", corpus.path().to_str().unwrap(), "--precision", "f32"]);
     assert_eq!(run.code, 0, "{run:?}");
-    std::fs::write(corpus.path().join("note.en.txt"), "A short note about the harbour and its boats.").unwrap();
+    std::fs::write(
+        corpus.path().join("note.en.txt"),
+        "A short note about the harbour and its boats.",
+    )
+    .unwrap();
     f32_ws.index_ok(corpus.path());
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(f32_ws.index().join("manifest.json")).unwrap()).unwrap();

@@ -97,7 +97,10 @@ impl Layer {
     }
 
     fn norms(&self) -> [(Part, &LayerNorm); 2] {
-        [(Part::AttentionNorm, &self.attention_norm), (Part::OutputNorm, &self.output_norm)]
+        [
+            (Part::AttentionNorm, &self.attention_norm),
+            (Part::OutputNorm, &self.output_norm),
+        ]
     }
 }
 

@@ -58,8 +58,14 @@ impl View {
 
 /// `dst = scale · a · b` on one thread (callers parallelise over heads and texts).
 pub fn matmul(dst: &mut [f32], d: View, a: &[f32], av: View, b: &[f32], bv: View, scale: f32) {
-    assert!(av.cols == bv.rows && d.rows == av.rows && d.cols == bv.cols, "shapes agree");
-    assert!(av.end() <= a.len() && bv.end() <= b.len() && d.end() <= dst.len(), "views fit");
+    assert!(
+        av.cols == bv.rows && d.rows == av.rows && d.cols == bv.cols,
+        "shapes agree"
+    );
+    assert!(
+        av.end() <= a.len() && bv.end() <= b.len() && d.end() <= dst.len(),
+        "views fit"
+    );
     if d.rows == 0 || d.cols == 0 {
         return;
     }

@@ -267,13 +267,21 @@ pub struct Encoder {
 impl Encoder {
     /// Builds an encoder from a model on `device`: int8 on the CPU, f32 elsewhere.
     pub fn new(model: ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
-        let precision = if device.is_cpu() { Precision::Int8 } else { Precision::F32 };
+        let precision = if device.is_cpu() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        };
         Encoder::with_precision(model, device, precision)
     }
 
     /// Builds an encoder from a model on `device` with the given precision (int8 runs on
     /// the CPU only).
-    pub fn with_precision(mut model: ModelFile, device: &Device, precision: Precision) -> Result<Encoder, EncoderError> {
+    pub fn with_precision(
+        mut model: ModelFile,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Encoder, EncoderError> {
         let specials = model.tokenizer.specials();
         let network = match precision {
             Precision::F32 => Network::F32(bert::Bert::load(&mut model, device)?),
@@ -607,7 +615,10 @@ mod tests {
     #[test]
     fn int8_rows_are_stored_read_back_and_embed_like_f32() {
         let mut model = ModelFile::from_bytes(TINY).unwrap();
-        assert!(model.int8_rows("l0.q.w").is_none(), "Q4_0 blocks have scales of their own");
+        assert!(
+            model.int8_rows("l0.q.w").is_none(),
+            "Q4_0 blocks have scales of their own"
+        );
         model.store_int8_rows().unwrap();
         let (values, scales) = model.int8_rows("l0.q.w").unwrap();
         assert_eq!((values.len(), scales.len()), (32 * 32, 32));

@@ -246,7 +246,11 @@ impl ModelFile {
                     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
                     // The scale as stored (f16), and the values rounded against it.
                     let scale = half::f16::from_f32(max / 127.0);
-                    let inverse = if scale.to_f32() > 0.0 { 1.0 / scale.to_f32() } else { 0.0 };
+                    let inverse = if scale.to_f32() > 0.0 {
+                        1.0 / scale.to_f32()
+                    } else {
+                        0.0
+                    };
                     for (q, v) in q.iter_mut().zip(row) {
                         *q = (v * inverse).round().clamp(-127.0, 127.0) as i8;
                     }

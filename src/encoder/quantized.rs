@@ -39,7 +39,12 @@ impl Profile {
 enum Linear {
     Int8(Int8Matrix),
     /// `[k, n]` (transposed, row-major) and bias.
-    F32 { weight_t: Vec<f32>, bias: Vec<f32>, k: usize, n: usize },
+    F32 {
+        weight_t: Vec<f32>,
+        bias: Vec<f32>,
+        k: usize,
+        n: usize,
+    },
 }
 
 impl Linear {
@@ -54,7 +59,15 @@ impl Linear {
                 out.par_chunks_mut(rows * n).enumerate().for_each(|(c, out)| {
                     let r = out.len() / n;
                     let xs = &x[c * rows * k..(c * rows + r) * k];
-                    matmul(out, View::dense(r, *n), xs, View::dense(r, *k), weight_t, View::dense(*k, *n), 1.0);
+                    matmul(
+                        out,
+                        View::dense(r, *n),
+                        xs,
+                        View::dense(r, *k),
+                        weight_t,
+                        View::dense(*k, *n),
+                        1.0,
+                    );
                     for row in out.chunks_exact_mut(*n) {
                         row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
                     }
@@ -133,8 +146,10 @@ impl QuantizedBert {
                 let linear = |parts: &[Part]| -> Result<Linear, EncoderError> {
                     let keep = parts.iter().any(|&p| keep_f32(l, p));
                     // Stored as int8 rows (`model quantize --dtype int8`): taken as they are.
-                    let stored: Option<Vec<(Vec<i8>, Vec<f32>)>> =
-                        parts.iter().map(|&p| shared.int8_rows(&weights::name(l, p, "w"))).collect();
+                    let stored: Option<Vec<(Vec<i8>, Vec<f32>)>> = parts
+                        .iter()
+                        .map(|&p| shared.int8_rows(&weights::name(l, p, "w")))
+                        .collect();
                     if let (Some(stored), false) = (stored, keep) {
                         let mut bias = Vec::new();
                         let (mut values, mut scales) = (Vec::new(), Vec::new());
@@ -210,7 +225,11 @@ impl QuantizedBert {
         }
     }
 
-    fn pooled_on_pool(&self, contents: &[&[u32]], mut profile: Option<&mut Profile>) -> Result<Vec<Vec<f32>>, EncoderError> {
+    fn pooled_on_pool(
+        &self,
+        contents: &[&[u32]],
+        mut profile: Option<&mut Profile>,
+    ) -> Result<Vec<Vec<f32>>, EncoderError> {
         let h = self.config.hidden_size;
         let mut time = |op: &'static str, since: Instant| {
             if let Some(p) = profile.as_deref_mut() {
@@ -371,7 +390,15 @@ fn long_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32, 
         let v = View::columns(len, width, 2 * h + head * d, d);
         matmul(scores, View::dense(len, len), rows, q, rows, k.t(), scale);
         wide!(softmax_rows(scores, len));
-        matmul(out, View::columns(len, h, head * d, d), scores, View::dense(len, len), rows, v, 1.0);
+        matmul(
+            out,
+            View::columns(len, h, head * d, d),
+            scores,
+            View::dense(len, len),
+            rows,
+            v,
+            1.0,
+        );
     }
 }
 
@@ -389,7 +416,6 @@ fn add_in_place(x: &mut [f32], y: &[f32]) {
         .zip(y.par_chunks(1 << 16))
         .for_each(|(a, b)| wide!(add_rows(a, b)));
 }
-
 
 #[inline(always)]
 fn add_rows(x: &mut [f32], y: &[f32]) {
@@ -458,7 +484,8 @@ fn gelu_rows(chunk: &mut [f32]) {
             let z = *v * std::f32::consts::FRAC_1_SQRT_2;
             let a = z.abs();
             let t = 1.0 / (1.0 + 0.327_591_1 * a);
-            let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
+            let poly =
+                t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
             let erf = 1.0 - poly * exp_nonpositive(-a * a);
             let erf = erf.copysign(z);
             *v = 0.5 * *v * (1.0 + erf);
@@ -475,7 +502,10 @@ mod tests {
         for i in 0..2000 {
             let x = -(i as f32) * 0.01;
             let (got, want) = (exp_nonpositive(x), x.exp());
-            assert!((got - want).abs() <= 4e-7 * want.max(1e-30), "exp({x}): {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 4e-7 * want.max(1e-30),
+                "exp({x}): {got} vs {want}"
+            );
         }
         assert_eq!(exp_nonpositive(-1e9), exp_nonpositive(-87.0));
         let mut v: Vec<f32> = (-300..300).map(|i| i as f32 * 0.02).collect();
@@ -506,7 +536,9 @@ mod tests {
     #[test]
     fn short_and_long_attention_agree() {
         let (len, heads, d) = (21, 3, 8);
-        let rows: Vec<f32> = (0..len * 3 * heads * d).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+        let rows: Vec<f32> = (0..len * 3 * heads * d)
+            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+            .collect();
         let mut scores = vec![0f32; len * len];
         let (mut a, mut b) = (vec![0f32; len * heads * d], vec![1f32; len * heads * d]);
         short_attention(&rows, len, heads, d, 0.35, &mut scores, &mut a);

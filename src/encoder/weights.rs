@@ -134,7 +134,12 @@ pub fn shape(name: &str, c: &ModelConfig) -> Option<(usize, usize)> {
         WORD => (c.vocab_size, h),
         POSITION => (c.max_positions, h),
         TOKEN_TYPE => (c.type_vocab_size, h),
-        _ if name.strip_prefix(EMBEDDING_NORM).is_some_and(|s| s == ".w" || s == ".b") => (1, h),
+        _ if name
+            .strip_prefix(EMBEDDING_NORM)
+            .is_some_and(|s| s == ".w" || s == ".b") =>
+        {
+            (1, h)
+        }
         _ => {
             let (layer, part, suffix) = parse(name)?;
             if layer >= c.num_layers {
@@ -199,7 +204,10 @@ mod tests {
         assert_eq!(shape("l0.oln.w", &c), Some((1, 8)));
         assert_eq!(shape("l2.q.w", &c), None);
         assert_eq!(shape("l0.zz.w", &c), None);
-        assert_eq!(hf_name("l1.aln.b").unwrap(), "encoder.layer.1.attention.output.LayerNorm.bias");
+        assert_eq!(
+            hf_name("l1.aln.b").unwrap(),
+            "encoder.layer.1.attention.output.LayerNorm.bias"
+        );
         assert_eq!(hf_name("emb.ln.w").unwrap(), "embeddings.LayerNorm.weight");
     }
 }

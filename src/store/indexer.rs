@@ -332,7 +332,10 @@ pub fn index_folder(
         }
         drop(to_embed);
         for count in done {
-            progress(Progress::Embedded { done: count, total: queued });
+            progress(Progress::Embedded {
+                done: count,
+                total: queued,
+            });
         }
         thread.join().expect("the embedding thread does not panic").map(Some)
     })?;

@@ -165,7 +165,9 @@ impl LanguageSums {
     pub fn finish(self, vectors: &mut Vectors) {
         for (lang, (sum, n)) in self.sums {
             if n >= MIN_PASSAGES_FOR_MEAN {
-                vectors.means.insert(lang, sum.iter().map(|s| (s / n as f64) as f32).collect());
+                vectors
+                    .means
+                    .insert(lang, sum.iter().map(|s| (s / n as f64) as f32).collect());
             }
         }
     }

@@ -499,7 +499,12 @@ mod tests {
     const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
 
     fn encoder() -> Encoder {
-        Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, crate::encoder::Precision::F32).unwrap()
+        Encoder::with_precision(
+            ModelFile::from_bytes(TINY).unwrap(),
+            &Device::Cpu,
+            crate::encoder::Precision::F32,
+        )
+        .unwrap()
     }
 
     fn records(groups: usize) -> Vec<Record> {

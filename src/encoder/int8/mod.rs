@@ -48,12 +48,7 @@ impl Kernel {
     /// The fastest kernel this CPU runs.
     pub fn detect() -> Kernel {
         static DETECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| {
-            Kernel::available()
-                .into_iter()
-                .next()
-                .unwrap_or(Kernel::Scalar)
-        })
+        *DETECTED.get_or_init(|| Kernel::available().into_iter().next().unwrap_or(Kernel::Scalar))
     }
 
     /// Whether this CPU runs the kernel (cached: the kernels ask on every tile).
@@ -241,13 +236,11 @@ impl Int8Matrix {
             // Less work than handing it to another thread costs.
             self.product(kernel, &rows, 0..m, 0..blocks, &mut out, self.n);
         } else if chunks >= threads || blocks < 2 {
-            out.par_chunks_mut(ROW_CHUNK * self.n)
-                .enumerate()
-                .for_each(|(c, out)| {
-                    let first = c * ROW_CHUNK;
-                    let count = out.len() / self.n;
-                    self.product(kernel, &rows, first..first + count, 0..blocks, out, self.n);
-                });
+            out.par_chunks_mut(ROW_CHUNK * self.n).enumerate().for_each(|(c, out)| {
+                let first = c * ROW_CHUNK;
+                let count = out.len() / self.n;
+                self.product(kernel, &rows, first..first + count, 0..blocks, out, self.n);
+            });
         } else {
             // Few rows (a query): split the columns between the threads instead.
             let split = threads.min(blocks);
@@ -363,7 +356,9 @@ pub fn peak_rate(kind: Peak, threads: usize) -> f64 {
         let rounds = 20_000_000;
         let start = std::time::Instant::now();
         let work: f64 = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(move || x86_64::peak(kind, rounds))).collect();
+            let handles: Vec<_> = (0..threads.max(1))
+                .map(|_| s.spawn(move || x86_64::peak(kind, rounds)))
+                .collect();
             handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
         });
         work / start.elapsed().as_secs_f64()
@@ -405,7 +400,11 @@ fn scalar_tile(x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: 
                 let wg = &wb[g * BLOCK_COLS * GROUP..(g + 1) * BLOCK_COLS * GROUP];
                 for (c, s) in out.iter_mut().enumerate() {
                     let w4 = &wg[c * GROUP..(c + 1) * GROUP];
-                    *s += x4.iter().zip(w4).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum::<i32>();
+                    *s += x4
+                        .iter()
+                        .zip(w4)
+                        .map(|(&a, &b)| i32::from(a) * i32::from(b))
+                        .sum::<i32>();
                 }
             }
         }

@@ -52,7 +52,11 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
             Kernel::Avx512Vnni => {
                 let mut b = 0;
                 while b < blocks {
-                    let (x, w, out) = (x.as_ptr(), w.as_ptr().add(b * block_len), sums.as_mut_ptr().add(b * BLOCK_COLS));
+                    let (x, w, out) = (
+                        x.as_ptr(),
+                        w.as_ptr().add(b * block_len),
+                        sums.as_mut_ptr().add(b * BLOCK_COLS),
+                    );
                     if blocks - b >= 4 {
                         by_rows!(rows, avx512_vnni, 4, x, w, kp, out, width);
                         b += 4;
@@ -64,7 +68,11 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
             }
             Kernel::AvxVnni | Kernel::Avx2 => {
                 for b in 0..blocks {
-                    let (x, w, out) = (x.as_ptr(), w.as_ptr().add(b * block_len), sums.as_mut_ptr().add(b * BLOCK_COLS));
+                    let (x, w, out) = (
+                        x.as_ptr(),
+                        w.as_ptr().add(b * block_len),
+                        sums.as_mut_ptr().add(b * BLOCK_COLS),
+                    );
                     if kernel == Kernel::AvxVnni {
                         by_rows!(rows, avx_vnni, x, w, kp, out, width);
                     } else {
@@ -76,7 +84,6 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
         }
     }
 }
-
 
 /// AVX-512 VNNI: activations are unsigned (`q + 128`).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
