@@ -627,16 +627,21 @@ mod tests {
         model.write_gguf(&path).unwrap();
         let back = ModelFile::open(&path).unwrap();
         assert_eq!(back.int8_rows("l1.fo.w").unwrap(), model.int8_rows("l1.fo.w").unwrap());
-        let texts = ["the cat sat on the mat", "der hund"];
         let int8 = Encoder::with_precision(back, &Device::Cpu, Precision::Int8).unwrap();
+        assert_close_to_f32(&int8, &["the cat sat on the mat", "der hund"]);
+    }
+
+    /// Checks that `int8` embeds `texts` like the f32 model of the tiny model.
+    fn assert_close_to_f32(int8: &Encoder, texts: &[&str]) {
         let f32 = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
         let (a, b) = (
-            int8.embed(&texts, TextKind::Passage).unwrap(),
-            f32.embed(&texts, TextKind::Passage).unwrap(),
+            int8.embed(texts, TextKind::Passage).unwrap(),
+            f32.embed(texts, TextKind::Passage).unwrap(),
         );
         for (x, y) in a.iter().zip(&b) {
             assert!(cosine(x, y) > 0.99, "{}", cosine(x, y));
         }
+        assert!(f32.profile(texts, TextKind::Passage).unwrap().is_none());
     }
 
     #[test]
@@ -644,15 +649,7 @@ mod tests {
         let texts = ["the cat sat on the mat", "der hund", "the mat on the dog the cat"];
         let int8 = tiny();
         assert_eq!(int8.precision(), Precision::Int8);
-        let f32 = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
-        let (a, b) = (
-            int8.embed(&texts, TextKind::Passage).unwrap(),
-            f32.embed(&texts, TextKind::Passage).unwrap(),
-        );
-        for (x, y) in a.iter().zip(&b) {
-            assert!(cosine(x, y) > 0.99, "{}", cosine(x, y));
-        }
-        assert!(f32.profile(&texts, TextKind::Passage).unwrap().is_none());
+        assert_close_to_f32(&int8, &texts);
         let profile = int8.profile(&texts, TextKind::Passage).unwrap().unwrap();
         assert!(profile.ops.iter().any(|(op, _)| op.contains("FFN")), "{profile:?}");
     }
