@@ -190,7 +190,8 @@ fn main() {
     let reference = f32.embed(&fixture_texts, TextKind::Passage).unwrap();
     println!("\n| int8 with these layers f32 | cosine to f32, mean | min |\n|---|---|---|");
     let last = int8.layers() - 1;
-    let variants: [(&str, Box<dyn Fn(usize, Part) -> bool + Sync>); 4] = [
+    type KeepF32 = Box<dyn Fn(usize, Part) -> bool + Sync>;
+    let variants: [(&str, KeepF32); 4] = [
         ("none (the default)", Box::new(|_, _| false)),
         (
             "last layer's FFN",

@@ -223,7 +223,7 @@ impl Int8Matrix {
     pub fn forward_with(&self, kernel: Kernel, x: &[f32]) -> Vec<f32> {
         assert!(kernel.runs_here(), "{kernel:?} does not run on this CPU");
         assert_eq!(x.len() % self.k.max(1), 0, "x has k columns");
-        let m = if self.k == 0 { 0 } else { x.len() / self.k };
+        let m = x.len().checked_div(self.k).unwrap_or(0);
         let rows = QuantizedRows::new(x, m, self.k, self.k_padded, kernel);
         let mut out = vec![0f32; m * self.n];
         if m == 0 || self.n == 0 {

@@ -42,7 +42,7 @@ macro_rules! by_rows {
 /// (`[blocks][kp / 4][16][4]`) into `sums` (`[rows][blocks · 16]`).
 pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: &mut [i32]) {
     let width = blocks * BLOCK_COLS;
-    assert!(kp % GROUP == 0, "k is padded to whole groups");
+    assert!(kp.is_multiple_of(GROUP), "k is padded to whole groups");
     assert!(x.len() >= rows * kp && w.len() >= blocks * BLOCK_COLS * kp && sums.len() >= rows * width);
     assert!(kernel.runs_here());
     let block_len = BLOCK_COLS * kp;
