@@ -25,11 +25,7 @@ pub fn load_with_identity(
 ) -> anyhow::Result<(Encoder, ModelIdentity)> {
     let (model, mut identity) = load_model_file(choice)?;
     let device = device(&choice.device)?;
-    let precision = choice.precision.or(recorded).unwrap_or(if device.is_cpu() {
-        Precision::Int8
-    } else {
-        Precision::F32
-    });
+    let precision = choice.precision.or(recorded).unwrap_or(Precision::default_for(&device));
     identity.precision = precision;
     Ok((Encoder::with_precision(model, &device, precision)?, identity))
 }

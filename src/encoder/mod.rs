@@ -238,6 +238,17 @@ impl Precision {
     }
 }
 
+impl Precision {
+    /// The default on `device`: int8 on the CPU, f32 on a GPU (int8 runs on the CPU only).
+    pub fn default_for(device: &Device) -> Precision {
+        if device.is_cpu() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+}
+
 impl std::str::FromStr for Precision {
     type Err = String;
     fn from_str(s: &str) -> Result<Precision, String> {
@@ -267,12 +278,7 @@ pub struct Encoder {
 impl Encoder {
     /// Builds an encoder from a model on `device`: int8 on the CPU, f32 elsewhere.
     pub fn new(model: ModelFile, device: &Device) -> Result<Encoder, EncoderError> {
-        let precision = if device.is_cpu() {
-            Precision::Int8
-        } else {
-            Precision::F32
-        };
-        Encoder::with_precision(model, device, precision)
+        Encoder::with_precision(model, device, Precision::default_for(device))
     }
 
     /// Builds an encoder from a model on `device` with the given precision (int8 runs on
@@ -290,12 +296,21 @@ impl Encoder {
                     "int8 runs on the CPU; use --precision f32 with a GPU".into(),
                 ))
             }
-            Precision::Int8 => return Encoder::int8_keeping(model, &quantized::keep_none),
+            Precision::Int8 => Network::Int8(quantized::QuantizedBert::load(
+                &mut model,
+                specials,
+                &quantized::keep_none,
+            )?),
         };
+        Encoder::assemble(model, network, device)
+    }
+
+    /// The encoder around a loaded network.
+    fn assemble(model: ModelFile, network: Network, device: &Device) -> Result<Encoder, EncoderError> {
         Ok(Encoder {
             config: model.config.clone(),
             tokenizer: TextTokenizer::new(&model.tokenizer)?,
-            specials,
+            specials: model.tokenizer.specials(),
             model: network,
             device: device.clone(),
         })
@@ -310,13 +325,7 @@ impl Encoder {
     ) -> Result<Encoder, EncoderError> {
         let specials = model.tokenizer.specials();
         let network = Network::Int8(quantized::QuantizedBert::load(&mut model, specials, keep_f32)?);
-        Ok(Encoder {
-            config: model.config.clone(),
-            tokenizer: TextTokenizer::new(&model.tokenizer)?,
-            specials,
-            model: network,
-            device: Device::Cpu,
-        })
+        Encoder::assemble(model, network, &Device::Cpu)
     }
 
     /// The precision the encoder computes in.

@@ -87,8 +87,8 @@ struct Norm {
 impl Norm {
     fn load(model: &ModelFile, name: &str, eps: f64) -> Result<Norm, EncoderError> {
         Ok(Norm {
-            weight: vector(model, &format!("{name}.w"))?,
-            bias: vector(model, &format!("{name}.b"))?,
+            weight: matrix(model, &format!("{name}.w"))?,
+            bias: matrix(model, &format!("{name}.b"))?,
             eps: eps as f32,
         })
     }
@@ -154,7 +154,7 @@ impl QuantizedBert {
                         let mut bias = Vec::new();
                         let (mut values, mut scales) = (Vec::new(), Vec::new());
                         for (&part, (v, s)) in parts.iter().zip(stored) {
-                            bias.extend(vector(shared, &weights::name(l, part, "b"))?);
+                            bias.extend(matrix(shared, &weights::name(l, part, "b"))?);
                             values.extend(v);
                             scales.extend(s);
                         }
@@ -166,7 +166,7 @@ impl QuantizedBert {
                     let mut bias = Vec::new();
                     for &part in parts {
                         weights.extend(matrix(shared, &weights::name(l, part, "w"))?);
-                        bias.extend(vector(shared, &weights::name(l, part, "b"))?);
+                        bias.extend(matrix(shared, &weights::name(l, part, "b"))?);
                     }
                     let n = bias.len();
                     let k = weights.len() / n.max(1);
@@ -402,13 +402,9 @@ fn long_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32, 
     }
 }
 
-/// An f32 copy of a weight.
+/// An f32 copy of a weight (matrix or vector).
 fn matrix(model: &ModelFile, name: &str) -> Result<Vec<f32>, EncoderError> {
     Ok(model.dense(name, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?)
-}
-
-fn vector(model: &ModelFile, name: &str) -> Result<Vec<f32>, EncoderError> {
-    matrix(model, name)
 }
 
 fn add_in_place(x: &mut [f32], y: &[f32]) {
