@@ -96,6 +96,14 @@ fn main() {
         (e, t.elapsed().as_secs_f64() * 1e3)
     };
     let (int8, int8_load) = load(Precision::Int8);
+    if std::env::var_os("BENCH_QUICK").is_some() {
+        // Only the int8 query latency and a query's profile (for trying kernel changes).
+        let queries: Vec<String> = fixture("parity/queries.txt").lines().map(str::to_string).collect();
+        let (p50, p99) = latency(&int8, &queries);
+        println!("int8 query p50 {p50:.2} ms, p99 {p99:.2} ms (load {int8_load:.0} ms)");
+        print_query_profile(&int8, &queries[0]);
+        return;
+    }
     let (f32, f32_load) = load(Precision::F32);
     println!("model load: int8 {int8_load:.0} ms, f32 {f32_load:.0} ms");
 
@@ -167,22 +175,7 @@ fn main() {
     }
 
     // And of one query.
-    let one = [queries[0].as_str()];
-    int8.profile(&one, TextKind::Query).unwrap();
-    if let Some(profile) = int8.profile(&one, TextKind::Query).unwrap() {
-        let total: f64 = profile.ops.iter().map(|(_, d)| d.as_secs_f64()).sum();
-        let t = Instant::now();
-        int8.embed(&one, TextKind::Query).unwrap();
-        println!(
-            "\nint8 profile, one query ({:.2} ms in the model, {:.2} ms for the whole embed call):",
-            total * 1e3,
-            t.elapsed().as_secs_f64() * 1e3
-        );
-        println!("| operation | ms |\n|---|---|");
-        for (op, d) in &profile.ops {
-            println!("| {op} | {:.3} |", d.as_secs_f64() * 1e3);
-        }
-    }
+    print_query_profile(&int8, &queries[0]);
 
     // Which layers' int8 error matters: cosine to f32 on the fixture texts with some
     // layers kept f32.
@@ -258,4 +251,24 @@ fn run_reference(passages: &[String], queries: &[String], threads: &str) -> Opti
     child.stdin.take()?.write_all(passages.join("\n").as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Where one query's time goes in the int8 model.
+fn print_query_profile(encoder: &Encoder, query: &str) {
+    let one = [query];
+    encoder.profile(&one, TextKind::Query).unwrap();
+    if let Some(profile) = encoder.profile(&one, TextKind::Query).unwrap() {
+        let total: f64 = profile.ops.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        let t = Instant::now();
+        encoder.embed(&one, TextKind::Query).unwrap();
+        println!(
+            "\nint8 profile, one query ({:.2} ms in the model, {:.2} ms for the whole embed call):",
+            total * 1e3,
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        println!("| operation | ms |\n|---|---|");
+        for (op, d) in &profile.ops {
+            println!("| {op} | {:.3} |", d.as_secs_f64() * 1e3);
+        }
+    }
 }

@@ -363,20 +363,40 @@ fn short_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32,
             let q = &rows[i * width + q0..i * width + q0 + d];
             for j in 0..len {
                 let k = &rows[j * width + k0..j * width + k0 + d];
-                scores[i * len + j] = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                scores[i * len + j] = dot(q, k) * scale;
             }
         }
         softmax_rows(scores, len);
         for i in 0..len {
+            let p = &scores[i * len..(i + 1) * len];
             let context = &mut out[i * h + head * d..i * h + (head + 1) * d];
-            context.iter_mut().for_each(|c| *c = 0.0);
-            for j in 0..len {
-                let p = scores[i * len + j];
-                let v = &rows[j * width + v0..j * width + v0 + d];
-                context.iter_mut().zip(v).for_each(|(c, x)| *c += p * x);
+            // 16 columns at a time, summed in registers (not in `out`) over the tokens.
+            for (c, part) in context.chunks_mut(16).enumerate() {
+                let mut lanes = [0f32; 16];
+                let col = v0 + c * 16;
+                for (j, &pj) in p.iter().enumerate() {
+                    let v = &rows[j * width + col..j * width + col + part.len()];
+                    lanes.iter_mut().zip(v).for_each(|(l, x)| *l += pj * x);
+                }
+                part.copy_from_slice(&lanes[..part.len()]);
             }
         }
     }
+}
+
+/// `a · b` summed in 8 lanes: a plain `sum()` of products is one chain of dependent adds
+/// (floats are not reassociated), which made a query's attention 10× slower.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Attention of one window, every head, into `out` (`[len, hidden]`), with `gemm`
@@ -407,9 +427,24 @@ fn matrix(model: &ModelFile, name: &str) -> Result<Vec<f32>, EncoderError> {
     Ok(model.dense(name, &Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?)
 }
 
+/// Elements below which an elementwise loop runs on one thread: handing work to another
+/// thread costs tens of µs (more in a VM), more than a query's loops take.
+const PARALLEL_ELEMENTS: usize = 1 << 17;
+
+/// The piece length for a parallel elementwise loop over `len` elements: `chunk`, or all
+/// of them at once when they are too few to share.
+fn piece(len: usize, chunk: usize) -> usize {
+    if len < PARALLEL_ELEMENTS {
+        len.max(1)
+    } else {
+        chunk
+    }
+}
+
 fn add_in_place(x: &mut [f32], y: &[f32]) {
-    x.par_chunks_mut(1 << 16)
-        .zip(y.par_chunks(1 << 16))
+    let piece = piece(x.len(), 1 << 16);
+    x.par_chunks_mut(piece)
+        .zip(y.par_chunks(piece))
         .for_each(|(a, b)| wide!(add_rows(a, b)));
 }
 
@@ -452,25 +487,35 @@ fn exp_nonpositive(x: f32) -> f32 {
     let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n from the bits of `n + 1.5·2²³`, whose low bits hold n: no float-to-int
+    // conversion (Rust's saturating `as` keeps the loop from vectorising).
+    let biased = (n + ROUND).to_bits();
+    p * f32::from_bits(biased.wrapping_add(127) << 23)
 }
 
+/// Softmax of one row; the maximum and the sum are taken in 8 lanes (one chain of
+/// dependent operations over a row is what made a query's softmax slow).
 #[inline(always)]
 fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = exp_nonpositive(*v - max);
-        sum += *v;
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    for (i, &v) in row.iter().enumerate() {
+        lanes[i % 8] = lanes[i % 8].max(v);
     }
-    let inv = 1.0 / sum;
+    let max = lanes.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    row.iter_mut().for_each(|v| *v = exp_nonpositive(*v - max));
+    let mut sums = [0f32; 8];
+    for (i, &v) in row.iter().enumerate() {
+        sums[i % 8] += v;
+    }
+    let inv = 1.0 / sums.iter().sum::<f32>();
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
 /// GELU with the error function (BERT's), erf by Abramowitz & Stegun 7.1.26 (absolute
 /// error below 1.5e-7).
 fn gelu_in_place(x: &mut [f32]) {
-    x.par_chunks_mut(16384).for_each(|chunk| wide!(gelu_rows(chunk)));
+    x.par_chunks_mut(piece(x.len(), 16384))
+        .for_each(|chunk| wide!(gelu_rows(chunk)));
 }
 
 #[inline(always)]

@@ -38,6 +38,9 @@ macro_rules! by_rows {
     };
 }
 
+/// How far ahead in a weight panel the AVX-512 kernel prefetches (bytes).
+const PREFETCH_AHEAD: usize = 512;
+
 /// i32 sums of `rows` rows of `x` (`[rows][kp]`) with `blocks` packed blocks of `w`
 /// (`[blocks][kp / 4][16][4]`) into `sums` (`[rows][blocks · 16]`).
 pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: &mut [i32]) {
@@ -99,7 +102,11 @@ unsafe fn avx512_vnni<const R: usize, const C: usize>(
     for g in 0..kp / GROUP {
         let mut weights = [_mm512_setzero_si512(); C];
         for (c, v) in weights.iter_mut().enumerate() {
-            *v = _mm512_loadu_si512(w.add(c * block_len + g * BLOCK_COLS * GROUP) as *const __m512i);
+            let at = w.add(c * block_len + g * BLOCK_COLS * GROUP);
+            // A query's weights come from L3 (every layer's are read once): ask for them
+            // ahead. Past the end this only asks for lines nobody reads.
+            _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(PREFETCH_AHEAD));
+            *v = _mm512_loadu_si512(at as *const __m512i);
         }
         for (r, acc) in acc.iter_mut().enumerate() {
             let four = _mm512_set1_epi32((x.add(r * kp + g * GROUP) as *const i32).read_unaligned());
