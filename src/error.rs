@@ -73,10 +73,12 @@ pub enum Error {
         path: PathBuf,
     },
     /// Another process is writing this index.
-    #[error("index at {} is being written by another process (its lock is held); wait for it to finish", path.display())]
+    #[error("index is being written by another process ({} is held{}); wait for it to finish", path.display(), if holder.is_empty() { String::new() } else { format!(" by {holder}") })]
     Locked {
-        /// The index folder.
+        /// The lock file.
         path: PathBuf,
+        /// Who holds it, as the holder wrote it (`pid N`), if readable.
+        holder: String,
     },
     /// A folder that yields no passages.
     #[error("nothing to index in {}: {reason}", path.display())]

@@ -117,7 +117,7 @@ fn an_interrupted_index_run_leaves_the_last_good_index_usable() {
 }
 
 #[test]
-fn a_commit_whose_manifest_rename_was_interrupted_is_completed_on_open() {
+fn a_commit_whose_manifest_rename_was_interrupted_is_read_and_then_finished_by_the_next_writer() {
     let ws = Workspace::new();
     let corpus = ws.path().join("corpus");
     copy_tree(&fixture_corpus().join("parallel"), &corpus);
@@ -128,6 +128,10 @@ fn a_commit_whose_manifest_rename_was_interrupted_is_completed_on_open() {
         ws.hits(&["Bäcker Teig", "--lang", "de", "-k", "1"])[0]["doc"],
         "bakery.de.txt"
     );
+    // A reader writes nothing (it would race a live writer's own rename)...
+    assert!(!index.join("manifest.json").exists(), "a reader renamed the manifest");
+    // ...the next writer, holding the lock, finishes it.
+    ws.index_ok(&corpus);
     assert!(index.join("manifest.json").exists(), "the rename was finished");
     // A stale .next from a run that never committed is ignored.
     fs::write(index.join("manifest.json.next"), "{\"format_version\": 1}").unwrap();

@@ -9,5 +9,6 @@ mod encoder;
 mod frozen_index;
 mod incremental;
 mod query;
+mod safety;
 mod train;
 mod util;

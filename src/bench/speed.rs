@@ -45,10 +45,13 @@ impl SpeedRow {
     fn latency(what: String, mut millis: Vec<f64>) -> SpeedRow {
         millis.sort_by(f64::total_cmp);
         let seconds = millis.iter().sum::<f64>() / 1000.0;
-        let pick = |p: f64| millis[((millis.len() - 1) as f64 * p).round() as usize];
+        let pick = |p: f64| {
+            let last = millis.len().checked_sub(1)?;
+            Some(millis[(last as f64 * p).round() as usize])
+        };
         SpeedRow {
-            p50_ms: Some(pick(0.5)),
-            p99_ms: Some(pick(0.99)),
+            p50_ms: pick(0.5),
+            p99_ms: pick(0.99),
             ..SpeedRow::throughput(what, millis.len(), seconds)
         }
     }

@@ -65,6 +65,10 @@ pub struct IndexArgs {
     /// Indexing threads [default: one per core].
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
+    /// Skip files larger than this (bytes, or with K, M, G), and stop a .gz file that
+    /// inflates past it.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_filesize: u64,
     /// BM25 only: no dense vectors (much faster on a CPU; `query --mode bm25`).
     #[arg(long)]
     pub no_vectors: bool,
@@ -159,6 +163,10 @@ pub struct InfoArgs {
     /// Print the manifest summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also check every byte of the index: the BM25 files' checksums and the vector
+    /// file's BLAKE3 (opening checks only sizes, headers and ends). Exit 3 on damage.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Which encoder model to use.
@@ -364,9 +372,9 @@ pub struct SpeedArgs {
     /// Also measure indexing throughput on this folder (BM25 only, into a temporary index).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
-    /// Timed queries per mode and filter.
-    #[arg(long, default_value_t = 500)]
-    pub queries: usize,
+    /// Timed queries per mode and filter (at least 1).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub queries: u64,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
@@ -542,4 +550,26 @@ pub struct TrainRunArgs {
     pub dry_run_batches: usize,
     #[command(flatten)]
     pub model: ModelChoice,
+}
+
+/// A size in bytes: `1000`, `64K`, `256M`, `2G` (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("unknown size unit in {text:?}: use K, M or G")),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("not a size: {text:?}"))?;
+    match n.checked_shl(shift).filter(|v| v >> shift == n) {
+        Some(v) if v > 0 => Ok(v),
+        Some(_) => Err("the size must be above 0".into()),
+        None => Err(format!("size too large: {text:?}")),
+    }
 }

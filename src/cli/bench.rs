@@ -403,7 +403,7 @@ fn speed_bench(args: SpeedArgs) -> anyhow::Result<u8> {
         &args.location.index,
         args.corpus.as_deref(),
         model,
-        args.queries,
+        args.queries as usize,
         threads(args.threads),
     )
     .with_context(|| format!("measuring on index {}", args.location.index.display()))?;

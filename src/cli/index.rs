@@ -30,6 +30,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         centre_languages: !args.no_centring,
         bm25_k1: args.bm25.bm25_k1,
         bm25_b: args.bm25.bm25_b,
+        max_file_bytes: args.max_filesize,
     };
     let bar = super::progress_bar(
         0,

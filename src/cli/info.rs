@@ -11,6 +11,9 @@ use super::EXIT_OK;
 pub fn run(args: InfoArgs) -> anyhow::Result<u8> {
     let dir = &args.location.index;
     let store = Store::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    if args.verify {
+        store.verify()?;
+    }
     let m = &store.manifest;
     let size: u64 = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -30,6 +33,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<u8> {
         "languages": m.languages(),
         "bytes_on_disk": size,
         "vectors": m.vectors,
+        "verified": args.verify,
     });
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -54,5 +58,11 @@ pub fn run(args: InfoArgs) -> anyhow::Result<u8> {
         "vectors:     {}",
         if m.vectors.is_some() { "yes" } else { "none (BM25 only)" }
     )?;
+    if args.verify {
+        writeln!(
+            out,
+            "verified:    every BM25 file's checksum and the vector file's BLAKE3 match"
+        )?;
+    }
     Ok(EXIT_OK)
 }

@@ -27,6 +27,9 @@ pub enum ReadError {
     /// A `.gz` file that does not decompress.
     #[error("cannot decompress: {0}")]
     Gzip(String),
+    /// A `.gz` file that inflates past the size limit.
+    #[error("inflates past the size limit of {0} bytes (--max-filesize)")]
+    Inflates(u64),
     /// JSON that does not parse or has no documents in a layout mlsearch knows.
     #[error("{0}")]
     Json(String),
@@ -46,14 +49,18 @@ pub struct ReadOutcome {
 const LOSSY_BYTES_PER_INVALID: usize = 200;
 
 /// Reads the documents of `file` from its `bytes`.
-pub fn read_documents(file: &SourceFile, bytes: &[u8]) -> Result<ReadOutcome, ReadError> {
+pub fn read_documents(file: &SourceFile, bytes: &[u8], max_bytes: u64) -> Result<ReadOutcome, ReadError> {
     let mut outcome = ReadOutcome::default();
     let decompressed;
     let bytes = if file.format == Format::JsonlGz {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
+            .take(max_bytes.saturating_add(1))
             .read_to_end(&mut out)
             .map_err(|e| ReadError::Gzip(e.to_string()))?;
+        if out.len() as u64 > max_bytes {
+            return Err(ReadError::Inflates(max_bytes));
+        }
         decompressed = out;
         &decompressed[..]
     } else {
@@ -265,7 +272,7 @@ mod tests {
     #[test]
     fn jsonl_records_and_bad_lines() {
         let data = "{\"docid\":\"a#1\",\"title\":\"T\",\"text\":\"hello\",\"lang\":\"en-GB\"}\nnot json\n{\"_id\":7,\"contents\":\"x\"}\n";
-        let out = read_documents(&file("c.jsonl"), data.as_bytes()).unwrap();
+        let out = read_documents(&file("c.jsonl"), data.as_bytes(), 1 << 20).unwrap();
         assert_eq!(out.documents.len(), 2);
         assert_eq!(out.documents[0].id, "a#1");
         assert_eq!(out.documents[0].lang.as_deref(), Some("en"));
@@ -277,7 +284,7 @@ mod tests {
     fn squad_paragraphs_are_documents() {
         let data =
             r#"{"data":[{"title":"Super_Bowl","paragraphs":[{"context":"A","qas":[]},{"context":"B","qas":[]}]}]}"#;
-        let out = read_documents(&file("squad.json"), data.as_bytes()).unwrap();
+        let out = read_documents(&file("squad.json"), data.as_bytes(), 1 << 20).unwrap();
         assert_eq!(out.documents.len(), 2);
         assert_eq!(out.documents[1].id, "squad.json#0-1");
         assert_eq!(out.documents[1].title, "Super Bowl");
@@ -286,16 +293,16 @@ mod tests {
     #[test]
     fn binary_and_foreign_encodings_are_refused() {
         assert_eq!(
-            read_documents(&file("a.txt"), b"PK\x03\x04\x00\x00").unwrap_err(),
+            read_documents(&file("a.txt"), b"PK\x03\x04\x00\x00", 1 << 20).unwrap_err(),
             ReadError::Binary
         );
         assert_eq!(
-            read_documents(&file("a.txt"), b"\xFF\xFEh\x00i\x00").unwrap_err(),
+            read_documents(&file("a.txt"), b"\xFF\xFEh\x00i\x00", 1 << 20).unwrap_err(),
             ReadError::Utf16
         );
         let latin1: Vec<u8> = b"Stra\xdfe M\xfcnchen \xe4\xf6\xfc".to_vec();
         assert!(matches!(
-            read_documents(&file("a.txt"), &latin1).unwrap_err(),
+            read_documents(&file("a.txt"), &latin1, 1 << 20).unwrap_err(),
             ReadError::NotUtf8 { .. }
         ));
     }
@@ -304,7 +311,7 @@ mod tests {
     fn rare_invalid_bytes_are_decoded_lossily_with_a_warning() {
         let mut text = "word ".repeat(400).into_bytes();
         text.push(0xE9);
-        let out = read_documents(&file("a.txt"), &text).unwrap();
+        let out = read_documents(&file("a.txt"), &text, 1 << 20).unwrap();
         assert!(out.documents[0].text.contains('\u{FFFD}'));
         assert_eq!(out.warnings.len(), 1);
     }
@@ -312,7 +319,7 @@ mod tests {
     #[test]
     fn html_keeps_text_and_title_only() {
         let html = "<html><head><title>My &amp; Page</title><style>p{color:red}</style><script>var x=1;</script></head><body><p>Hello <b>world</b></p></body></html>";
-        let out = read_documents(&file("p.html"), html.as_bytes()).unwrap();
+        let out = read_documents(&file("p.html"), html.as_bytes(), 1 << 20).unwrap();
         let doc = &out.documents[0];
         assert_eq!(doc.title, "My & Page");
         assert!(doc.text.contains("Hello world"), "{:?}", doc.text);
@@ -329,10 +336,25 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(b"{\"docid\":\"d1\",\"text\":\"hi\"}\n").unwrap();
         let gz = enc.finish().unwrap();
-        assert_eq!(read_documents(&file("c.jsonl.gz"), &gz).unwrap().documents.len(), 1);
+        assert_eq!(
+            read_documents(&file("c.jsonl.gz"), &gz, 1 << 20)
+                .unwrap()
+                .documents
+                .len(),
+            1
+        );
         assert!(matches!(
-            read_documents(&file("c.jsonl.gz"), &gz[..gz.len() / 2]),
+            read_documents(&file("c.jsonl.gz"), &gz[..gz.len() / 2], 1 << 20),
             Err(ReadError::Gzip(_))
+        ));
+        // A member that inflates past the limit is stopped there.
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![b' '; 4 << 20]).unwrap();
+        let bomb = enc.finish().unwrap();
+        assert!(bomb.len() < 64 << 10);
+        assert!(matches!(
+            read_documents(&file("c.jsonl.gz"), &bomb, 1 << 20),
+            Err(ReadError::Inflates(_))
         ));
     }
 }

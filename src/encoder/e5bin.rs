@@ -78,6 +78,19 @@ impl<'a> Cursor<'a> {
         let v = self.i32()?;
         usize::try_from(v).map_err(|_| EncoderError::Format(format!("negative {what}: {v}")))
     }
+    /// A count of entries of at least `bytes_each` bytes that follow: checked against the
+    /// bytes left before anything is allocated for them.
+    fn entries(&mut self, what: &str, bytes_each: usize) -> Result<usize, EncoderError> {
+        let n = self.count(what)?;
+        let left = self.data.len() - self.pos;
+        if n.checked_mul(bytes_each).is_none_or(|need| need > left) {
+            return Err(EncoderError::Format(format!(
+                "{n} {what} at byte {} cannot fit in the {left} bytes left (corrupt or truncated)",
+                self.pos - 4
+            )));
+        }
+        Ok(n)
+    }
     fn u64(&mut self) -> Result<u64, EncoderError> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
@@ -153,6 +166,12 @@ pub fn parse(data: &[u8]) -> Result<E5Bin<'_>, EncoderError> {
         data: c.take(norm_bytes)?,
         pos: 0,
     };
+    // Each entry is at least a code point and a length (5 bytes).
+    if n_norm.checked_mul(5).is_none_or(|need| need > norm_bytes) {
+        return Err(EncoderError::Format(format!(
+            "{n_norm} normalisation entries cannot fit in {norm_bytes} bytes (corrupt or truncated)"
+        )));
+    }
     let mut normalization = Vec::with_capacity(n_norm);
     for _ in 0..n_norm {
         let cp = norm.u32()?;
@@ -164,7 +183,8 @@ pub fn parse(data: &[u8]) -> Result<E5Bin<'_>, EncoderError> {
         normalization.push((cp, out));
     }
 
-    let n_tensors = c.count("tensors")?;
+    // A directory entry is at least 23 bytes (name length, dtype, elements, offset, bytes).
+    let n_tensors = c.entries("tensors", 23)?;
     let mut tensors = Vec::with_capacity(n_tensors);
     for _ in 0..n_tensors {
         let name_len = c.u16()? as usize;

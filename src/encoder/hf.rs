@@ -140,6 +140,8 @@ pub fn from_hf_dir(dir: &Path) -> Result<ModelFile, EncoderError> {
             Pooling::Mean
         },
     };
+    weights::check_layers(config.num_layers, weights.len())
+        .map_err(|e| EncoderError::Format(format!("{}: {e}", dir.join("config.json").display())))?;
     let mut tensors = HashMap::new();
     for name in weights::all_names(config.num_layers) {
         let hf_name = weights::hf_name(&name).expect("every weight has a checkpoint name");

@@ -79,7 +79,7 @@ impl ModelFile {
         for raw in &parsed.tensors {
             let (rows, cols) = weights::shape(&raw.name, c)
                 .ok_or_else(|| EncoderError::Format(format!("unexpected tensor {}", raw.name)))?;
-            if rows * cols != raw.elements {
+            if rows.checked_mul(cols) != Some(raw.elements) {
                 return Err(EncoderError::Format(format!(
                     "tensor {}: {} elements, expected {rows}×{cols}",
                     raw.name, raw.elements
@@ -306,6 +306,7 @@ impl ModelFile {
     /// Checks that every weight the encoder needs is there with the right shape.
     fn check(&self) -> Result<(), EncoderError> {
         let c = &self.config;
+        weights::check_layers(c.num_layers, self.tensors.len()).map_err(EncoderError::Format)?;
         for name in weights::all_names(c.num_layers) {
             let (rows, cols) = weights::shape(&name, c).expect("known name");
             let t = self

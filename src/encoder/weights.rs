@@ -103,6 +103,19 @@ pub fn name(layer: usize, part: Part, suffix: &str) -> String {
 }
 
 /// Every weight name of an encoder with `layers` layers.
+/// Checks a layer count read from a model file against the tensors the file holds
+/// (before anything is allocated per layer): each layer has `2 · Part::ALL.len()` of them.
+pub fn check_layers(layers: usize, tensors_in_file: usize) -> Result<(), String> {
+    let needed = layers.checked_mul(2 * Part::ALL.len()).and_then(|n| n.checked_add(5));
+    match needed {
+        Some(n) if n <= tensors_in_file => Ok(()),
+        _ => Err(format!(
+            "the configuration says {layers} layers, but the file holds only {tensors_in_file} tensors"
+        )),
+    }
+}
+
+/// Every weight name of a model of `layers` layers.
 pub fn all_names(layers: usize) -> Vec<String> {
     let mut names: Vec<String> = [WORD, POSITION, TOKEN_TYPE]
         .into_iter()

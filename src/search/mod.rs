@@ -202,8 +202,13 @@ pub struct Searcher {
 }
 
 impl Searcher {
-    /// Opens the index in `dir` for searching.
+    /// Opens the index in `dir` for searching (the last commit, also while `index` makes
+    /// a new one).
     pub fn open(dir: &Path) -> Result<Searcher> {
+        crate::store::open_retrying(dir, || Searcher::open_once(dir))
+    }
+
+    fn open_once(dir: &Path) -> Result<Searcher> {
         let store = Store::open(dir)?;
         let reader = store
             .index

@@ -14,7 +14,7 @@ use tantivy::{TantivyDocument, Term};
 use super::embed_stream::{embed_windows, Pending, Window, WINDOW};
 use super::vectors::LanguageSums;
 use super::vectors::{PassageEmbedder, Vectors};
-use super::{Bm25Params, FileEntry, Store};
+use super::{Bm25Params, FileEntry, Store, WriterLock};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, read_documents, split_passages, Passage, SourceFile};
 use crate::error::{Error, Result};
@@ -37,6 +37,9 @@ pub struct IndexOptions<'a> {
     pub bm25_k1: Option<f32>,
     /// BM25 b to record in the manifest (`None`: keep the index's).
     pub bm25_b: Option<f32>,
+    /// Files larger than this are skipped (and a `.gz` file stopped when it inflates past
+    /// it), with a message.
+    pub max_file_bytes: u64,
 }
 
 impl Default for IndexOptions<'_> {
@@ -49,6 +52,7 @@ impl Default for IndexOptions<'_> {
             centre_languages: true,
             bm25_k1: None,
             bm25_b: None,
+            max_file_bytes: MAX_FILE_BYTES,
         }
     }
 }
@@ -144,9 +148,14 @@ pub fn index_folder(
         progress(Progress::Warning(format!("skipped: {error}")));
     }
 
-    let (mut store, fresh) = open_for_update(index_dir, &root, options.rebuild)?;
+    // The lock comes first: nothing on disk is touched (not even a fresh index's bm25/
+    // cleared) by a run that does not hold it.
+    let lock = WriterLock::acquire(index_dir)?;
+    let (mut store, fresh) = open_for_update(index_dir, &root, options.rebuild, &lock)?;
     if fresh && found.files.is_empty() {
         let _ = fs::remove_dir_all(index_dir.join(super::BM25_DIR));
+        let _ = fs::remove_file(lock.path());
+        drop(lock);
         let reason = if found.unsupported > 0 {
             format!(
                 "no .txt, .md, .html, .json, .jsonl or .jsonl.gz files ({} files of other types)",
@@ -248,10 +257,12 @@ pub fn index_folder(
         for _ in 0..threads {
             let (sender, next, files, previous) = (sender.clone(), &next, &found.files, &previous);
             let default_lang = default_lang.as_deref();
+            let max_bytes = options.max_file_bytes;
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
-                let prepared = prepare(file, previous.get(&file.rel_path).map(String::as_str), default_lang);
+                let previous_hash = previous.get(&file.rel_path).map(String::as_str);
+                let prepared = prepare(file, previous_hash, default_lang, max_bytes);
                 if sender.send((i, prepared)).is_err() {
                     break;
                 }
@@ -421,8 +432,8 @@ pub fn index_folder(
 }
 
 /// Opens the index for an update of `root`, or creates it. Returns whether it is new.
-fn open_for_update(index_dir: &Path, root: &Path, rebuild: bool) -> Result<(Store, bool)> {
-    match Store::open(index_dir) {
+fn open_for_update(index_dir: &Path, root: &Path, rebuild: bool, lock: &WriterLock) -> Result<(Store, bool)> {
+    match Store::open_to_write(index_dir, lock) {
         Ok(store) if store.manifest.root != root && !rebuild => Err(Error::OtherRoot {
             path: index_dir.to_path_buf(),
             indexed: store.manifest.root.clone(),
@@ -454,8 +465,46 @@ enum Prepared {
     },
 }
 
-/// Reads, hashes, parses and splits one file (on a worker thread).
-fn prepare(file: &SourceFile, previous_hash: Option<&str>, default_lang: Option<&str>) -> Prepared {
+/// The default of [`IndexOptions::max_file_bytes`]: 256 MiB.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads, hashes, parses and splits one file (on a worker thread). A panic while parsing
+/// (a bug meeting an odd file) fails that file only, with its message.
+fn prepare(file: &SourceFile, previous_hash: Option<&str>, default_lang: Option<&str>, max_bytes: u64) -> Prepared {
+    match std::panic::catch_unwind(|| prepare_file(file, previous_hash, default_lang, max_bytes)) {
+        Ok(prepared) => prepared,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Prepared::Failed {
+                reason: format!("internal error while reading it (please report): {message}"),
+                bytes: 0,
+            }
+        }
+    }
+}
+
+fn prepare_file(
+    file: &SourceFile,
+    previous_hash: Option<&str>,
+    default_lang: Option<&str>,
+    max_bytes: u64,
+) -> Prepared {
+    match fs::metadata(&file.path) {
+        Ok(m) if m.len() > max_bytes => {
+            return Prepared::Failed {
+                reason: format!(
+                    "{} bytes, above the size limit of {max_bytes} (--max-filesize)",
+                    m.len()
+                ),
+                bytes: 0,
+            }
+        }
+        _ => {}
+    }
     let bytes = match fs::read(&file.path) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -470,7 +519,7 @@ fn prepare(file: &SourceFile, previous_hash: Option<&str>, default_lang: Option<
     if previous_hash == Some(hash.as_str()) {
         return Prepared::Unchanged { bytes: size };
     }
-    let outcome = match read_documents(file, &bytes) {
+    let outcome = match read_documents(file, &bytes, max_bytes) {
         Ok(outcome) => outcome,
         Err(e) => {
             return Prepared::Failed {

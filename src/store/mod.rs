@@ -10,6 +10,7 @@
 pub mod embed_cache;
 mod embed_stream;
 mod indexer;
+mod lock;
 mod manifest;
 pub mod vectors;
 
@@ -23,6 +24,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexWriter};
 
 pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
+pub use lock::{WriterLock, LOCK_FILE};
 pub use manifest::{AnalysisSettings, AnalyzerSettings, Bm25Params, FileEntry, Manifest, FORMAT_VERSION};
 pub use vectors::{
     EncoderEmbedder, ModelIdentity, PassageEmbedder, Vectors, VectorsInfo, EXACT_SCAN_MAX, EXPANSION_SEARCH,
@@ -122,9 +124,21 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the index in `dir`, checking its format version and that the manifest and
-    /// the BM25 index belong to the same commit.
+    /// Opens the index in `dir` for reading, checking its format version and that the
+    /// manifest and the BM25 index belong to the same commit. Writes nothing: a commit
+    /// whose manifest rename was interrupted (or is under way) is read from
+    /// `manifest.json.next`.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_with(dir, None)
+    }
+
+    /// Opens the index in `dir` for the holder of its writer lock, who also finishes an
+    /// interrupted manifest rename.
+    pub fn open_to_write(dir: &Path, lock: &WriterLock) -> Result<Store> {
+        Store::open_with(dir, Some(lock))
+    }
+
+    fn open_with(dir: &Path, lock: Option<&WriterLock>) -> Result<Store> {
         let bm25_dir = dir.join(BM25_DIR);
         let manifest_path = dir.join(MANIFEST);
         if !manifest_path.exists() && !dir.join(MANIFEST_NEXT).exists() {
@@ -153,7 +167,7 @@ impl Store {
         let Some(committed_hash) = committed_hash else {
             return Err(corrupt(dir, "the BM25 index has no commit from mlsearch"));
         };
-        let bytes = committed_manifest(dir, &committed_hash)?;
+        let bytes = committed_manifest(dir, &committed_hash, lock.is_some())?;
         check_version(dir, &bytes)?;
         let manifest: Manifest =
             serde_json::from_slice(&bytes).map_err(|e| corrupt(dir, &format!("manifest.json: {e}")))?;
@@ -192,9 +206,33 @@ impl Store {
         self.index
             .writer_with_num_threads(threads, threads * 64_000_000)
             .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::Locked { path: self.dir.clone() },
+                tantivy::TantivyError::LockFailure(..) => Error::Locked {
+                    path: self.dir.join(BM25_DIR).join(".tantivy-writer.lock"),
+                    holder: String::new(),
+                },
                 e => Error::Tantivy(e),
             })
+    }
+
+    /// Checks every byte of the committed index (`mlsearch info --verify`): Tantivy's
+    /// checksum of each BM25 file, the vector file's BLAKE3, and that the vector index
+    /// opens with the manifest's count and dimension.
+    pub fn verify(&self) -> Result<()> {
+        let damaged = self
+            .index
+            .validate_checksum()
+            .map_err(|e| corrupt(&self.dir, &format!("cannot check bm25/: {e}")))?;
+        if let Some(file) = damaged.iter().min() {
+            return Err(Error::Corrupt {
+                path: self.dir.join(BM25_DIR).join(file),
+                reason: format!("checksum mismatch ({} damaged BM25 files)", damaged.len()),
+            });
+        }
+        if let Some(info) = &self.manifest.vectors {
+            vectors::verify_file(&self.vectors_dir(), info)?;
+            Vectors::view(&self.vectors_dir(), info)?;
+        }
+        Ok(())
     }
 
     /// The folder of the vector files.
@@ -204,8 +242,11 @@ impl Store {
 
     /// Publishes what `writer` holds, the vectors (when given) and `self.manifest`,
     /// atomically: the vector file is new, so the old commit stays intact until the
-    /// manifest names the new one; unreferenced vector files are removed afterwards.
+    /// manifest names the new one. Afterwards vector files older than the previous
+    /// commit's are removed: the previous one stays for readers that opened its manifest
+    /// a moment before (index-format/commit.md, "Readers").
     pub fn commit(&mut self, writer: &mut IndexWriter, vectors: Option<(&Vectors, &ModelIdentity)>) -> Result<()> {
+        let previous = self.manifest.vectors.as_ref().map(|v| v.file.clone());
         if let Some((vectors, model)) = vectors {
             let info = vectors.save(&self.vectors_dir(), self.manifest.generation + 1, model.clone())?;
             self.manifest.vectors = Some(info);
@@ -222,10 +263,11 @@ impl Store {
         let path = self.dir.join(MANIFEST);
         fs::rename(&next, &path).map_err(|e| Error::io(&path, e))?;
         sync_dir(&self.dir);
-        let keep = self.manifest.vectors.as_ref().map(|v| v.file.clone());
+        let current = self.manifest.vectors.as_ref().map(|v| v.file.clone());
         if let Ok(entries) = fs::read_dir(self.vectors_dir()) {
             for entry in entries.flatten() {
-                if Some(entry.file_name().to_string_lossy().into_owned()) != keep {
+                let name = Some(entry.file_name().to_string_lossy().into_owned());
+                if name != current && name != previous {
                     let _ = fs::remove_file(entry.path());
                 }
             }
@@ -234,9 +276,42 @@ impl Store {
     }
 }
 
+/// Runs `open` on the index in `dir`, again (up to three times) when it fails while a
+/// commit replaces the manifest: a reader that read the old manifest may find a file that
+/// the commit after it removed, and then opens the new commit instead.
+pub fn open_retrying<T>(dir: &Path, mut open: impl FnMut() -> Result<T>) -> Result<T> {
+    let stamp = || {
+        fs::metadata(dir.join(MANIFEST))
+            .ok()
+            .map(|m| (m.len(), m.modified().ok(), inode(&m)))
+    };
+    let mut tries = 0;
+    loop {
+        let before = stamp();
+        match open() {
+            Err(Error::Corrupt { .. } | Error::Io { .. } | Error::Tantivy(_)) if tries < 3 && stamp() != before => {
+                tries += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn inode(metadata: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(metadata)
+}
+
+#[cfg(not(unix))]
+fn inode(_metadata: &fs::Metadata) -> u64 {
+    0
+}
+
 /// The manifest bytes that match the BM25 commit: `manifest.json`, or a
-/// `manifest.json.next` whose rename was interrupted (the rename is finished here).
-fn committed_manifest(dir: &Path, committed_hash: &str) -> Result<Vec<u8>> {
+/// `manifest.json.next` whose rename was interrupted (or is about to happen). The writer
+/// (`finish_rename`) finishes the rename; a reader must not: it would race the writer's
+/// own rename.
+fn committed_manifest(dir: &Path, committed_hash: &str, finish_rename: bool) -> Result<Vec<u8>> {
     let path = dir.join(MANIFEST);
     let next = dir.join(MANIFEST_NEXT);
     let hash = |bytes: &[u8]| blake3::hash(bytes).to_hex().to_string();
@@ -249,8 +324,8 @@ fn committed_manifest(dir: &Path, committed_hash: &str) -> Result<Vec<u8>> {
     if next.exists() {
         let bytes = read(&next)?;
         if hash(&bytes) == committed_hash {
-            // Best effort: a read-only index still opens from the .next file.
-            if fs::rename(&next, &path).is_ok() {
+            if finish_rename {
+                fs::rename(&next, &path).map_err(|e| Error::io(&path, e))?;
                 sync_dir(dir);
             }
             return Ok(bytes);

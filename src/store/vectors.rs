@@ -64,8 +64,13 @@ pub struct VectorsInfo {
     pub file: String,
     /// Its size in bytes.
     pub bytes: u64,
-    /// Its BLAKE3, hex.
+    /// Its BLAKE3, hex (checked in full by `mlsearch info --verify`).
     pub blake3: String,
+    /// BLAKE3 of its first and last [`ENDS`] bytes, hex: what opening checks, so opening
+    /// costs the same for any index size. Absent in manifests from before it: those are
+    /// checked in full at open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_blake3: Option<String>,
     /// Vectors in it.
     pub count: u64,
     /// Dimension.
@@ -387,14 +392,16 @@ impl Vectors {
         let file = format!("passages-{generation}.usearch");
         let path = dir.join(&file);
         self.index.save(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        std::fs::File::open(&path)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io(&path, e))?;
+        let file_handle = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        file_handle.sync_all().map_err(|e| Error::io(&path, e))?;
+        let bytes = file_handle.metadata().map_err(|e| Error::io(&path, e))?.len();
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(&file_handle).map_err(|e| Error::io(&path, e))?;
         Ok(VectorsInfo {
             file,
-            bytes: bytes.len() as u64,
-            blake3: blake3::hash(&bytes).to_hex().to_string(),
+            bytes,
+            blake3: hasher.finalize().to_hex().to_string(),
+            ends_blake3: Some(ends_hash(&file_handle, bytes).map_err(|e| Error::io(&path, e))?),
             count: self.index.size() as u64,
             dim: self.dim,
             quantization: "f16".into(),
@@ -407,8 +414,51 @@ impl Vectors {
     }
 }
 
-/// The vector file of `info`, after checking its size and BLAKE3 against the manifest.
+/// Bytes at each end of a vector file that opening checks: USearch's header (which `view`
+/// trusts for every offset it computes) is at the start, the last nodes at the end, and
+/// truncation or a partial write changes one of them.
+pub const ENDS: u64 = 64 * 1024;
+
+/// BLAKE3 (hex) of the first and last [`ENDS`] bytes of a file of `len` bytes.
+fn ends_hash(file: &std::fs::File, len: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file;
+    let mut hasher = blake3::Hasher::new();
+    let head = len.min(ENDS);
+    let mut buffer = vec![0u8; head as usize];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut buffer)?;
+    hasher.update(&buffer);
+    let tail = len.saturating_sub(ENDS).max(head);
+    buffer.resize((len - tail) as usize, 0);
+    file.seek(SeekFrom::Start(tail))?;
+    file.read_exact(&mut buffer)?;
+    hasher.update(&buffer);
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Checks every byte of the vector file of `info` against the manifest's BLAKE3
+/// (`mlsearch info --verify`): reads the whole file.
+pub fn verify_file(dir: &Path, info: &VectorsInfo) -> Result<()> {
+    checked_as(dir, info, Check::Full).map(|_| ())
+}
+
+/// How much of a vector file is checked.
+#[derive(Clone, Copy, PartialEq)]
+enum Check {
+    /// Size and both ends (opening).
+    Ends,
+    /// Size and every byte.
+    Full,
+}
+
+/// The vector file of `info`, after checking its size and its ends (or, for manifests
+/// without `ends_blake3`, its BLAKE3) against the manifest.
 fn checked(dir: &Path, info: &VectorsInfo) -> Result<PathBuf> {
+    checked_as(dir, info, Check::Ends)
+}
+
+fn checked_as(dir: &Path, info: &VectorsInfo, check: Check) -> Result<PathBuf> {
     let path = dir.join(&info.file);
     let unreadable = |e: std::io::Error| Error::Corrupt {
         path: path.clone(),
@@ -421,6 +471,15 @@ fn checked(dir: &Path, info: &VectorsInfo) -> Result<PathBuf> {
             &path,
             format!("{bytes} bytes, the manifest says {}", info.bytes),
         ));
+    }
+    if let (Check::Ends, Some(want)) = (check, &info.ends_blake3) {
+        if &ends_hash(&file, bytes).map_err(unreadable)? != want {
+            return Err(usearch_error(
+                &path,
+                "its first or last bytes differ from the manifest's BLAKE3",
+            ));
+        }
+        return Ok(path);
     }
     // Hashed by streaming: reading the whole file first doubled a query's memory.
     let mut hasher = blake3::Hasher::new();
@@ -555,6 +614,34 @@ mod tests {
         let before = v.means().clone();
         v.learn_means(&raw[..30]);
         assert_eq!(v.means(), &before);
+    }
+
+    #[test]
+    fn opening_checks_the_ends_and_verify_checks_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 128;
+        let mut v = Vectors::new(dim).unwrap();
+        let items: Vec<(u64, Vec<f32>)> = (0..800).map(|k| (k, unit(k + 1, dim))).collect();
+        v.add(&items).unwrap();
+        let info = v.save(dir.path(), 1, identity()).unwrap();
+        assert!(info.bytes > 3 * ENDS, "{} bytes", info.bytes);
+        verify_file(dir.path(), &info).unwrap();
+        let path = dir.path().join(&info.file);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x10;
+        std::fs::write(&path, &flipped).unwrap();
+        // Opening reads only the ends; the full check finds the change.
+        assert!(Vectors::view(dir.path(), &info).is_ok());
+        assert!(matches!(verify_file(dir.path(), &info), Err(Error::Corrupt { .. })));
+        // A manifest from before `ends_blake3` is checked in full at open.
+        let old = VectorsInfo {
+            ends_blake3: None,
+            ..info.clone()
+        };
+        assert!(matches!(Vectors::view(dir.path(), &old), Err(Error::Corrupt { .. })));
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(Vectors::view(dir.path(), &old).is_ok());
     }
 
     #[test]
