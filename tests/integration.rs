@@ -8,6 +8,7 @@ mod dense;
 mod encoder;
 mod frozen_index;
 mod incremental;
+mod mutation;
 mod query;
 mod safety;
 mod train;

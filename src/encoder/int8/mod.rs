@@ -25,6 +25,10 @@ use super::wide::wide;
 const BLOCK_COLS: usize = 16;
 /// Inputs summed per lane by one dot-product instruction.
 const GROUP: usize = 4;
+/// Inputs that share one activation scale: a row of activations is quantised in groups of
+/// this many, so an outlier (layer-norm outputs have a few large dimensions) coarsens only
+/// its own group. A multiple of [`GROUP`].
+pub const ACTIVATION_GROUP: usize = 128;
 /// Rows of the output one task computes (a multiple of every kernel's row tile).
 const ROW_CHUNK: usize = 48;
 /// Multiply-accumulates below which a product runs on the calling thread alone (about
@@ -113,11 +117,15 @@ pub struct Int8Matrix {
     /// `[n_padded / 16][k_padded / 4][16][4]`: for each block of 16 columns and each group
     /// of 4 inputs, the 4 weights of every column, one after the other.
     packed: Vec<i8>,
-    /// Per output column: weight scale, `128 · Σ w` (the unsigned-activation correction)
-    /// and bias; padded to whole blocks with zeros.
+    /// Per output column: weight scale and bias; padded to whole blocks with zeros.
     scales: Vec<f32>,
-    offsets: Vec<i32>,
     bias: Vec<f32>,
+    /// Inputs per activation scale: [`ACTIVATION_GROUP`], or all of them
+    /// ([`Int8Matrix::per_row_activations`]).
+    activation_group: usize,
+    /// `[activation group][column]`: `128 · Σ w` over the group's inputs (the
+    /// unsigned-activation correction), columns padded like `scales`.
+    offsets: Vec<i32>,
 }
 
 impl std::fmt::Debug for Int8Matrix {
@@ -186,19 +194,43 @@ impl Int8Matrix {
             p.resize(padded, 0.0);
             p
         };
-        let mut offsets: Vec<i32> = (0..n)
-            .map(|j| 128 * values[j * k..(j + 1) * k].iter().map(|&w| i32::from(w)).sum::<i32>())
-            .collect();
-        offsets.resize(padded, 0);
-        Int8Matrix {
+        let mut matrix = Int8Matrix {
             n,
             k,
             k_padded,
             packed,
             scales: pad_f32(scales),
-            offsets,
             bias: pad_f32(bias),
+            activation_group: ACTIVATION_GROUP,
+            offsets: Vec::new(),
+        };
+        matrix.offsets = matrix.group_offsets();
+        matrix
+    }
+
+    /// The same matrix with one activation scale per row instead of per
+    /// [`ACTIVATION_GROUP`] (for inputs without outliers: fewer, longer products).
+    pub fn per_row_activations(mut self) -> Int8Matrix {
+        self.activation_group = self.k_padded.max(GROUP);
+        self.offsets = self.group_offsets();
+        self
+    }
+
+    /// `128 · Σ w` of every column over each activation group's inputs, read from the
+    /// packed weights: `[group][column]`.
+    fn group_offsets(&self) -> Vec<i32> {
+        let padded = self.scales.len();
+        let groups = self.k_padded.div_ceil(self.activation_group).max(1);
+        let mut offsets = vec![0i32; groups * padded];
+        for (block, weights) in self.packed.chunks_exact(BLOCK_COLS * self.k_padded).enumerate() {
+            for (four, columns) in weights.chunks_exact(BLOCK_COLS * GROUP).enumerate() {
+                let g = four * GROUP / self.activation_group;
+                for (c, w) in columns.chunks_exact(GROUP).enumerate() {
+                    offsets[g * padded + block * BLOCK_COLS + c] += 128 * w.iter().map(|&v| i32::from(v)).sum::<i32>();
+                }
+            }
         }
+        offsets
     }
 
     /// Output columns.
@@ -213,7 +245,7 @@ impl Int8Matrix {
 
     /// Bytes held (weights, scales, corrections, bias).
     pub fn bytes(&self) -> usize {
-        self.packed.len() + 12 * self.scales.len()
+        self.packed.len() + 8 * self.scales.len() + 4 * self.offsets.len()
     }
 
     /// `x · Wᵀ + b` for `x` `[m, k]` (row-major): `[m, n]`, with the detected kernel.
@@ -226,7 +258,7 @@ impl Int8Matrix {
         assert!(kernel.runs_here(), "{kernel:?} does not run on this CPU");
         assert_eq!(x.len() % self.k.max(1), 0, "x has k columns");
         let m = x.len().checked_div(self.k).unwrap_or(0);
-        let rows = QuantizedRows::new(x, m, self.k, self.k_padded, kernel);
+        let rows = QuantizedRows::new(x, m, self.k, self.k_padded, self.activation_group, kernel);
         let mut out = vec![0f32; m * self.n];
         if m == 0 || self.n == 0 {
             return out;
@@ -280,41 +312,49 @@ impl Int8Matrix {
         stride: usize,
     ) {
         let (row_tile, block_tile) = (kernel.row_tile(), kernel.block_tile());
-        let mut sums = vec![0i32; row_tile * block_tile * BLOCK_COLS];
+        let tile_len = row_tile * block_tile * BLOCK_COLS;
+        let (mut sums, mut acc) = (vec![0i32; tile_len], vec![0f32; tile_len]);
+        let padded = self.scales.len();
+        let unsigned = kernel.unsigned_activations();
         let first_col = blocks.start * BLOCK_COLS;
         let mut block = blocks.start;
         while block < blocks.end {
             let tile_blocks = block_tile.min(blocks.end - block);
+            let width = tile_blocks * BLOCK_COLS;
+            let first = block * BLOCK_COLS;
+            let cols = width.min(self.n - first);
+            let columns = first..first + cols;
             let mut row = rows.start;
             while row < rows.end {
                 let tile_rows = row_tile.min(rows.end - row);
-                let width = tile_blocks * BLOCK_COLS;
-                let sums = &mut sums[..tile_rows * width];
-                self.tile_sums(kernel, x, row, tile_rows, block, tile_blocks, sums);
-                // Scales, correction and bias; padding columns are not written.
-                let unsigned = kernel.unsigned_activations();
-                let first = block * BLOCK_COLS;
-                let cols = width.min(self.n - first);
-                let columns = first..first + cols;
-                for r in 0..tile_rows {
-                    let start = (row - rows.start + r) * stride + first - first_col;
-                    wide!(epilogue(
-                        &sums[r * width..r * width + cols],
-                        x.scales[row + r],
-                        &self.scales[columns.clone()],
-                        unsigned.then(|| &self.offsets[columns.clone()]),
-                        &self.bias[columns.clone()],
-                        &mut out[start..start + cols]
-                    ));
+                let (sums, acc) = (&mut sums[..tile_rows * width], &mut acc[..tile_rows * width]);
+                // Each activation group's i32 sums, scaled by its activation scale, summed
+                // in f32; padding columns are not written.
+                for (g, inputs) in (0..self.k_padded).step_by(self.activation_group).enumerate() {
+                    let inputs = inputs..(inputs + self.activation_group).min(self.k_padded);
+                    self.tile_sums(kernel, x, row, tile_rows, block, tile_blocks, inputs, sums);
+                    let offsets = &self.offsets[g * padded..][columns.clone()];
+                    let sx = |r: usize| x.scale(row + r, g);
+                    wide!(accumulate(sums, &sx, unsigned.then_some(offsets), g == 0, width, acc));
                 }
+                let out = &mut out[(row - rows.start) * stride + first - first_col..];
+                wide!(epilogue(
+                    acc,
+                    &self.scales[columns.clone()],
+                    &self.bias[columns.clone()],
+                    width,
+                    stride,
+                    out
+                ));
                 row += tile_rows;
             }
             block += tile_blocks;
         }
     }
 
-    /// i32 sums of `tile_rows` rows from `row` with `tile_blocks` packed blocks from
-    /// `block`, into `sums` (`[tile_rows][tile_blocks · 16]`).
+    /// i32 sums over the inputs `inputs` (whole groups of 4) of `tile_rows` rows from
+    /// `row` with `tile_blocks` packed blocks from `block`, into `sums`
+    /// (`[tile_rows][tile_blocks · 16]`).
     #[allow(clippy::too_many_arguments)]
     fn tile_sums(
         &self,
@@ -324,18 +364,20 @@ impl Int8Matrix {
         tile_rows: usize,
         block: usize,
         tile_blocks: usize,
+        inputs: std::ops::Range<usize>,
         sums: &mut [i32],
     ) {
         let kp = self.k_padded;
         let block_len = BLOCK_COLS * kp;
-        let x_rows = &x.values[row * kp..(row + tile_rows) * kp];
-        let w = &self.packed[block * block_len..(block + tile_blocks) * block_len];
+        let groups = inputs.len() / GROUP;
+        let x_rows = &x.values[row * kp + inputs.start..(row + tile_rows) * kp];
+        let w = &self.packed[block * block_len + inputs.start * BLOCK_COLS..(block + tile_blocks) * block_len];
         match kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni | Kernel::AvxVnni | Kernel::Avx2 => {
-                x86_64::tile(kernel, x_rows, w, kp, tile_rows, tile_blocks, sums)
+                x86_64::tile(kernel, x_rows, kp, w, block_len, groups, tile_rows, tile_blocks, sums)
             }
-            _ => scalar_tile(x_rows, w, kp, tile_rows, tile_blocks, sums),
+            _ => scalar_tile(x_rows, kp, w, block_len, groups, tile_rows, tile_blocks, sums),
         }
     }
 }
@@ -372,31 +414,69 @@ pub fn peak_rate(kind: Peak, threads: usize) -> f64 {
     }
 }
 
-/// `out = (sum − correction) · (sx · scale) + bias` for one row of a tile.
+/// `acc (+)= (sum − correction) · sx(row)` for a tile (`[rows][width]`, the first
+/// `offsets.len()` or `cols` columns used) and one activation group (`first`: the group
+/// that starts the sum).
 #[inline(always)]
-fn epilogue(sums: &[i32], sx: f32, scales: &[f32], offsets: Option<&[i32]>, bias: &[f32], out: &mut [f32]) {
-    match offsets {
-        Some(offsets) => {
-            for ((((o, &s), &c), &w), &b) in out.iter_mut().zip(sums).zip(offsets).zip(scales).zip(bias) {
-                *o = (s - c) as f32 * (sx * w) + b;
+fn accumulate(
+    sums: &[i32],
+    sx: &dyn Fn(usize) -> f32,
+    offsets: Option<&[i32]>,
+    first: bool,
+    width: usize,
+    acc: &mut [f32],
+) {
+    for (r, (acc, sums)) in acc.chunks_exact_mut(width).zip(sums.chunks_exact(width)).enumerate() {
+        let sx = sx(r);
+        match (offsets, first) {
+            (Some(offsets), true) => {
+                for ((a, &s), &c) in acc.iter_mut().zip(sums).zip(offsets) {
+                    *a = (s - c) as f32 * sx;
+                }
             }
-        }
-        None => {
-            for (((o, &s), &w), &b) in out.iter_mut().zip(sums).zip(scales).zip(bias) {
-                *o = s as f32 * (sx * w) + b;
+            (Some(offsets), false) => {
+                for ((a, &s), &c) in acc.iter_mut().zip(sums).zip(offsets) {
+                    *a += (s - c) as f32 * sx;
+                }
             }
+            (None, true) => acc.iter_mut().zip(sums).for_each(|(a, &s)| *a = s as f32 * sx),
+            (None, false) => acc.iter_mut().zip(sums).for_each(|(a, &s)| *a += s as f32 * sx),
         }
     }
 }
 
-/// The portable kernel: signed activations, the packed layout.
-fn scalar_tile(x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: &mut [i32]) {
+/// `out = acc · scale + bias` for a tile (`acc` `[rows][width]`, `out` rows `stride`
+/// apart; `scales.len()` columns written).
+#[inline(always)]
+fn epilogue(acc: &[f32], scales: &[f32], bias: &[f32], width: usize, stride: usize, out: &mut [f32]) {
+    for (r, acc) in acc.chunks_exact(width).enumerate() {
+        let out = &mut out[r * stride..r * stride + scales.len()];
+        for (((o, &a), &w), &b) in out.iter_mut().zip(acc).zip(scales).zip(bias) {
+            *o = a * w + b;
+        }
+    }
+}
+
+/// The portable kernel: signed activations, the packed layout (arguments as
+/// `x86_64::tile`'s).
+#[allow(clippy::too_many_arguments)]
+fn scalar_tile(
+    x: &[i8],
+    x_stride: usize,
+    w: &[i8],
+    block_len: usize,
+    groups: usize,
+    rows: usize,
+    blocks: usize,
+    sums: &mut [i32],
+) {
     let width = blocks * BLOCK_COLS;
+    let span = groups * GROUP;
     sums.iter_mut().for_each(|s| *s = 0);
     for b in 0..blocks {
-        let wb = &w[b * BLOCK_COLS * kp..(b + 1) * BLOCK_COLS * kp];
+        let wb = &w[b * block_len..b * block_len + span * BLOCK_COLS];
         for r in 0..rows {
-            let xr = &x[r * kp..(r + 1) * kp];
+            let xr = &x[r * x_stride..r * x_stride + span];
             let out = &mut sums[r * width + b * BLOCK_COLS..r * width + (b + 1) * BLOCK_COLS];
             for (g, x4) in xr.chunks_exact(GROUP).enumerate() {
                 let wg = &wb[g * BLOCK_COLS * GROUP..(g + 1) * BLOCK_COLS * GROUP];
@@ -413,20 +493,26 @@ fn scalar_tile(x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: 
     }
 }
 
-/// Activations `[m, k_padded]` quantised per row (signed, or `q + 128` stored in the same
-/// bytes for the VNNI kernels), with their scales.
+/// Activations `[m, k_padded]` quantised per row and activation group (signed, or
+/// `q + 128` stored in the same bytes for the VNNI kernels), with their scales.
 struct QuantizedRows {
     values: Vec<i8>,
+    /// `[row][activation group]`.
     scales: Vec<f32>,
+    groups: usize,
 }
 
 impl QuantizedRows {
-    fn new(x: &[f32], m: usize, k: usize, k_padded: usize, kernel: Kernel) -> QuantizedRows {
+    fn new(x: &[f32], m: usize, k: usize, k_padded: usize, group: usize, kernel: Kernel) -> QuantizedRows {
+        let groups = k_padded.div_ceil(group).max(1);
         let mut values = vec![0i8; m * k_padded];
-        let mut scales = vec![0f32; m];
+        let mut scales = vec![0f32; m * groups];
         let unsigned = kernel.unsigned_activations();
-        let quantize = |(r, (out, scale)): (usize, (&mut [i8], &mut f32))| {
-            *scale = quantize_row(&x[r * k..(r + 1) * k], &mut out[..k]);
+        let quantize = |(r, (out, scales)): (usize, (&mut [i8], &mut [f32]))| {
+            let row = &x[r * k..(r + 1) * k];
+            for ((inputs, values), scale) in row.chunks(group).zip(out[..k].chunks_mut(group)).zip(scales.iter_mut()) {
+                *scale = quantize_row(inputs, values);
+            }
             if unsigned {
                 // q + 128 as u8 is q with its top bit flipped; padding becomes 128, which
                 // meets zero weights.
@@ -436,17 +522,22 @@ impl QuantizedRows {
         if m >= 64 {
             values
                 .par_chunks_mut(k_padded)
-                .zip(scales.par_iter_mut())
+                .zip(scales.par_chunks_mut(groups))
                 .enumerate()
                 .for_each(quantize);
         } else {
             values
                 .chunks_mut(k_padded)
-                .zip(scales.iter_mut())
+                .zip(scales.chunks_mut(groups))
                 .enumerate()
                 .for_each(quantize);
         }
-        QuantizedRows { values, scales }
+        QuantizedRows { values, scales, groups }
+    }
+
+    /// The scale of row `row`'s activation group `group`.
+    fn scale(&self, row: usize, group: usize) -> f32 {
+        self.scales[row * self.groups + group]
     }
 }
 
@@ -472,16 +563,32 @@ mod tests {
         }
     }
 
-    /// The reference: the same quantisation, products summed in i64, nothing packed.
-    fn reference(x: &[f32], m: usize, k: usize, values: &[i8], scales: &[f32], bias: &[f32]) -> Vec<f32> {
+    /// The reference: the same quantisation (per row and activation group), products
+    /// summed in i64, nothing packed.
+    fn reference(x: &[f32], m: usize, k: usize, values: &[i8], scales: &[f32], bias: &[f32], group: usize) -> Vec<f32> {
         let n = scales.len();
         let mut out = vec![0f32; m * n];
         let mut q = vec![0i8; k];
         for r in 0..m {
-            let sx = quantize_row(&x[r * k..(r + 1) * k], &mut q);
+            let row = &x[r * k..(r + 1) * k];
+            let sx: Vec<f32> = row
+                .chunks(group)
+                .zip(q.chunks_mut(group))
+                .map(|(inputs, values)| quantize_row(inputs, values))
+                .collect();
             for j in 0..n {
-                let sum: i64 = (0..k).map(|i| i64::from(q[i]) * i64::from(values[j * k + i])).sum();
-                out[r * n + j] = sum as f32 * (sx * scales[j]) + bias[j];
+                let sum: f64 = (0..k)
+                    .step_by(group)
+                    .enumerate()
+                    .map(|(g, start)| {
+                        let end = (start + group).min(k);
+                        let s: i64 = (start..end)
+                            .map(|i| i64::from(q[i]) * i64::from(values[j * k + i]))
+                            .sum();
+                        s as f64 * f64::from(sx[g])
+                    })
+                    .sum();
+                out[r * n + j] = (sum * f64::from(scales[j])) as f32 + bias[j];
             }
         }
         out
@@ -490,9 +597,16 @@ mod tests {
     #[test]
     fn every_kernel_matches_the_scalar_reference_on_random_shapes() {
         let mut rng = Random(0x9E37_79B9_7F4A_7C15);
-        let mut shapes = vec![(1, 384, 384), (1, 67, 31), (7, 1, 1), (13, 130, 17), (50, 384, 1536)];
+        let mut shapes = vec![
+            (1, 384, 384),
+            (1, 67, 31),
+            (7, 1, 1),
+            (13, 130, 17),
+            (50, 384, 1536),
+            (3, 1537, 40),
+        ];
         for _ in 0..12 {
-            shapes.push((1 + rng.below(60), 1 + rng.below(200), 1 + rng.below(90)));
+            shapes.push((1 + rng.below(60), 1 + rng.below(400), 1 + rng.below(90)));
         }
         for (m, k, n) in shapes {
             let x: Vec<f32> = (0..m * k).map(|_| rng.uniform() * 3.0).collect();
@@ -502,17 +616,20 @@ mod tests {
             let scales: Vec<f32> = (0..n)
                 .map(|j| quantize_row(&weights[j * k..(j + 1) * k], &mut values[j * k..(j + 1) * k]))
                 .collect();
-            let matrix = Int8Matrix::quantize(&weights, n, k, &bias);
-            let want = reference(&x, m, k, &values, &scales, &bias);
-            for kernel in Kernel::available() {
-                let got = matrix.forward_with(kernel, &x);
-                assert_eq!(got.len(), want.len());
-                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                    // Same integer sums; only the order of the float epilogue differs.
-                    assert!(
-                        (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                        "{kernel:?} m={m} k={k} n={n} at {i}: {g} vs {w}"
-                    );
+            let grouped = Int8Matrix::quantize(&weights, n, k, &bias);
+            let per_row = grouped.clone().per_row_activations();
+            for (matrix, group) in [(grouped, ACTIVATION_GROUP), (per_row, k.max(1))] {
+                let want = reference(&x, m, k, &values, &scales, &bias, group);
+                for kernel in Kernel::available() {
+                    let got = matrix.forward_with(kernel, &x);
+                    assert_eq!(got.len(), want.len());
+                    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                        // Same integer sums; only the order of the float sums differs.
+                        assert!(
+                            (g - w).abs() <= 2e-5 * (1.0 + w.abs()),
+                            "{kernel:?} group {group} m={m} k={k} n={n} at {i}: {g} vs {w}"
+                        );
+                    }
                 }
             }
         }

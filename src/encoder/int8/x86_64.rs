@@ -41,14 +41,31 @@ macro_rules! by_rows {
 /// How far ahead in a weight panel the AVX-512 kernel prefetches (bytes).
 const PREFETCH_AHEAD: usize = 512;
 
-/// i32 sums of `rows` rows of `x` (`[rows][kp]`) with `blocks` packed blocks of `w`
-/// (`[blocks][kp / 4][16][4]`) into `sums` (`[rows][blocks · 16]`).
-pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, blocks: usize, sums: &mut [i32]) {
+/// i32 sums over `groups` groups of 4 inputs: `rows` rows of `x` (row `r` starts at
+/// `r · x_stride`) with `blocks` packed blocks of `w` (block `b` starts at `b · block_len`,
+/// laid out `[groups][16][4]` from there) into `sums` (`[rows][blocks · 16]`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn tile(
+    kernel: Kernel,
+    x: &[i8],
+    x_stride: usize,
+    w: &[i8],
+    block_len: usize,
+    groups: usize,
+    rows: usize,
+    blocks: usize,
+    sums: &mut [i32],
+) {
     let width = blocks * BLOCK_COLS;
-    assert!(kp.is_multiple_of(GROUP), "k is padded to whole groups");
-    assert!(x.len() >= rows * kp && w.len() >= blocks * BLOCK_COLS * kp && sums.len() >= rows * width);
+    let span = groups * GROUP;
+    assert!(rows >= 1 && blocks >= 1 && span <= x_stride && span * BLOCK_COLS <= block_len);
+    assert!(x.len() >= (rows - 1) * x_stride + span, "x holds every row's inputs");
+    assert!(
+        w.len() >= (blocks - 1) * block_len + span * BLOCK_COLS,
+        "w holds every block"
+    );
+    assert!(sums.len() >= rows * width);
     assert!(kernel.runs_here());
-    let block_len = BLOCK_COLS * kp;
     // SAFETY: the lengths are checked above, and `kernel` is one this CPU runs.
     unsafe {
         match kernel {
@@ -61,10 +78,10 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
                         sums.as_mut_ptr().add(b * BLOCK_COLS),
                     );
                     if blocks - b >= 4 {
-                        by_rows!(rows, avx512_vnni, 4, x, w, kp, out, width);
+                        by_rows!(rows, avx512_vnni, 4, x, x_stride, w, block_len, groups, out, width);
                         b += 4;
                     } else {
-                        by_rows!(rows, avx512_vnni, 1, x, w, kp, out, width);
+                        by_rows!(rows, avx512_vnni, 1, x, x_stride, w, block_len, groups, out, width);
                         b += 1;
                     }
                 }
@@ -77,9 +94,9 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
                         sums.as_mut_ptr().add(b * BLOCK_COLS),
                     );
                     if kernel == Kernel::AvxVnni {
-                        by_rows!(rows, avx_vnni, x, w, kp, out, width);
+                        by_rows!(rows, avx_vnni, x, x_stride, w, groups, out, width);
                     } else {
-                        by_rows!(rows, avx2, x, w, kp, out, width);
+                        by_rows!(rows, avx2, x, x_stride, w, groups, out, width);
                     }
                 }
             }
@@ -92,14 +109,15 @@ pub(super) fn tile(kernel: Kernel, x: &[i8], w: &[i8], kp: usize, rows: usize, b
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn avx512_vnni<const R: usize, const C: usize>(
     x: *const i8,
+    x_stride: usize,
     w: *const i8,
-    kp: usize,
+    block_len: usize,
+    groups: usize,
     sums: *mut i32,
     stride: usize,
 ) {
-    let block_len = BLOCK_COLS * kp;
     let mut acc = [[_mm512_setzero_si512(); C]; R];
-    for g in 0..kp / GROUP {
+    for g in 0..groups {
         let mut weights = [_mm512_setzero_si512(); C];
         for (c, v) in weights.iter_mut().enumerate() {
             let at = w.add(c * block_len + g * BLOCK_COLS * GROUP);
@@ -109,7 +127,7 @@ unsafe fn avx512_vnni<const R: usize, const C: usize>(
             *v = _mm512_loadu_si512(at as *const __m512i);
         }
         for (r, acc) in acc.iter_mut().enumerate() {
-            let four = _mm512_set1_epi32((x.add(r * kp + g * GROUP) as *const i32).read_unaligned());
+            let four = _mm512_set1_epi32((x.add(r * x_stride + g * GROUP) as *const i32).read_unaligned());
             for (a, v) in acc.iter_mut().zip(&weights) {
                 *a = _mm512_dpbusd_epi32(*a, four, *v);
             }
@@ -124,16 +142,23 @@ unsafe fn avx512_vnni<const R: usize, const C: usize>(
 
 /// AVX-VNNI: one block as two 256-bit halves of 8 columns; activations unsigned.
 #[target_feature(enable = "avx2,avxvnni")]
-unsafe fn avx_vnni<const R: usize>(x: *const i8, w: *const i8, kp: usize, sums: *mut i32, stride: usize) {
+unsafe fn avx_vnni<const R: usize>(
+    x: *const i8,
+    x_stride: usize,
+    w: *const i8,
+    groups: usize,
+    sums: *mut i32,
+    stride: usize,
+) {
     let mut acc = [[_mm256_setzero_si256(); 2]; R];
-    for g in 0..kp / GROUP {
+    for g in 0..groups {
         let base = w.add(g * BLOCK_COLS * GROUP);
         let halves = [
             _mm256_loadu_si256(base as *const __m256i),
             _mm256_loadu_si256(base.add(32) as *const __m256i),
         ];
         for (r, acc) in acc.iter_mut().enumerate() {
-            let four = _mm256_set1_epi32((x.add(r * kp + g * GROUP) as *const i32).read_unaligned());
+            let four = _mm256_set1_epi32((x.add(r * x_stride + g * GROUP) as *const i32).read_unaligned());
             for (a, v) in acc.iter_mut().zip(&halves) {
                 *a = _mm256_dpbusd_avx_epi32(*a, four, *v);
             }
@@ -145,17 +170,24 @@ unsafe fn avx_vnni<const R: usize>(x: *const i8, w: *const i8, kp: usize, sums: 
 /// AVX2: `vpmaddubsw` multiplies unsigned by signed bytes with 16-bit saturation, so it is
 /// given |x| and w with x's sign (|x|, |w| ≤ 127: a pair sums to at most 32,258).
 #[target_feature(enable = "avx2")]
-unsafe fn avx2<const R: usize>(x: *const i8, w: *const i8, kp: usize, sums: *mut i32, stride: usize) {
+unsafe fn avx2<const R: usize>(
+    x: *const i8,
+    x_stride: usize,
+    w: *const i8,
+    groups: usize,
+    sums: *mut i32,
+    stride: usize,
+) {
     let ones = _mm256_set1_epi16(1);
     let mut acc = [[_mm256_setzero_si256(); 2]; R];
-    for g in 0..kp / GROUP {
+    for g in 0..groups {
         let base = w.add(g * BLOCK_COLS * GROUP);
         let halves = [
             _mm256_loadu_si256(base as *const __m256i),
             _mm256_loadu_si256(base.add(32) as *const __m256i),
         ];
         for (r, acc) in acc.iter_mut().enumerate() {
-            let four = _mm256_set1_epi32((x.add(r * kp + g * GROUP) as *const i32).read_unaligned());
+            let four = _mm256_set1_epi32((x.add(r * x_stride + g * GROUP) as *const i32).read_unaligned());
             let magnitude = _mm256_abs_epi8(four);
             for (a, v) in acc.iter_mut().zip(&halves) {
                 let pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(*v, four));
