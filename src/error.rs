@@ -123,6 +123,9 @@ pub enum Error {
     /// An error of the encoder (model file, tokenizer, tensor computation).
     #[error(transparent)]
     Encoder(#[from] crate::encoder::EncoderError),
+    /// A failure of mlsearch itself (a bug): not the user's input, not damage.
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
     /// An error inside Tantivy.
     #[error("BM25 index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),

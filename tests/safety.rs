@@ -214,3 +214,78 @@ fn a_model_file_with_a_corrupt_layer_count_fails_at_once() {
         "{run:?}"
     );
 }
+
+/// Kills `index` runs at random moments (`kill -9`): after each, the index answers, every
+/// byte checks out, and a new run completes with every passage.
+fn kill_trials(trials: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (docs, index) = (dir.path().join("docs"), dir.path().join("idx"));
+    corpus(&docs, 400);
+    let tiny = fixture("models/tiny.e5s1.bin");
+    let (d, i, m) = (docs.to_str().unwrap(), index.to_str().unwrap(), tiny.to_str().unwrap());
+    assert_eq!(
+        Run::from(mlsearch_in(dir.path(), &["index", d, "--index", i, "--model", m])).code,
+        0
+    );
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut killed = 0;
+    for trial in 0..trials {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // Change a tenth of the files, so the run has work to interrupt.
+        for f in 0..40 {
+            let n = (seed as usize + f * 7) % 400;
+            std::fs::write(
+                docs.join(format!("f{n:04}.txt")),
+                format!("Geändert {trial} {f}: Brot und Teig."),
+            )
+            .unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
+            .args(["index", d, "--index", i, "--model", m])
+            .env_remove("MLSEARCH_INDEX")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(seed % 400));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let info = Run::from(mlsearch_in(dir.path(), &["info", "--index", i, "--verify"]));
+        assert_eq!(info.code, 0, "trial {trial}: {info:?}");
+        let query = Run::from(mlsearch_in(
+            dir.path(),
+            &["query", "Brot Teig", "--index", i, "--model", m, "--json"],
+        ));
+        assert_eq!(query.code, 0, "trial {trial}: {query:?}");
+    }
+    eprintln!("{trials} trials, {killed} runs killed before they finished");
+    assert!(killed > 0, "no run was interrupted");
+    assert_eq!(
+        Run::from(mlsearch_in(dir.path(), &["index", d, "--index", i, "--model", m])).code,
+        0
+    );
+    let info = Run::from(mlsearch_in(dir.path(), &["info", "--index", i, "--json", "--verify"]));
+    let info: serde_json::Value = serde_json::from_str(&info.stdout).unwrap();
+    assert_eq!(info["passages"], 400);
+}
+
+#[test]
+fn runs_killed_at_random_moments_leave_a_whole_index() {
+    kill_trials(3);
+}
+
+#[test]
+#[ignore = "many kill -9 trials: a minute or more"]
+fn many_runs_killed_at_random_moments_leave_a_whole_index() {
+    kill_trials(
+        std::env::var("MLSEARCH_KILL_TRIALS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50),
+    );
+}

@@ -21,6 +21,8 @@ pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_INDEX: u8 = 3;
 /// The folder to index has nothing to index.
 pub const EXIT_NOTHING_TO_INDEX: u8 = 4;
+/// A failure of mlsearch itself (a bug to report), not of the input or the index.
+pub const EXIT_INTERNAL: u8 = 5;
 
 /// Runs the parsed command; returns the exit code on success.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -61,6 +63,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             | Error::Locked { .. },
         ) => EXIT_INDEX,
         Some(Error::NothingToIndex { .. }) => EXIT_NOTHING_TO_INDEX,
+        // Tantivy failing to read its own files is damage to the index.
+        Some(Error::Tantivy(
+            tantivy::TantivyError::DataCorruption(_)
+            | tantivy::TantivyError::OpenReadError(_)
+            | tantivy::TantivyError::OpenDirectoryError(_)
+            | tantivy::TantivyError::IncompatibleIndex(_),
+        )) => EXIT_INDEX,
+        Some(Error::Internal(_)) => EXIT_INTERNAL,
         _ => EXIT_ERROR,
     }
 }

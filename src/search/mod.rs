@@ -205,7 +205,7 @@ impl Searcher {
     /// Opens the index in `dir` for searching (the last commit, also while `index` makes
     /// a new one).
     pub fn open(dir: &Path) -> Result<Searcher> {
-        crate::store::open_retrying(dir, || damage_as_error(dir, || Searcher::open_once(dir)))
+        crate::store::open_retrying(dir, || crate::store::damage_as_error(dir, || Searcher::open_once(dir)))
     }
 
     fn open_once(dir: &Path) -> Result<Searcher> {
@@ -310,7 +310,7 @@ impl Searcher {
         vector: Option<&[f32]>,
         options: &SearchOptions,
     ) -> Result<SearchResults> {
-        damage_as_error(&self.store.dir, || self.search_unguarded(text, vector, options))
+        crate::store::damage_as_error(&self.store.dir, || self.search_unguarded(text, vector, options))
     }
 
     fn search_unguarded(&self, text: &str, vector: Option<&[f32]>, options: &SearchOptions) -> Result<SearchResults> {
@@ -475,7 +475,7 @@ impl Searcher {
     /// `options`' language filter and query language (batch evaluation fetches no
     /// documents).
     pub fn bm25(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
-        damage_as_error(&self.store.dir, || self.bm25_unguarded(text, options))
+        crate::store::damage_as_error(&self.store.dir, || self.bm25_unguarded(text, options))
     }
 
     fn bm25_unguarded(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
@@ -761,26 +761,6 @@ fn merge_ranges(ranges: &[Range<usize>]) -> Vec<[usize; 2]> {
         }
     }
     merged
-}
-
-/// Runs `read` over the index in `dir`, turning a panic inside it into a damage error:
-/// Tantivy reads its files (fast fields, term dictionaries) without checking them all
-/// first, and some damaged bytes make it panic. Opening checks every byte of indexes up
-/// to `FULL_CHECK_MAX`, so this is for damage in larger ones.
-fn damage_as_error<T>(dir: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(Error::Corrupt {
-            path: dir.to_path_buf(),
-            reason: format!(
-                "reading it failed ({message}): a file is damaged; `mlsearch info --verify` names it, `index --rebuild` makes the index again"
-            ),
-        })
-    })
 }
 
 #[cfg(test)]

@@ -139,6 +139,10 @@ impl Store {
     }
 
     fn open_with(dir: &Path, lock: Option<&WriterLock>) -> Result<Store> {
+        damage_as_error(dir, || Store::open_unguarded(dir, lock))
+    }
+
+    fn open_unguarded(dir: &Path, lock: Option<&WriterLock>) -> Result<Store> {
         let bm25_dir = dir.join(BM25_DIR);
         let manifest_path = dir.join(MANIFEST);
         if !manifest_path.exists() && !dir.join(MANIFEST_NEXT).exists() {
@@ -235,6 +239,10 @@ impl Store {
 
     /// Tantivy's checksum of every BM25 file of the commit.
     fn verify_bm25(&self) -> Result<()> {
+        damage_as_error(&self.dir, || self.verify_bm25_unguarded())
+    }
+
+    fn verify_bm25_unguarded(&self) -> Result<()> {
         let damaged = self
             .index
             .validate_checksum()
@@ -290,13 +298,15 @@ impl Store {
 }
 
 /// Runs `open` on the index in `dir`, again (up to three times) when it fails while a
-/// commit replaces the manifest: a reader that read the old manifest may find a file that
-/// the commit after it removed, and then opens the new commit instead.
+/// commit (or a merge) replaces the manifest or Tantivy's meta.json: a reader that read
+/// the old ones may find a file that the commit after it removed, and then opens the new
+/// commit instead.
 pub fn open_retrying<T>(dir: &Path, mut open: impl FnMut() -> Result<T>) -> Result<T> {
+    // Tantivy's meta.json changes without the manifest too: a background merge commits
+    // and then removes the merged segments' files.
     let stamp = || {
-        fs::metadata(dir.join(MANIFEST))
-            .ok()
-            .map(|m| (m.len(), m.modified().ok(), inode(&m)))
+        [dir.join(MANIFEST), dir.join(BM25_DIR).join("meta.json")]
+            .map(|path| fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok(), inode(&m))))
     };
     let mut tries = 0;
     loop {
@@ -348,6 +358,26 @@ fn committed_manifest(dir: &Path, committed_hash: &str, finish_rename: bool) -> 
         dir,
         "manifest.json does not belong to the BM25 index's last commit",
     ))
+}
+
+/// Runs `read` over the index in `dir`, turning a panic inside it into a damage error:
+/// Tantivy reads its files (fast fields, term dictionaries) without checking them all
+/// first, and some damaged bytes make it panic. Opening checks every byte of indexes up
+/// to `FULL_CHECK_MAX`, so this is for damage in larger ones.
+pub(crate) fn damage_as_error<T>(dir: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::Corrupt {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "reading it failed ({message}): a file is damaged; `mlsearch info --verify` names it, `index --rebuild` makes the index again"
+            ),
+        })
+    })
 }
 
 /// Bytes of the files in `bm25/` (one directory listing).

@@ -129,6 +129,9 @@ pub struct Vectors {
     dim: usize,
     /// Per-language mean vectors the stored vectors were centred with (see [`Centring`]).
     means: Centring,
+    /// The file the index was read from (`None`: made in memory), for errors: USearch's
+    /// failures on a file's index may be damage, on a new one they are ours.
+    file: Option<PathBuf>,
 }
 
 /// Per-language centring, the remedy for language bias measured on XQuAD-R (README): the
@@ -207,11 +210,12 @@ fn usearch_error(path: &Path, e: impl std::fmt::Display) -> Error {
 impl Vectors {
     /// An empty index for `dim`-dimensional vectors.
     pub fn new(dim: usize) -> Result<Vectors> {
-        let index = Index::new(&options(dim)).map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        let index = Index::new(&options(dim)).map_err(|e| Error::Internal(format!("new vector index: {e}")))?;
         Ok(Vectors {
             index,
             dim,
             means: Centring::new(),
+            file: None,
         })
     }
 
@@ -224,6 +228,7 @@ impl Vectors {
             index,
             dim: info.dim,
             means: info.language_means.clone(),
+            file: Some(path),
         })
     }
 
@@ -244,7 +249,17 @@ impl Vectors {
             index,
             dim: info.dim,
             means: info.language_means.clone(),
+            file: Some(path),
         })
+    }
+
+    /// A USearch failure: damage of the file the index came from, or an internal error
+    /// for an index made in memory.
+    fn error(&self, e: impl std::fmt::Display) -> Error {
+        match &self.file {
+            Some(path) => usearch_error(path, e),
+            None => Error::Internal(format!("vector index: {e}")),
+        }
     }
 
     /// Sets the HNSW candidate list size of later searches (larger: better recall, slower).
@@ -273,12 +288,10 @@ impl Vectors {
         if needed > self.index.capacity() {
             self.index
                 .reserve(needed.next_power_of_two())
-                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+                .map_err(|e| self.error(e))?;
         }
         for (key, vector) in items {
-            self.index
-                .add(*key, vector)
-                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+            self.index.add(*key, vector).map_err(|e| self.error(e))?;
         }
         Ok(())
     }
@@ -286,9 +299,7 @@ impl Vectors {
     /// Removes the vectors of `keys` (absent keys are ignored).
     pub fn remove(&mut self, keys: &[u64]) -> Result<()> {
         for key in keys {
-            self.index
-                .remove(*key)
-                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+            self.index.remove(*key).map_err(|e| self.error(e))?;
         }
         Ok(())
     }
@@ -298,10 +309,7 @@ impl Vectors {
         if self.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self
-            .index
-            .filtered_search(query, k, allow)
-            .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        let found = self.index.filtered_search(query, k, allow).map_err(|e| self.error(e))?;
         Ok(found
             .keys
             .into_iter()
@@ -359,10 +367,7 @@ impl Vectors {
         let mut vector = vec![0.0f32; self.dim()];
         let mut scored = Vec::new();
         for key in keys {
-            let found = self
-                .index
-                .get(key, &mut vector)
-                .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+            let found = self.index.get(key, &mut vector).map_err(|e| self.error(e))?;
             if found > 0 {
                 scored.push((key, dot(&vector, query)));
             }
@@ -379,10 +384,7 @@ impl Vectors {
     /// The stored vector of `key` (f16 components widened to f32), if it has one.
     pub fn get(&self, key: u64) -> Result<Option<Vec<f32>>> {
         let mut vector = vec![0.0f32; self.dim()];
-        let found = self
-            .index
-            .get(key, &mut vector)
-            .map_err(|e| usearch_error(Path::new("vectors"), e))?;
+        let found = self.index.get(key, &mut vector).map_err(|e| self.error(e))?;
         Ok((found > 0).then_some(vector))
     }
 
