@@ -62,7 +62,12 @@ def main():
     ap.add_argument("--bin", default="target/release/mlsearch")
     ap.add_argument("--langs", default=",".join(DEFAULT))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--precisions", default="int8,f32",
+                    help="which to embed (one alone: --json only, e.g. int8 against an earlier f32 run)")
     args = ap.parse_args()
+    precisions = args.precisions.split(",")
+    if len(precisions) != 2 and not args.json:
+        ap.error("the table needs both precisions; use --json with one")
     cache = "target/flores-retrieval"
     os.makedirs(cache, exist_ok=True)
     english = sentences(args.data, "eng_Latn")
@@ -71,7 +76,7 @@ def main():
         other = sentences(args.data, lang)
         ids = [i for i in english if i in other]
         row = {}
-        for precision in ("int8", "f32"):
+        for precision in precisions:
             e = embed(args.bin, precision, "eng_Latn", [english[i] for i in english], cache)
             e = [e[list(english).index(i)] for i in ids] if len(ids) != len(english) else e
             x = embed(args.bin, precision, lang, [other[i] for i in ids], cache)

@@ -48,14 +48,6 @@ enum Linear {
 }
 
 impl Linear {
-    /// An int8 layer with one activation scale per row (f32 layers are unchanged).
-    fn per_row_activations(self) -> Linear {
-        match self {
-            Linear::Int8(m) => Linear::Int8(m.per_row_activations()),
-            f32 => f32,
-        }
-    }
-
     fn forward(&self, x: &[f32]) -> Vec<f32> {
         match self {
             Linear::Int8(m) => m.forward(x),
@@ -195,10 +187,7 @@ impl QuantizedBert {
                     attention_out: linear(&[Part::AttentionOut])?,
                     attention_norm: Norm::load(shared, &weights::name(l, Part::AttentionNorm, ""), eps)?,
                     ffn_in: linear(&[Part::FfnIn])?,
-                    // GELU outputs have no outlier dimensions: one scale per row loses
-                    // nothing measurable here (README, "Activation groups") and runs the
-                    // 1536-long products without group hand-offs.
-                    ffn_out: linear(&[Part::FfnOut])?.per_row_activations(),
+                    ffn_out: linear(&[Part::FfnOut])?,
                     output_norm: Norm::load(shared, &weights::name(l, Part::OutputNorm, ""), eps)?,
                 })
             })

@@ -120,9 +120,6 @@ pub struct Int8Matrix {
     /// Per output column: weight scale and bias; padded to whole blocks with zeros.
     scales: Vec<f32>,
     bias: Vec<f32>,
-    /// Inputs per activation scale: [`ACTIVATION_GROUP`], or all of them
-    /// ([`Int8Matrix::per_row_activations`]).
-    activation_group: usize,
     /// `[activation group][column]`: `128 · Σ w` over the group's inputs (the
     /// unsigned-activation correction), columns padded like `scales`.
     offsets: Vec<i32>,
@@ -201,30 +198,21 @@ impl Int8Matrix {
             packed,
             scales: pad_f32(scales),
             bias: pad_f32(bias),
-            activation_group: ACTIVATION_GROUP,
             offsets: Vec::new(),
         };
         matrix.offsets = matrix.group_offsets();
         matrix
     }
 
-    /// The same matrix with one activation scale per row instead of per
-    /// [`ACTIVATION_GROUP`] (for inputs without outliers: fewer, longer products).
-    pub fn per_row_activations(mut self) -> Int8Matrix {
-        self.activation_group = self.k_padded.max(GROUP);
-        self.offsets = self.group_offsets();
-        self
-    }
-
     /// `128 · Σ w` of every column over each activation group's inputs, read from the
     /// packed weights: `[group][column]`.
     fn group_offsets(&self) -> Vec<i32> {
         let padded = self.scales.len();
-        let groups = self.k_padded.div_ceil(self.activation_group).max(1);
+        let groups = self.k_padded.div_ceil(ACTIVATION_GROUP).max(1);
         let mut offsets = vec![0i32; groups * padded];
         for (block, weights) in self.packed.chunks_exact(BLOCK_COLS * self.k_padded).enumerate() {
             for (four, columns) in weights.chunks_exact(BLOCK_COLS * GROUP).enumerate() {
-                let g = four * GROUP / self.activation_group;
+                let g = four * GROUP / ACTIVATION_GROUP;
                 for (c, w) in columns.chunks_exact(GROUP).enumerate() {
                     offsets[g * padded + block * BLOCK_COLS + c] += 128 * w.iter().map(|&v| i32::from(v)).sum::<i32>();
                 }
@@ -258,7 +246,7 @@ impl Int8Matrix {
         assert!(kernel.runs_here(), "{kernel:?} does not run on this CPU");
         assert_eq!(x.len() % self.k.max(1), 0, "x has k columns");
         let m = x.len().checked_div(self.k).unwrap_or(0);
-        let rows = QuantizedRows::new(x, m, self.k, self.k_padded, self.activation_group, kernel);
+        let rows = QuantizedRows::new(x, m, self.k, self.k_padded, kernel);
         let mut out = vec![0f32; m * self.n];
         if m == 0 || self.n == 0 {
             return out;
@@ -330,8 +318,8 @@ impl Int8Matrix {
                 let (sums, acc) = (&mut sums[..tile_rows * width], &mut acc[..tile_rows * width]);
                 // Each activation group's i32 sums, scaled by its activation scale, summed
                 // in f32; padding columns are not written.
-                for (g, inputs) in (0..self.k_padded).step_by(self.activation_group).enumerate() {
-                    let inputs = inputs..(inputs + self.activation_group).min(self.k_padded);
+                for (g, inputs) in (0..self.k_padded).step_by(ACTIVATION_GROUP).enumerate() {
+                    let inputs = inputs..(inputs + ACTIVATION_GROUP).min(self.k_padded);
                     self.tile_sums(kernel, x, row, tile_rows, block, tile_blocks, inputs, sums);
                     let offsets = &self.offsets[g * padded..][columns.clone()];
                     let sx = |r: usize| x.scale(row + r, g);
@@ -503,7 +491,8 @@ struct QuantizedRows {
 }
 
 impl QuantizedRows {
-    fn new(x: &[f32], m: usize, k: usize, k_padded: usize, group: usize, kernel: Kernel) -> QuantizedRows {
+    fn new(x: &[f32], m: usize, k: usize, k_padded: usize, kernel: Kernel) -> QuantizedRows {
+        let group = ACTIVATION_GROUP;
         let groups = k_padded.div_ceil(group).max(1);
         let mut values = vec![0i8; m * k_padded];
         let mut scales = vec![0f32; m * groups];
@@ -616,9 +605,9 @@ mod tests {
             let scales: Vec<f32> = (0..n)
                 .map(|j| quantize_row(&weights[j * k..(j + 1) * k], &mut values[j * k..(j + 1) * k]))
                 .collect();
-            let grouped = Int8Matrix::quantize(&weights, n, k, &bias);
-            let per_row = grouped.clone().per_row_activations();
-            for (matrix, group) in [(grouped, ACTIVATION_GROUP), (per_row, k.max(1))] {
+            let matrix = Int8Matrix::quantize(&weights, n, k, &bias);
+            {
+                let group = ACTIVATION_GROUP;
                 let want = reference(&x, m, k, &values, &scales, &bias, group);
                 for kernel in Kernel::available() {
                     let got = matrix.forward_with(kernel, &x);
