@@ -140,3 +140,12 @@ impl Error {
         }
     }
 }
+
+/// The message of a caught panic (`catch_unwind`'s payload), or "" when it has none.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}

@@ -363,7 +363,7 @@ fn short_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32,
             let q = &rows[i * width + q0..i * width + q0 + d];
             for j in 0..len {
                 let k = &rows[j * width + k0..j * width + k0 + d];
-                scores[i * len + j] = dot(q, k) * scale;
+                scores[i * len + j] = super::dot(q, k) * scale;
             }
         }
         softmax_rows(scores, len);
@@ -382,21 +382,6 @@ fn short_attention(rows: &[f32], len: usize, heads: usize, d: usize, scale: f32,
             }
         }
     }
-}
-
-/// `a · b` summed in 8 lanes: a plain `sum()` of products is one chain of dependent adds
-/// (floats are not reassociated), which made a query's attention 10× slower.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a8.zip(b8) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// Attention of one window, every head, into `out` (`[len, hidden]`), with `gemm`

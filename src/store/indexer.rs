@@ -474,11 +474,7 @@ fn prepare(file: &SourceFile, previous_hash: Option<&str>, default_lang: Option<
     match std::panic::catch_unwind(|| prepare_file(file, previous_hash, default_lang, max_bytes)) {
         Ok(prepared) => prepared,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let message = crate::error::panic_message(&*panic);
             Prepared::Failed {
                 reason: format!("internal error while reading it (please report): {message}"),
                 bytes: 0,

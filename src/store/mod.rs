@@ -366,11 +366,7 @@ fn committed_manifest(dir: &Path, committed_hash: &str, finish_rename: bool) -> 
 /// to `FULL_CHECK_MAX`, so this is for damage in larger ones.
 pub(crate) fn damage_as_error<T>(dir: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let message = crate::error::panic_message(&*panic);
         Err(Error::Corrupt {
             path: dir.to_path_buf(),
             reason: format!(

@@ -509,17 +509,7 @@ fn checked_as(dir: &Path, info: &VectorsInfo, check: Check) -> Result<PathBuf> {
 }
 
 /// Dot product in eight lanes (vectorises without fast-math).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
+pub use crate::encoder::dot;
 
 fn path_str(path: &Path) -> Result<&str> {
     path.to_str().ok_or_else(|| Error::Corrupt {
