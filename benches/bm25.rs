@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use mlsearch::ingest::{index_folder, IndexOptions};
 use mlsearch::search::{LangFilter, SearchOptions, Searcher};
-use mlsearch::store::{index_folder, IndexOptions};
 use tantivy::schema::{Schema, TEXT};
 
 fn data_dir() -> PathBuf {

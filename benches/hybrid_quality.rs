@@ -17,8 +17,9 @@ use std::time::Instant;
 
 use candle_core::Device;
 use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind};
+use mlsearch::ingest::{index_folder, IndexOptions};
 use mlsearch::search::{Fusion, HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
-use mlsearch::store::{index_folder, EncoderEmbedder, IndexOptions, ModelIdentity};
+use mlsearch::store::{EncoderEmbedder, ModelIdentity};
 
 struct Question {
     text: String,

@@ -126,9 +126,14 @@ pub enum Error {
     /// A failure of mlsearch itself (a bug): not the user's input, not damage.
     #[error("internal error (please report it): {0}")]
     Internal(String),
-    /// An error inside Tantivy.
-    #[error("BM25 index: {0}")]
-    Tantivy(#[from] tantivy::TantivyError),
+    /// An error inside Tantivy, on the index it names.
+    #[error("BM25 index at {}: {source}", path.display())]
+    Tantivy {
+        /// The index folder.
+        path: PathBuf,
+        /// Tantivy's error.
+        source: tantivy::TantivyError,
+    },
 }
 
 impl Error {

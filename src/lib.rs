@@ -3,16 +3,15 @@
 //! Data flows one way through the modules, each using only those before it:
 //!
 //! ```text
-//! corpus → analysis → store → search
-//! (files,   (languages,  (manifest +   (BM25 over per-language
-//!  passages) analyzers)   Tantivy)      fields, snippets)
+//! corpus → analysis, encoder → ingest → store → search → bench, train
+//! (files,   (languages,         (walk,    (the on-disk  (BM25, dense,
+//!  passages) analyzers;          read,     format and    hybrid)
+//!            vectors)            embed)    its writer)
 //! ```
-//!
-//! The encoder, vector store, training and benchmarks join this chain as they are built.
 //!
 //! ```no_run
 //! use mlsearch::search::{SearchOptions, Searcher};
-//! use mlsearch::store::{index_folder, IndexOptions};
+//! use mlsearch::ingest::{index_folder, IndexOptions};
 //! # fn main() -> mlsearch::Result<()> {
 //! let index = std::path::Path::new("/tmp/my-index");
 //! index_folder("corpus".as_ref(), index, &IndexOptions::default(), &mut |_| {})?;
@@ -30,6 +29,7 @@ pub mod bench;
 pub mod corpus;
 pub mod encoder;
 pub mod error;
+pub mod ingest;
 pub mod search;
 pub mod store;
 pub mod train;

@@ -161,7 +161,7 @@ fn index_files(count: usize) {
         .filter(|e| e.file_type().is_file() && !e.path().to_string_lossy().contains("embed-cache"))
         .map(|e| e.into_path())
         .collect();
-    let dim = Searcher::open(&index).unwrap().vectors().unwrap().dim();
+    let dim = Searcher::open(&index).unwrap().vectors().unwrap().unwrap().dim();
     let query: Vec<f32> = (0..dim).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect();
     let per_file = count.div_ceil(files.len());
     for (n, file) in files.iter().enumerate() {

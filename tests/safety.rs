@@ -289,3 +289,46 @@ fn many_runs_killed_at_random_moments_leave_a_whole_index() {
             .unwrap_or(50),
     );
 }
+
+/// An index folder whose name is not UTF-8 is an ordinary index: indexed with vectors,
+/// queried in hybrid mode, verified.
+#[cfg(unix)]
+#[test]
+fn an_index_whose_path_is_not_utf8_works() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    corpus(&docs, 6);
+    let index = dir.path().join(OsStr::from_bytes(b"index-\xff\xfe"));
+    let tiny = fixture("models/tiny.e5s1.bin");
+    let run = |args: &[&OsStr]| {
+        Run::from(
+            Command::new(env!("CARGO_BIN_EXE_mlsearch"))
+                .args(args)
+                .current_dir(dir.path())
+                .env_remove("MLSEARCH_INDEX")
+                .output()
+                .unwrap(),
+        )
+    };
+    let (d, i, m) = (docs.as_os_str(), index.as_os_str(), tiny.as_os_str());
+    let os = OsStr::new;
+    let indexed = run(&[os("index"), d, os("--index"), i, os("--model"), m]);
+    assert_eq!(indexed.code, 0, "{indexed:?}");
+    let query = run(&[
+        os("query"),
+        os("Bäcker Brot"),
+        os("--index"),
+        i,
+        os("--model"),
+        m,
+        os("--mode"),
+        os("hybrid"),
+        os("--json"),
+    ]);
+    assert_eq!(query.code, 0, "{query:?}");
+    assert!(query.stdout.contains("f0001.txt"), "{query:?}");
+    let verified = run(&[os("info"), os("--index"), i, os("--verify")]);
+    assert_eq!(verified.code, 0, "{verified:?}");
+}

@@ -16,8 +16,9 @@ use super::metrics::{self, Qrels, Run};
 use crate::analysis::normalize_tag;
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
+use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::{index_folder, EncoderEmbedder, IndexOptions};
+use crate::store::EncoderEmbedder;
 
 /// The files of one language.
 #[derive(Debug, Clone)]
@@ -170,7 +171,7 @@ pub fn run_language(
             ..Default::default()
         },
         &mut |event| {
-            if let crate::store::Progress::Embedded { done, total } = event {
+            if let crate::ingest::Progress::Embedded { done, total } = event {
                 progress("embedding", done, total);
             }
         },

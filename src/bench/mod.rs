@@ -15,9 +15,10 @@ use std::path::Path;
 
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
+use crate::ingest::embed_cache::{embed_cached, CachedEmbedding};
+use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::embed_cache::{embed_cached, CachedEmbedding};
-use crate::store::{index_folder, Bm25Params, EncoderEmbedder, IndexOptions, Vectors};
+use crate::store::{Bm25Params, EncoderEmbedder, Vectors};
 use lareqa::Dataset;
 
 /// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`

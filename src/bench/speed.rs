@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use crate::encoder::TextKind;
 use crate::error::Result;
+use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
 use crate::store::vectors::dot;
-use crate::store::{index_folder, EncoderEmbedder, IndexOptions, EXPANSION_SEARCH};
+use crate::store::{EncoderEmbedder, EXPANSION_SEARCH};
 
 /// One measured line.
 #[derive(Debug, Clone, Serialize)]
@@ -214,7 +215,7 @@ const SWEEP_EXPANSIONS: [usize; 4] = [64, 128, 256, 512];
 /// filter's languages), and its time alone, for each search expansion and for the depths
 /// `query` searches to (k = 10 in dense mode, 100 candidates in hybrid).
 fn ann_sweep(searcher: &Searcher, queries: &[Vec<f32>], top_lang: &str) -> Result<Vec<AnnRow>> {
-    let Some(vectors) = searcher.vectors() else {
+    let Some(vectors) = searcher.vectors()? else {
         return Ok(Vec::new());
     };
     let mut stored: Vec<(u64, String, Vec<f32>)> = Vec::new();

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use mlsearch::store::{index_folder, EncoderEmbedder, IndexOptions, PassageEmbedder, Progress};
+use mlsearch::ingest::{index_folder, IndexOptions, Progress};
+use mlsearch::store::{EncoderEmbedder, PassageEmbedder};
 
 use super::args::IndexArgs;
 use super::EXIT_OK;

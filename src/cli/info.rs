@@ -22,11 +22,12 @@ pub fn run(args: InfoArgs) -> anyhow::Result<u8> {
         .map(|md| md.len())
         .sum();
     let summary = serde_json::json!({
-        "index": dir,
+        // Lossy: JSON strings are UTF-8, and a folder's name need not be.
+        "index": dir.to_string_lossy(),
         "format_version": m.format_version,
         "mlsearch_version": m.mlsearch_version,
         "generation": m.generation,
-        "root": m.root,
+        "root": m.root.to_string_lossy(),
         "files": m.files.len(),
         "documents": m.files.values().map(|f| u64::from(f.documents)).sum::<u64>(),
         "passages": m.passages(),

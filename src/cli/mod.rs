@@ -64,12 +64,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         ) => EXIT_INDEX,
         Some(Error::NothingToIndex { .. }) => EXIT_NOTHING_TO_INDEX,
         // Tantivy failing to read its own files is damage to the index.
-        Some(Error::Tantivy(
-            tantivy::TantivyError::DataCorruption(_)
-            | tantivy::TantivyError::OpenReadError(_)
-            | tantivy::TantivyError::OpenDirectoryError(_)
-            | tantivy::TantivyError::IncompatibleIndex(_),
-        )) => EXIT_INDEX,
+        Some(Error::Tantivy {
+            source:
+                tantivy::TantivyError::DataCorruption(_)
+                | tantivy::TantivyError::OpenReadError(_)
+                | tantivy::TantivyError::OpenDirectoryError(_)
+                | tantivy::TantivyError::IncompatibleIndex(_),
+            ..
+        }) => EXIT_INDEX,
         Some(Error::Internal(_)) => EXIT_INTERNAL,
         _ => EXIT_ERROR,
     }

@@ -62,7 +62,8 @@ pub enum Format {
 impl Format {
     /// The format of a file name, or `None` if mlsearch does not read it.
     pub fn of(path: &Path) -> Option<Format> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        // Lossy: a name that is not UTF-8 still has its (ASCII) extension.
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
         let format = if name.ends_with(".jsonl.gz") {
             Format::JsonlGz
         } else {
@@ -99,6 +100,46 @@ pub struct Discovery {
     pub unsupported: usize,
     /// Entries that could not be listed (permission denied, broken links).
     pub errors: Vec<String>,
+    /// Files whose names are not UTF-8, by the name they are indexed under (see
+    /// [`relative_name`]).
+    pub renamed: Vec<String>,
+}
+
+/// The name a file is indexed under: its path relative to the folder, with `/` between
+/// components, and whether that is exactly its name. A component that is not UTF-8 has
+/// each byte that is not part of a UTF-8 character written as `\xNN`, so two such names
+/// never become one (a lossy conversion would make both `\u{fffd}`).
+pub fn relative_name(rel: &Path) -> (String, bool) {
+    let mut exact = true;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| match c.as_os_str().to_str() {
+            Some(s) => s.to_string(),
+            None => {
+                exact = false;
+                escape_non_utf8(c.as_os_str())
+            }
+        })
+        .collect();
+    (parts.join("/"), exact)
+}
+
+#[cfg(unix)]
+fn escape_non_utf8(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn escape_non_utf8(name: &std::ffi::OsStr) -> String {
+    name.to_string_lossy().into_owned()
 }
 
 /// Walks `root` recursively. Hidden files and folders (`.git`, `.mlsearch`) and the
@@ -129,11 +170,10 @@ pub fn discover(root: &Path, exclude: &[PathBuf]) -> Discovery {
             continue;
         };
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let rel_path = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
+        let (rel_path, exact) = relative_name(rel);
+        if !exact {
+            found.renamed.push(rel_path.clone());
+        }
         found.files.push(SourceFile {
             rel_path,
             path: entry.path().to_path_buf(),

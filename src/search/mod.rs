@@ -13,7 +13,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use tantivy::collector::{DocSetCollector, TopDocs};
@@ -25,7 +25,7 @@ use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use crate::analysis::{detect, is_known, normalize_tag, Analyzer, UNDETERMINED};
 use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
-use crate::store::{Fields, Manifest, ModelIdentity, Store, Vectors, EXACT_SCAN_MAX};
+use crate::store::{AtIndex, Fields, Manifest, ModelIdentity, Store, VectorFile, Vectors, EXACT_SCAN_MAX};
 use bm25::LanguageTermQuery;
 
 pub mod bm25;
@@ -190,7 +190,10 @@ pub struct SearchResults {
 pub struct Searcher {
     store: Store,
     reader: IndexReader,
-    vectors: Option<Vectors>,
+    /// The checked, mapped vector file (when the index has vectors).
+    vector_file: Option<VectorFile>,
+    /// USearch's index over it, read at the first vector search.
+    vectors: OnceLock<Vectors>,
     encoder: Option<Encoder>,
     /// Languages present in the index.
     languages: BTreeMap<String, u64>,
@@ -214,17 +217,21 @@ impl Searcher {
             .index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+            .try_into()
+            .at(&store.dir)?;
         let languages = store.manifest.languages();
-        let vectors = match &store.manifest.vectors {
-            Some(info) => Some(Vectors::view(&store.vectors_dir(), info)?),
+        // Checked and mapped now (so a later commit cannot take the file away); read by
+        // USearch at the first vector search (its cost grows with the index).
+        let vector_file = match &store.manifest.vectors {
+            Some(info) => Some(VectorFile::open(&store.vectors_dir(), info)?),
             None => None,
         };
-        let field_stats = field_stats(&reader.searcher(), &store.fields, languages.keys())?;
+        let field_stats = field_stats(&reader.searcher(), &store.fields, languages.keys()).at(&store.dir)?;
         Ok(Searcher {
             store,
             reader,
-            vectors,
+            vector_file,
+            vectors: OnceLock::new(),
             encoder: None,
             languages,
             field_stats,
@@ -234,7 +241,7 @@ impl Searcher {
 
     /// Whether the index has vectors.
     pub fn has_vectors(&self) -> bool {
-        self.vectors.is_some()
+        self.vector_file.is_some()
     }
 
     /// Gives the searcher the encoder for dense search; it must be the model that made
@@ -258,9 +265,17 @@ impl Searcher {
         self.encoder.take()
     }
 
-    /// The index's vectors, if it has them.
-    pub fn vectors(&self) -> Option<&Vectors> {
-        self.vectors.as_ref()
+    /// The index's vectors, if it has them (read from the mapped file on first use).
+    pub fn vectors(&self) -> Result<Option<&Vectors>> {
+        let Some(file) = &self.vector_file else {
+            return Ok(None);
+        };
+        if let Some(vectors) = self.vectors.get() {
+            return Ok(Some(vectors));
+        }
+        let vectors = crate::store::damage_as_error(&self.store.dir, || file.view())?;
+        // Two threads may both read it; either result is the same index.
+        Ok(Some(self.vectors.get_or_init(|| vectors)))
     }
 
     /// About `n` passages spread evenly over the index: key, language, text.
@@ -268,14 +283,15 @@ impl Searcher {
         let searcher = self.reader.searcher();
         let f = &self.store.fields;
         let mut addresses: Vec<DocAddress> = searcher
-            .search(&tantivy::query::AllQuery, &DocSetCollector)?
+            .search(&tantivy::query::AllQuery, &DocSetCollector)
+            .at(&self.store.dir)?
             .into_iter()
             .collect();
         addresses.sort();
         let step = (addresses.len() / n.max(1)).max(1);
         let mut out = Vec::new();
         for address in addresses.into_iter().step_by(step).take(n) {
-            let stored: TantivyDocument = searcher.doc(address)?;
+            let stored: TantivyDocument = searcher.doc(address).at(&self.store.dir)?;
             let text = |field: Field| {
                 stored
                     .get_first(field)
@@ -317,7 +333,8 @@ impl Searcher {
         let (query_lang, source) = choose_query_lang(text, options)?;
         let mode = self.mode(options.mode)?;
         // Queries are centred like the index's passages (see `store::Centring`).
-        let centred: Option<Vec<f32>> = match (vector, &self.vectors) {
+        let vectors = if vector.is_some() { self.vectors()? } else { None };
+        let centred: Option<Vec<f32>> = match (vector, vectors) {
             (Some(v), Some(vectors)) => {
                 let mut v = v.to_vec();
                 vectors.centre_query(query_lang.as_deref(), &mut v);
@@ -345,7 +362,7 @@ impl Searcher {
         }
         let mut dense: Vec<(u64, f32)> = Vec::new();
         if mode != Mode::Bm25 {
-            let (Some(vectors), Some(vector)) = (self.vectors.as_ref(), vector) else {
+            let (Some(vectors), Some(vector)) = (vectors, vector) else {
                 return Err(Error::NoVectors {
                     path: self.store.dir.clone(),
                 });
@@ -421,7 +438,7 @@ impl Searcher {
                     None => continue, // a vector without its passage: skipped, never invented
                 },
             };
-            let stored: TantivyDocument = searcher.doc(address)?;
+            let stored: TantivyDocument = searcher.doc(address).at(&self.store.dir)?;
             let get = |field: Field| {
                 stored
                     .get_first(field)
@@ -437,7 +454,8 @@ impl Searcher {
                     let generator = match generators.entry(field) {
                         Entry::Occupied(e) => e.into_mut(),
                         Entry::Vacant(e) => {
-                            let mut generator = SnippetGenerator::create(&searcher, query.as_ref(), field)?;
+                            let mut generator =
+                                SnippetGenerator::create(&searcher, query.as_ref(), field).at(&self.store.dir)?;
                             generator.set_max_num_chars(options.snippet_chars);
                             e.insert(generator)
                         }
@@ -494,8 +512,11 @@ impl Searcher {
         let searcher = self.reader.searcher();
         let f = &self.store.fields;
         let mut out = HashMap::new();
-        for address in searcher.search(&tantivy::query::AllQuery, &DocSetCollector)? {
-            let stored: TantivyDocument = searcher.doc(address)?;
+        for address in searcher
+            .search(&tantivy::query::AllQuery, &DocSetCollector)
+            .at(&self.store.dir)?
+        {
+            let stored: TantivyDocument = searcher.doc(address).at(&self.store.dir)?;
             let text = |field: Field| {
                 stored
                     .get_first(field)
@@ -520,7 +541,10 @@ impl Searcher {
             return Ok(Vec::new());
         };
         let mut hits = Vec::new();
-        for (score, address) in searcher.search(query, &TopDocs::with_limit(depth))? {
+        for (score, address) in searcher
+            .search(query, &TopDocs::with_limit(depth))
+            .at(&self.store.dir)?
+        {
             hits.push((self.key_of(searcher, address)?, score, address));
         }
         Ok(hits)
@@ -528,7 +552,7 @@ impl Searcher {
 
     /// The mode a request resolves to on this index.
     fn mode(&self, requested: Option<Mode>) -> Result<Mode> {
-        let dense_ready = self.vectors.is_some() && self.encoder.is_some();
+        let dense_ready = self.vector_file.is_some() && self.encoder.is_some();
         match requested {
             None => Ok(if dense_ready { Mode::Hybrid } else { Mode::Bm25 }),
             Some(Mode::Bm25) => Ok(Mode::Bm25),
@@ -553,7 +577,11 @@ impl Searcher {
 
     /// The passage key of a document (a fast field).
     fn key_of(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<u64> {
-        let column = searcher.segment_reader(address.segment_ord).fast_fields().u64("key")?;
+        let column = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64("key")
+            .at(&self.store.dir)?;
         Ok(column.first(address.doc_id).unwrap_or(u64::MAX))
     }
 
@@ -564,7 +592,8 @@ impl Searcher {
             IndexRecordOption::Basic,
         );
         Ok(searcher
-            .search(&query, &TopDocs::with_limit(1))?
+            .search(&query, &TopDocs::with_limit(1))
+            .at(&self.store.dir)?
             .first()
             .map(|(_, a)| *a))
     }
@@ -588,7 +617,10 @@ impl Searcher {
             })
             .collect();
         let mut keys = HashSet::new();
-        for address in searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)? {
+        for address in searcher
+            .search(&BooleanQuery::new(clauses), &DocSetCollector)
+            .at(&self.store.dir)?
+        {
             keys.insert(self.key_of(searcher, address)?);
         }
         let keys = Arc::new(keys);
@@ -622,7 +654,9 @@ impl Searcher {
                     let doc_freq = match idf_counts.get(text) {
                         Some(n) => *n,
                         None => {
-                            let n = searcher.doc_freq(&Term::from_field_text(from, text))?;
+                            let n = searcher
+                                .doc_freq(&Term::from_field_text(from, text))
+                                .at(&self.store.dir)?;
                             *idf_counts.entry(text.to_string()).or_insert(n)
                         }
                     };
@@ -699,7 +733,7 @@ fn field_stats<'a>(
     searcher: &tantivy::Searcher,
     fields: &Fields,
     languages: impl Iterator<Item = &'a String>,
-) -> Result<HashMap<Field, FieldStats>> {
+) -> tantivy::Result<HashMap<Field, FieldStats>> {
     let mut stats: HashMap<Field, FieldStats> = HashMap::new();
     for code in languages {
         let field = fields.bm25(code);

@@ -5,14 +5,13 @@
 //! with the new manifest's BLAKE3 as its payload, then the manifest is renamed into place.
 //! Opening checks that the manifest and Tantivy's last commit agree, finishing an
 //! interrupted rename, so a crash at any point leaves the last good index usable.
-//! The store never runs the encoder; it records what made the data.
+//! The store is the on-disk format alone: [`Store`] reads an index, [`StoreWriter`] is the
+//! one code that writes one. It never runs the encoder; it records what made the data.
 
-pub mod embed_cache;
-mod embed_stream;
-mod indexer;
 mod lock;
 mod manifest;
 pub mod vectors;
+mod writer;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,14 +20,17 @@ use std::path::{Path, PathBuf};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::{Index, IndexWriter};
+use tantivy::Index;
 
-pub use indexer::{index_folder, IndexOptions, IndexReport, Progress};
 pub use lock::{WriterLock, LOCK_FILE};
 pub use manifest::{AnalysisSettings, AnalyzerSettings, Bm25Params, FileEntry, Manifest, FORMAT_VERSION};
 pub use vectors::{
-    EncoderEmbedder, ModelIdentity, PassageEmbedder, Vectors, VectorsInfo, EXACT_SCAN_MAX, EXPANSION_SEARCH,
+    EncoderEmbedder, LanguageSums, ModelIdentity, PassageEmbedder, VectorFile, Vectors, VectorsInfo, EXACT_SCAN_MAX,
+    EXPANSION_SEARCH,
 };
+#[cfg(test)]
+pub(crate) use writer::FAIL_AFTER;
+pub use writer::{CommitStep, StoreWriter, WriterOptions};
 
 use crate::analysis::{self, is_known, register_analyzers, LANGUAGES, UNDETERMINED};
 use crate::error::{Error, Result};
@@ -192,37 +194,24 @@ impl Store {
         Ok(store)
     }
 
-    /// Creates an empty index of `root` in `dir`, replacing whatever is in `dir/bm25`.
-    /// Nothing is visible to readers until the first [`Store::commit`].
-    pub fn create(dir: &Path, root: PathBuf) -> Result<Store> {
+    /// Creates an empty index of `root` in `dir` for the holder of its writer lock,
+    /// replacing whatever is in `dir/bm25`. Nothing is visible to readers until the first
+    /// commit.
+    fn create(dir: &Path, root: PathBuf, _lock: &WriterLock) -> Result<Store> {
         let bm25_dir = dir.join(BM25_DIR);
         if bm25_dir.exists() {
             fs::remove_dir_all(&bm25_dir).map_err(|e| Error::io(&bm25_dir, e))?;
         }
         fs::create_dir_all(&bm25_dir).map_err(|e| Error::io(&bm25_dir, e))?;
-        let index = Index::create_in_dir(&bm25_dir, Fields::schema())?;
+        let index = Index::create_in_dir(&bm25_dir, Fields::schema()).at(dir)?;
         register_analyzers(&index);
-        let fields = Fields::from_schema(&index.schema())?;
+        let fields = Fields::from_schema(&index.schema()).at(dir)?;
         Ok(Store {
             dir: dir.to_path_buf(),
             index,
             fields,
             manifest: Manifest::new(root),
         })
-    }
-
-    /// A writer with `threads` indexing threads (Tantivy's lock keeps writers exclusive).
-    pub fn writer(&self, threads: usize) -> Result<IndexWriter> {
-        let threads = threads.clamp(1, 8);
-        self.index
-            .writer_with_num_threads(threads, threads * 64_000_000)
-            .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::Locked {
-                    path: self.dir.join(BM25_DIR).join(".tantivy-writer.lock"),
-                    holder: String::new(),
-                },
-                e => Error::Tantivy(e),
-            })
     }
 
     /// Checks every byte of the committed index (`mlsearch info --verify`): Tantivy's
@@ -260,41 +249,6 @@ impl Store {
     pub fn vectors_dir(&self) -> PathBuf {
         self.dir.join(VECTORS_DIR)
     }
-
-    /// Publishes what `writer` holds, the vectors (when given) and `self.manifest`,
-    /// atomically: the vector file is new, so the old commit stays intact until the
-    /// manifest names the new one. Afterwards vector files older than the previous
-    /// commit's are removed: the previous one stays for readers that opened its manifest
-    /// a moment before (index-format/commit.md, "Readers").
-    pub fn commit(&mut self, writer: &mut IndexWriter, vectors: Option<(&Vectors, &ModelIdentity)>) -> Result<()> {
-        let previous = self.manifest.vectors.as_ref().map(|v| v.file.clone());
-        if let Some((vectors, model)) = vectors {
-            let info = vectors.save(&self.vectors_dir(), self.manifest.generation + 1, model.clone())?;
-            self.manifest.vectors = Some(info);
-        }
-        self.manifest.generation += 1;
-        self.manifest.mlsearch_version = env!("CARGO_PKG_VERSION").to_string();
-        let bytes = serde_json::to_vec_pretty(&self.manifest).expect("the manifest serialises");
-        let hash = blake3::hash(&bytes).to_hex().to_string();
-        let next = self.dir.join(MANIFEST_NEXT);
-        write_synced(&next, &bytes)?;
-        let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&serde_json::json!({ "manifest_blake3": hash }).to_string());
-        prepared.commit()?;
-        let path = self.dir.join(MANIFEST);
-        fs::rename(&next, &path).map_err(|e| Error::io(&path, e))?;
-        sync_dir(&self.dir);
-        let current = self.manifest.vectors.as_ref().map(|v| v.file.clone());
-        if let Ok(entries) = fs::read_dir(self.vectors_dir()) {
-            for entry in entries.flatten() {
-                let name = Some(entry.file_name().to_string_lossy().into_owned());
-                if name != current && name != previous {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Runs `open` on the index in `dir`, again (up to three times) when it fails while a
@@ -312,7 +266,7 @@ pub fn open_retrying<T>(dir: &Path, mut open: impl FnMut() -> Result<T>) -> Resu
     loop {
         let before = stamp();
         match open() {
-            Err(Error::Corrupt { .. } | Error::Io { .. } | Error::Tantivy(_)) if tries < 3 && stamp() != before => {
+            Err(Error::Corrupt { .. } | Error::Io { .. } | Error::Tantivy { .. }) if tries < 3 && stamp() != before => {
                 tries += 1;
             }
             result => return result,
@@ -404,6 +358,26 @@ fn check_version(dir: &Path, bytes: &[u8]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Tantivy results with the index folder attached to their errors.
+pub(crate) trait AtIndex<T> {
+    /// The result, its error naming the index in `dir`.
+    fn at(self, dir: &Path) -> Result<T>;
+}
+
+impl<T> AtIndex<T> for tantivy::Result<T> {
+    fn at(self, dir: &Path) -> Result<T> {
+        self.map_err(|e| tantivy_error(dir, e))
+    }
+}
+
+/// A Tantivy failure on the index in `dir`.
+pub(crate) fn tantivy_error(dir: &Path, source: tantivy::TantivyError) -> Error {
+    Error::Tantivy {
+        path: dir.to_path_buf(),
+        source,
+    }
 }
 
 fn corrupt(dir: &Path, reason: &str) -> Error {

@@ -7,8 +7,11 @@
 //! (memory-mapped) only after both are checked, so a truncated or damaged file is an error,
 //! never a fault inside the memory map.
 
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use memmap2::{Mmap, MmapMut};
 use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
@@ -132,6 +135,9 @@ pub struct Vectors {
     /// The file the index was read from (`None`: made in memory), for errors: USearch's
     /// failures on a file's index may be damage, on a new one they are ours.
     file: Option<PathBuf>,
+    /// The mapped file a viewed index points into; declared after `index`, so dropped
+    /// after it.
+    _mapping: Option<Arc<Mmap>>,
 }
 
 /// Per-language centring, the remedy for language bias measured on XQuAD-R (README): the
@@ -216,27 +222,64 @@ impl Vectors {
             dim,
             means: Centring::new(),
             file: None,
+            _mapping: None,
         })
     }
 
     /// Loads the index of `info` from `dir` into memory (for updating it).
     pub fn load(dir: &Path, info: &VectorsInfo) -> Result<Vectors> {
-        let path = checked(dir, info)?;
+        let (path, file) = checked(dir, info)?;
         let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(&path, e))?;
-        index.load(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
+        // From our own mapping, not USearch's path API: any path works (not only UTF-8),
+        // and what is read is the file that was checked.
+        index
+            .load_from_buffer(&map(&path, &file)?)
+            .map_err(|e| usearch_error(&path, e))?;
         Ok(Vectors {
             index,
             dim: info.dim,
             means: info.language_means.clone(),
             file: Some(path),
+            _mapping: None,
         })
     }
 
     /// Memory-maps the index of `info` from `dir` (for searching).
     pub fn view(dir: &Path, info: &VectorsInfo) -> Result<Vectors> {
-        let path = checked(dir, info)?;
-        let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(&path, e))?;
-        index.view(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
+        VectorFile::open(dir, info)?.view()
+    }
+}
+
+/// A checked, memory-mapped vector file, not yet read by USearch: opening it costs the
+/// same at any size, while USearch's `view` walks every node's header to find its offset
+/// (O(passages)), so a reader that may never search vectors keeps just this. The mapping
+/// keeps the file's bytes even after a later commit removes the file.
+pub struct VectorFile {
+    path: PathBuf,
+    info: VectorsInfo,
+    mapping: Arc<Mmap>,
+}
+
+impl VectorFile {
+    /// Checks the vector file of `info` in `dir` (size and both ends; small files in full)
+    /// and maps it.
+    pub fn open(dir: &Path, info: &VectorsInfo) -> Result<VectorFile> {
+        let (path, file) = checked(dir, info)?;
+        let mapping = Arc::new(map(&path, &file)?);
+        Ok(VectorFile {
+            path,
+            info: info.clone(),
+            mapping,
+        })
+    }
+
+    /// The vector index over the mapping (for searching).
+    pub fn view(&self) -> Result<Vectors> {
+        let (path, info) = (&self.path, &self.info);
+        let index = Index::new(&options(info.dim)).map_err(|e| usearch_error(path, e))?;
+        // SAFETY: the index keeps a pointer into the mapping, which `Vectors` holds (an
+        // Arc) and drops after the index (fields drop in declaration order).
+        unsafe { index.view_from_buffer(&self.mapping) }.map_err(|e| usearch_error(path, e))?;
         // Indexes written with a smaller expansion get today's default.
         index.change_expansion_search(info.expansion_search.max(EXPANSION_SEARCH));
         if index.size() as u64 != info.count || index.dimensions() != info.dim {
@@ -249,10 +292,13 @@ impl Vectors {
             index,
             dim: info.dim,
             means: info.language_means.clone(),
-            file: Some(path),
+            file: Some(path.clone()),
+            _mapping: Some(Arc::clone(&self.mapping)),
         })
     }
+}
 
+impl Vectors {
     /// A USearch failure: damage of the file the index came from, or an internal error
     /// for an index made in memory.
     fn error(&self, e: impl std::fmt::Display) -> Error {
@@ -393,17 +439,32 @@ impl Vectors {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let file = format!("passages-{generation}.usearch");
         let path = dir.join(&file);
-        self.index.save(path_str(&path)?).map_err(|e| usearch_error(&path, e))?;
-        let file_handle = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-        file_handle.sync_all().map_err(|e| Error::io(&path, e))?;
-        let bytes = file_handle.metadata().map_err(|e| Error::io(&path, e))?.len();
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(&file_handle).map_err(|e| Error::io(&path, e))?;
+        // Serialised into a mapping of the new file (no second copy in memory, any path),
+        // then synced: the manifest that names it is written only after.
+        let io = |e| Error::io(&path, e);
+        let handle = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(io)?;
+        let bytes = self.index.serialized_length() as u64;
+        handle.set_len(bytes).map_err(io)?;
+        // SAFETY: the file is new (a name no commit has used) and only this writer has it.
+        let mut mapping = unsafe { MmapMut::map_mut(&handle) }.map_err(io)?;
+        self.index
+            .save_to_buffer(&mut mapping)
+            .map_err(|e| Error::Internal(format!("writing the vector index to {}: {e}", path.display())))?;
+        mapping.flush().map_err(io)?;
+        handle.sync_all().map_err(io)?;
+        let blake3 = blake3::hash(&mapping).to_hex().to_string();
+        drop(mapping);
         Ok(VectorsInfo {
             file,
             bytes,
-            blake3: hasher.finalize().to_hex().to_string(),
-            ends_blake3: Some(ends_hash(&file_handle, bytes).map_err(|e| Error::io(&path, e))?),
+            blake3,
+            ends_blake3: Some(ends_hash(&handle, bytes).map_err(io)?),
             count: self.index.size() as u64,
             dim: self.dim,
             quantization: "f16".into(),
@@ -426,7 +487,7 @@ pub const ENDS: u64 = 64 * 1024;
 pub const FULL_CHECK_MAX: u64 = 32 << 20;
 
 /// BLAKE3 (hex) of the first and last [`ENDS`] bytes of a file of `len` bytes.
-fn ends_hash(file: &std::fs::File, len: u64) -> std::io::Result<String> {
+fn ends_hash(file: &File, len: u64) -> std::io::Result<String> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = file;
     let mut hasher = blake3::Hasher::new();
@@ -460,7 +521,7 @@ enum Check {
 
 /// The vector file of `info`, after checking its size and its ends (or, for manifests
 /// without `ends_blake3`, its BLAKE3) against the manifest.
-fn checked(dir: &Path, info: &VectorsInfo) -> Result<PathBuf> {
+fn checked(dir: &Path, info: &VectorsInfo) -> Result<(PathBuf, File)> {
     checked_as(
         dir,
         info,
@@ -470,13 +531,13 @@ fn checked(dir: &Path, info: &VectorsInfo) -> Result<PathBuf> {
     )
 }
 
-fn checked_as(dir: &Path, info: &VectorsInfo, check: Check) -> Result<PathBuf> {
+fn checked_as(dir: &Path, info: &VectorsInfo, check: Check) -> Result<(PathBuf, File)> {
     let path = dir.join(&info.file);
     let unreadable = |e: std::io::Error| Error::Corrupt {
         path: path.clone(),
         reason: format!("vector file missing or unreadable: {e}"),
     };
-    let file = std::fs::File::open(&path).map_err(unreadable)?;
+    let mut file = File::open(&path).map_err(unreadable)?;
     let bytes = file.metadata().map_err(unreadable)?.len();
     if bytes != info.bytes {
         return Err(usearch_error(
@@ -497,26 +558,26 @@ fn checked_as(dir: &Path, info: &VectorsInfo, check: Check) -> Result<PathBuf> {
                 "its first or last bytes differ from the manifest's BLAKE3",
             ));
         }
-        return Ok(path);
+        return Ok((path, file));
     }
     // Hashed by streaming: reading the whole file first doubled a query's memory.
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(file).map_err(unreadable)?;
+    hasher.update_reader(&mut file).map_err(unreadable)?;
     if hasher.finalize().to_hex().as_str() != info.blake3 {
         return Err(usearch_error(&path, "contents differ from the manifest's BLAKE3"));
     }
-    Ok(path)
+    Ok((path, file))
+}
+
+/// Maps `file` (of `path`) read-only. Vector files are never changed after their commit
+/// wrote them (each commit writes a new one), so the mapping's bytes stay what was checked.
+fn map(path: &Path, file: &File) -> Result<Mmap> {
+    // SAFETY: see above: nothing writes or truncates a committed vector file.
+    unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, e))
 }
 
 /// Dot product in eight lanes (vectorises without fast-math).
 pub use crate::encoder::dot;
-
-fn path_str(path: &Path) -> Result<&str> {
-    path.to_str().ok_or_else(|| Error::Corrupt {
-        path: path.to_path_buf(),
-        reason: "path is not UTF-8".into(),
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 
 use super::embed_cache::{cache_path, embed_cached, read_complete, CachedEmbedding};
-use super::vectors::PassageEmbedder;
 use crate::encoder::TextKind;
 use crate::error::Result;
+use crate::store::PassageEmbedder;
 
 /// Passages per window: the encoder sorts a window by length and cuts it into batches by
 /// tokens, so a window should hold many batches.

@@ -1,0 +1,664 @@
+//! Ingestion: a folder's files become an index's passages (walk → read → passages →
+//! analysis and embedding → the store's writer). Incremental: new and changed files (by
+//! BLAKE3 of their bytes) are read and indexed, passages of deleted files are removed,
+//! unchanged files are not read beyond hashing. A file that cannot be read keeps its
+//! previous passages.
+
+pub mod embed_cache;
+mod embed_stream;
+mod read;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use embed_stream::{embed_windows, Pending, Window, WINDOW};
+pub use read::MAX_FILE_BYTES;
+use read::{prepare, skip_message, Prepared};
+
+use crate::analysis::normalize_tag;
+use crate::corpus::{discover, Passage, SourceFile};
+use crate::error::{Error, Result};
+use crate::store::{Bm25Params, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions};
+
+/// How to index.
+#[derive(Clone)]
+pub struct IndexOptions<'a> {
+    /// Language of passages whose source does not give one (instead of detection).
+    pub default_lang: Option<String>,
+    /// Drop the existing index and index everything again.
+    pub rebuild: bool,
+    /// Tantivy indexing threads (0: one per core).
+    pub threads: usize,
+    /// Embeds passages for the vector index; `None` makes a BM25-only index.
+    pub embedder: Option<&'a dyn PassageEmbedder>,
+    /// Centre vectors per language (see [`crate::store::vectors::Centring`]); applies to languages
+    /// that have no mean yet.
+    pub centre_languages: bool,
+    /// BM25 k1 to record in the manifest (`None`: keep the index's).
+    pub bm25_k1: Option<f32>,
+    /// BM25 b to record in the manifest (`None`: keep the index's).
+    pub bm25_b: Option<f32>,
+    /// Files larger than this are skipped (and a `.gz` file stopped when it inflates past
+    /// it), with a message.
+    pub max_file_bytes: u64,
+}
+
+impl Default for IndexOptions<'_> {
+    fn default() -> Self {
+        IndexOptions {
+            default_lang: None,
+            rebuild: false,
+            threads: 0,
+            embedder: None,
+            centre_languages: true,
+            bm25_k1: None,
+            bm25_b: None,
+            max_file_bytes: MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// Folder in the index of the embeddings of a run not yet committed.
+const EMBED_CACHE_DIR: &str = "embed-cache";
+
+/// Events for a progress display.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// Files found, with their total size.
+    Start {
+        /// Number of files to look at.
+        files: usize,
+        /// Their total size in bytes.
+        bytes: u64,
+    },
+    /// One file done.
+    File {
+        /// Its path relative to the folder.
+        rel_path: &'a str,
+        /// Its size.
+        bytes: u64,
+    },
+    /// Something the user should know (a skipped file, a repaired one).
+    Warning(String),
+    /// Passages embedded so far, of all to embed.
+    Embedded {
+        /// Done.
+        done: usize,
+        /// To do.
+        total: usize,
+    },
+}
+
+/// What an indexing run did.
+#[derive(Debug, Default, Clone)]
+pub struct IndexReport {
+    /// New files indexed.
+    pub added: usize,
+    /// Changed files re-indexed.
+    pub updated: usize,
+    /// Files gone from the folder whose passages were removed.
+    pub removed: usize,
+    /// Files with the same content as last time.
+    pub unchanged: usize,
+    /// Files that could not be read (reported through [`Progress::Warning`]).
+    pub skipped: usize,
+    /// Files ignored for their type.
+    pub unsupported: usize,
+    /// Passages written by this run.
+    pub passages_written: u64,
+    /// Passages embedded by this run.
+    pub passages_embedded: u64,
+    /// Files in the index after the run.
+    pub files: usize,
+    /// Passages in the index after the run.
+    pub passages: u64,
+    /// Passages per language after the run.
+    pub languages: BTreeMap<String, u64>,
+    /// Whether a commit was made (false when nothing changed).
+    pub committed: bool,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Indexes the folder `root` into the index at `index_dir` (created if absent).
+pub fn index_folder(
+    root: &Path,
+    index_dir: &Path,
+    options: &IndexOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<IndexReport> {
+    let started = Instant::now();
+    let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+    if !root.is_dir() {
+        return Err(Error::NothingToIndex {
+            path: root,
+            reason: "not a folder".into(),
+        });
+    }
+    // The manifest records the folder as JSON text, which must be UTF-8 (the index's own
+    // path and the files' names need not be).
+    if root.to_str().is_none() {
+        return Err(Error::NothingToIndex {
+            path: root,
+            reason: "its path is not UTF-8 (the names of the files in it may be); index it under another name".into(),
+        });
+    }
+    let default_lang = match &options.default_lang {
+        Some(tag) => Some(normalize_tag(tag).ok_or_else(|| Error::InvalidLanguage(tag.clone()))?),
+        None => None,
+    };
+    // Bad BM25 parameters are refused before any work.
+    Bm25Params::default()
+        .overridden(options.bm25_k1, options.bm25_b)
+        .map_err(Error::InvalidSetting)?;
+    let found = discover(&root, std::slice::from_ref(&absolute(index_dir)));
+    for error in &found.errors {
+        progress(Progress::Warning(format!("skipped: {error}")));
+    }
+    for name in &found.renamed {
+        progress(Progress::Warning(format!(
+            "{name}: the file name is not UTF-8; indexed under this name (bytes that are not UTF-8 as \\xNN)"
+        )));
+    }
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    } else {
+        options.threads
+    };
+    let mut writer = StoreWriter::open(
+        index_dir,
+        WriterOptions {
+            root: root.clone(),
+            rebuild: options.rebuild,
+            threads,
+            model: options.embedder.map(|e| (e.identity(), e.dim())),
+        },
+    )?;
+    if writer.is_fresh() && found.files.is_empty() {
+        writer.abandon();
+        let reason = if found.unsupported > 0 {
+            format!(
+                "no .txt, .md, .html, .json, .jsonl or .jsonl.gz files ({} files of other types)",
+                found.unsupported
+            )
+        } else {
+            "the folder is empty".to_string()
+        };
+        return Err(Error::NothingToIndex { path: root, reason });
+    }
+    let mut report = IndexReport {
+        unsupported: found.unsupported,
+        skipped: found.errors.len(),
+        ..Default::default()
+    };
+    let total_bytes = found
+        .files
+        .iter()
+        .filter_map(|f| f.path.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    progress(Progress::Start {
+        files: found.files.len(),
+        bytes: total_bytes,
+    });
+    let cache_dir = index_dir.join(EMBED_CACHE_DIR);
+    let embedder = options.embedder.filter(|_| writer.vectors().is_some());
+    let reading = Reading {
+        files: &found.files,
+        default_lang: default_lang.as_deref(),
+        max_bytes: options.max_file_bytes,
+        threads,
+        embedder,
+        cache_dir: &cache_dir,
+    };
+    let windows = reading.run(&mut writer, &mut report, progress)?;
+
+    let seen: BTreeSet<&str> = found.files.iter().map(|f| f.rel_path.as_str()).collect();
+    let gone: Vec<String> = writer
+        .manifest()
+        .files
+        .keys()
+        .filter(|k| !seen.contains(k.as_str()))
+        .cloned()
+        .collect();
+    for rel_path in gone {
+        writer.remove_file(&rel_path)?;
+        report.removed += 1;
+    }
+    if writer.is_fresh() && writer.manifest().files.values().all(|e| e.passages == 0) {
+        writer.abandon();
+        return Err(Error::NothingToIndex {
+            path: root,
+            reason: format!("no text in {} files ({} skipped)", found.files.len(), report.skipped),
+        });
+    }
+    if let (Some(vectors), Some(windows)) = (writer.vectors(), windows) {
+        add_vectors(vectors, &windows, options.centre_languages)?;
+        report.passages_embedded = windows.iter().map(|w| w.keys.len() as u64).sum();
+    }
+    // BM25 parameters are read at query time: a change needs a commit, not a re-index.
+    let bm25 = writer
+        .manifest()
+        .bm25
+        .overridden(options.bm25_k1, options.bm25_b)
+        .map_err(Error::InvalidSetting)?;
+    let bm25_changed = writer.set_bm25(bm25);
+    let changed =
+        report.added + report.updated + report.removed > 0 || options.rebuild || writer.is_fresh() || bm25_changed;
+    let manifest = if changed {
+        let manifest = writer.commit()?;
+        report.committed = true;
+        let _ = fs::remove_dir_all(&cache_dir);
+        manifest
+    } else {
+        writer.manifest().clone()
+    };
+    report.files = manifest.files.len();
+    report.passages = manifest.passages();
+    report.languages = manifest.languages();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The reading part of a run: files are read, hashed, parsed, split and language-tagged
+/// on worker threads, embedded beside (see embed_stream), and handed to the writer in
+/// file order, so the index is the same on every run.
+struct Reading<'a> {
+    files: &'a [SourceFile],
+    default_lang: Option<&'a str>,
+    max_bytes: u64,
+    threads: usize,
+    /// The encoder, when this run embeds.
+    embedder: Option<&'a dyn PassageEmbedder>,
+    cache_dir: &'a Path,
+}
+
+impl Reading<'_> {
+    /// Reads every file into `writer`; returns the embedded windows (when embedding).
+    fn run(
+        &self,
+        writer: &mut StoreWriter,
+        report: &mut IndexReport,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Option<Vec<Window>>> {
+        let previous: HashMap<String, String> = writer
+            .manifest()
+            .files
+            .iter()
+            .map(|(path, entry)| (path.clone(), entry.blake3.clone()))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let (sender, receiver) = mpsc::sync_channel::<(usize, Prepared)>(self.threads * 4);
+        let mut queued = 0usize;
+        std::thread::scope(|scope| -> Result<Option<Vec<Window>>> {
+            let mut stream = self.embedder.map(|embedder| {
+                let (to_embed, windows) = mpsc::sync_channel::<Pending>(1);
+                let (done_sender, done) = mpsc::channel::<usize>();
+                let cache_dir = self.cache_dir;
+                let thread = scope.spawn(move || embed_windows(embedder, cache_dir, windows, done_sender));
+                (to_embed, done, thread, Pending::default())
+            });
+            for _ in 0..self.threads {
+                let (sender, next, previous) = (sender.clone(), &next, &previous);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = self.files.get(i) else { break };
+                    let previous_hash = previous.get(&file.rel_path).map(String::as_str);
+                    let prepared = prepare(file, previous_hash, self.default_lang, self.max_bytes);
+                    if sender.send((i, prepared)).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(sender);
+            let mut waiting = BTreeMap::new();
+            let mut expected = 0;
+            'files: for (i, prepared) in receiver {
+                waiting.insert(i, prepared);
+                while let Some(prepared) = waiting.remove(&expected) {
+                    let file = &self.files[expected];
+                    expected += 1;
+                    let known = previous.contains_key(&file.rel_path);
+                    let bytes = match prepared {
+                        Prepared::Unchanged { bytes } => {
+                            report.unchanged += 1;
+                            bytes
+                        }
+                        Prepared::Failed { reason, bytes } => {
+                            report.skipped += 1;
+                            progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
+                            bytes
+                        }
+                        Prepared::Read {
+                            entry,
+                            passages,
+                            warnings,
+                        } => {
+                            for warning in &warnings {
+                                progress(Progress::Warning(format!("{}: {warning}", file.rel_path)));
+                            }
+                            if known {
+                                report.updated += 1;
+                            } else {
+                                report.added += 1;
+                            }
+                            report.passages_written += u64::from(entry.passages);
+                            let bytes = entry.bytes;
+                            let keys = writer.add_file(&file.rel_path, entry, &passages)?;
+                            if let Some((to_embed, _, _, pending)) = stream.as_mut() {
+                                for (key, passage) in keys.into_iter().zip(&passages) {
+                                    pending.keys.push(key);
+                                    pending.langs.push(passage.lang.clone());
+                                    pending.texts.push(embedding_text(passage));
+                                    queued += 1;
+                                    // A failed send means the embedder stopped on an error,
+                                    // which its join below returns.
+                                    if pending.len() >= WINDOW && to_embed.send(std::mem::take(pending)).is_err() {
+                                        break 'files;
+                                    }
+                                }
+                            }
+                            bytes
+                        }
+                    };
+                    progress(Progress::File {
+                        rel_path: &file.rel_path,
+                        bytes,
+                    });
+                    if let Some(done) = stream.as_ref().and_then(|(_, done, _, _)| done.try_iter().last()) {
+                        progress(Progress::Embedded { done, total: queued });
+                    }
+                }
+            }
+            let Some((to_embed, done, thread, pending)) = stream else {
+                return Ok(None);
+            };
+            if !pending.is_empty() {
+                let _ = to_embed.send(pending);
+            }
+            drop(to_embed);
+            for count in done {
+                progress(Progress::Embedded {
+                    done: count,
+                    total: queued,
+                });
+            }
+            thread.join().expect("the embedding thread does not panic").map(Some)
+        })
+    }
+}
+
+/// Adds a run's vectors: language means from its raw vectors first (where centring is on
+/// and a language has none yet), then the centred vectors; one window in memory at a time.
+fn add_vectors(vectors: &mut Vectors, windows: &[Window], centre_languages: bool) -> Result<()> {
+    let dim = vectors.dim();
+    if centre_languages {
+        let mut sums = LanguageSums::default();
+        for window in windows {
+            for (lang, vector) in window.langs.iter().zip(window.vectors(dim)?) {
+                sums.add(vectors, lang, &vector);
+            }
+        }
+        sums.finish(vectors);
+    }
+    for window in windows {
+        let items: Vec<(u64, Vec<f32>)> = window
+            .keys
+            .iter()
+            .zip(&window.langs)
+            .zip(window.vectors(dim)?)
+            .map(|((key, lang), mut vector)| {
+                vectors.centre_passage(lang, &mut vector);
+                (*key, vector)
+            })
+            .collect();
+        vectors.add(&items)?;
+    }
+    Ok(())
+}
+
+/// What the encoder reads of a passage: its document's title, then its text.
+fn embedding_text(passage: &Passage) -> String {
+    if passage.title.is_empty() {
+        passage.text.clone()
+    } else {
+        format!("{}\n{}", passage.title, passage.text)
+    }
+}
+
+/// `path` made absolute without requiring it to exist (the index may not exist yet).
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::encoder::{Encoder, ModelFile};
+    use crate::ingest::embed_stream::CHUNK;
+    use crate::store::{EncoderEmbedder, ModelIdentity, Store, VECTORS_DIR};
+
+    /// The tiny model, failing (as an interrupted run stops) after `fail_after` batches.
+    struct Interrupted {
+        inner: EncoderEmbedder,
+        fail_after: usize,
+        batches: AtomicUsize,
+        texts: AtomicUsize,
+    }
+
+    impl PassageEmbedder for Interrupted {
+        fn identity(&self) -> &ModelIdentity {
+            self.inner.identity()
+        }
+        fn dim(&self) -> usize {
+            self.inner.dim()
+        }
+        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            if self.batches.fetch_add(1, Ordering::SeqCst) >= self.fail_after {
+                return Err(Error::io("embedder", std::io::Error::other("interrupted")));
+            }
+            self.texts.fetch_add(texts.len(), Ordering::SeqCst);
+            self.inner.embed_passages(texts)
+        }
+    }
+
+    fn tiny(fail_after: usize) -> Interrupted {
+        let bytes = fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/models/tiny.e5s1.bin")).unwrap();
+        Interrupted {
+            inner: EncoderEmbedder {
+                encoder: Encoder::new(ModelFile::from_bytes(&bytes).unwrap(), &candle_core::Device::Cpu).unwrap(),
+                identity: ModelIdentity {
+                    name: "tiny".into(),
+                    blake3: "00".into(),
+                    precision: crate::encoder::Precision::Int8,
+                },
+            },
+            fail_after,
+            batches: AtomicUsize::new(0),
+            texts: AtomicUsize::new(0),
+        }
+    }
+
+    fn index_with(corpus: &Path, index: &Path, embedder: &Interrupted) -> Result<IndexReport> {
+        let options = IndexOptions {
+            embedder: Some(embedder),
+            ..Default::default()
+        };
+        index_folder(corpus, index, &options, &mut |_| {})
+    }
+
+    fn stored_vectors(index: &Path) -> Vec<(u64, Vec<f32>)> {
+        let store = Store::open(index).unwrap();
+        let info = store.manifest.vectors.clone().unwrap();
+        let vectors = Vectors::view(&index.join(VECTORS_DIR), &info).unwrap();
+        (0..info.count + 10)
+            .filter_map(|key| vectors.get(key).unwrap().map(|v| (key, v)))
+            .collect()
+    }
+
+    #[test]
+    fn an_interrupted_embedding_is_continued_not_redone() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        fs::create_dir(&corpus).unwrap();
+        // Three windows of the embedding stream (512, 512, 176 passages).
+        let records: String = (0..1200)
+            .map(|i| {
+                let text = format!("passage {i} tells of the river, the mill and the baker number {i}");
+                serde_json::json!({"id": format!("d{i}"), "lang": "en", "text": text}).to_string() + "\n"
+            })
+            .collect();
+        fs::write(corpus.join("docs.jsonl"), records).unwrap();
+
+        // Interrupted after five batches (the first window and a part of the second): an
+        // error, and no index (there was none before).
+        let index = dir.path().join("index");
+        let stopped = tiny(5);
+        assert!(index_with(&corpus, &index, &stopped).is_err());
+        assert!(matches!(Store::open(&index), Err(Error::IndexMissing { .. })));
+        // The next run embeds only the rest, and ends with the vectors of a run never stopped.
+        let resumed = tiny(usize::MAX);
+        let report = index_with(&corpus, &index, &resumed).unwrap();
+        assert_eq!(report.passages, 1200);
+        assert_eq!(resumed.texts.load(Ordering::SeqCst), 1200 - 5 * CHUNK);
+        assert!(!index.join(EMBED_CACHE_DIR).exists(), "the cache goes with the commit");
+        let clean = dir.path().join("clean");
+        index_with(&corpus, &clean, &tiny(usize::MAX)).unwrap();
+        let (a, b) = (stored_vectors(&index), stored_vectors(&clean));
+        assert_eq!(a.len(), 1200);
+        assert_eq!(a, b);
+    }
+
+    fn write_corpus(corpus: &Path, files: &[(&str, &str)]) {
+        let _ = fs::remove_dir_all(corpus);
+        fs::create_dir_all(corpus).unwrap();
+        for (name, text) in files {
+            fs::write(corpus.join(name), text).unwrap();
+        }
+    }
+
+    fn bm25_hits(index: &Path, query: &str) -> Vec<String> {
+        let searcher = crate::search::Searcher::open(index).unwrap();
+        let options = crate::search::SearchOptions {
+            mode: Some(crate::search::Mode::Bm25),
+            ..Default::default()
+        };
+        let results = searcher.search(query, &options).unwrap();
+        results.hits.into_iter().map(|hit| hit.doc).collect()
+    }
+
+    /// Fault injection: a commit that fails after any of its steps leaves an index that
+    /// opens (at the old generation before Tantivy's commit, at the new one after), passes
+    /// the full check, answers queries, and is brought up to date by the next run.
+    #[test]
+    fn a_commit_that_fails_after_any_step_leaves_an_index_that_opens_and_updates() {
+        use crate::store::{CommitStep, FAIL_AFTER};
+        let old_corpus: [(&str, &str); 3] = [
+            (
+                "mill.txt",
+                "The old mill by the river grinds wheat for the village baker every morning.",
+            ),
+            (
+                "harbour.txt",
+                "Fishing boats leave the harbour before dawn and return with herring.",
+            ),
+            (
+                "garten.txt",
+                "Im Garten blühen im Frühling die Apfelbäume und die Kirschbäume.",
+            ),
+        ];
+        let new_corpus: [(&str, &str); 3] = [
+            (
+                "mill.txt",
+                "The old mill by the river was turned into a museum of bread and flour.",
+            ),
+            (
+                "harbour.txt",
+                "Fishing boats leave the harbour before dawn and return with herring.",
+            ),
+            (
+                "observatory.txt",
+                "Astronomers at the observatory count comets through the winter nights.",
+            ),
+        ];
+        for step in CommitStep::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            let (corpus, index) = (dir.path().join("corpus"), dir.path().join("index"));
+            write_corpus(&corpus, &old_corpus);
+            index_with(&corpus, &index, &tiny(usize::MAX)).unwrap();
+            write_corpus(&corpus, &new_corpus);
+
+            FAIL_AFTER.with(|f| f.set(Some(step)));
+            let failed = index_with(&corpus, &index, &tiny(usize::MAX));
+            FAIL_AFTER.with(|f| f.set(None));
+            assert!(matches!(failed, Err(Error::Internal(_))), "{step:?}: {failed:?}");
+
+            let store = Store::open(&index).unwrap_or_else(|e| panic!("{step:?}: {e}"));
+            store.verify().unwrap_or_else(|e| panic!("{step:?}: {e}"));
+            let published = !matches!(step, CommitStep::VectorsWritten | CommitStep::ManifestStaged);
+            assert_eq!(store.manifest.generation, if published { 2 } else { 1 }, "{step:?}");
+            let expected = if published { "observatory" } else { "garten" };
+            assert!(
+                store.manifest.files.contains_key(&format!("{expected}.txt")),
+                "{step:?}"
+            );
+            assert_eq!(stored_vectors(&index).len(), 3, "{step:?}");
+            let hits = bm25_hits(&index, if published { "comets" } else { "Apfelbäume" });
+            assert_eq!(hits.len(), 1, "{step:?}: {hits:?}");
+
+            // The next run completes and leaves the new corpus, whatever the step.
+            let report = index_with(&corpus, &index, &tiny(usize::MAX)).unwrap();
+            assert_eq!(report.passages, 3, "{step:?}");
+            let store = Store::open(&index).unwrap();
+            store.verify().unwrap();
+            let files: Vec<&str> = store.manifest.files.keys().map(String::as_str).collect();
+            assert_eq!(files, ["harbour.txt", "mill.txt", "observatory.txt"], "{step:?}");
+            assert_eq!(bm25_hits(&index, "museum").len(), 1, "{step:?}");
+            assert!(bm25_hits(&index, "Apfelbäume").is_empty(), "{step:?}");
+            assert_eq!(stored_vectors(&index).len(), 3, "{step:?}");
+        }
+    }
+
+    /// A file whose name is not UTF-8 is indexed under an escaped name and reported, and
+    /// two such names stay two files.
+    #[cfg(unix)]
+    #[test]
+    fn file_names_that_are_not_utf8_are_reported_and_kept_apart() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        fs::create_dir(&corpus).unwrap();
+        let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+        let other = std::ffi::OsStr::from_bytes(b"caf\xe8.txt");
+        fs::write(corpus.join(latin1), "Espresso and croissants at the corner table.").unwrap();
+        fs::write(corpus.join(other), "Tea and scones by the window in the afternoon.").unwrap();
+        let index = dir.path().join("index");
+        let mut warnings = Vec::new();
+        let report = index_folder(&corpus, &index, &IndexOptions::default(), &mut |event| {
+            if let Progress::Warning(w) = event {
+                warnings.push(w);
+            }
+        })
+        .unwrap();
+        assert_eq!(report.files, 2);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(r"caf\xE8.txt: the file name is not UTF-8"),
+            "{warnings:?}"
+        );
+        let store = Store::open(&index).unwrap();
+        let files: Vec<&str> = store.manifest.files.keys().map(String::as_str).collect();
+        assert_eq!(files, [r"caf\xE8.txt", r"caf\xE9.txt"]);
+        assert_eq!(bm25_hits(&index, "croissants").len(), 1);
+    }
+}
