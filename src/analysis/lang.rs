@@ -301,6 +301,24 @@ fn function_word_language(text: &str) -> Option<&'static str> {
     best.map(|(code, _)| code)
 }
 
+/// The ISO 639-1 code of an ISO 639-3 code where detection knows the language (`deu` →
+/// `de`, `arb` → `ar`), else the code as given (normalised, see [`normalize_tag`]).
+pub fn two_letter(code: &str) -> String {
+    let code = normalize_tag(code).unwrap_or_else(|| code.to_ascii_lowercase());
+    let macro_code = match code.as_str() {
+        "arb" => "ara",
+        "swh" => "swa",
+        "pes" => "fas",
+        "npi" => "nep",
+        "zsm" => "msa",
+        other => other,
+    };
+    match whatlang::Lang::from_code(macro_code) {
+        Some(lang) if code.len() == 3 => iso639_1(lang).to_string(),
+        _ => code,
+    }
+}
+
 /// Maps `whatlang`'s ISO 639-3 languages to our ISO 639-1 codes.
 fn iso639_1(lang: whatlang::Lang) -> &'static str {
     use whatlang::Lang::*;

@@ -281,10 +281,13 @@ fn count_by<'a>(langs: impl Iterator<Item = &'a str>) -> BTreeMap<String, usize>
 /// Unit-length vectors, one per question or candidate.
 pub type VectorList = Vec<Vec<f32>>;
 
+/// Question vectors and candidate vectors (unit length).
+pub type QuestionsAndCandidates<'a> = (&'a [Vec<f32>], &'a [Vec<f32>]);
+
 /// What a ranking is made from, per question (indices as in the data set).
 pub struct Evidence<'a> {
-    /// Question and candidate vectors (unit length), for dense and hybrid.
-    pub dense: Option<(&'a [Vec<f32>], &'a [Vec<f32>])>,
+    /// Question and candidate vectors, for dense and hybrid.
+    pub dense: Option<QuestionsAndCandidates<'a>>,
     /// Per question, the BM25-matched candidates and scores (unmatched: absent).
     pub bm25: Option<&'a [Vec<(usize, f32)>]>,
 }

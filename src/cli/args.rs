@@ -452,10 +452,11 @@ pub enum TrainCommand {
 /// `mlsearch train prepare ntrex|flores`.
 #[derive(Debug, Args)]
 pub struct PrepareArgs {
-    /// Which corpus.
-    #[arg(value_parser = ["ntrex", "flores"])]
+    /// Which corpus, or `mix`: all of them, each record with its `source`.
+    #[arg(value_parser = ["ntrex", "flores", "tico", "mgsm", "qa", "mix"])]
     pub corpus: String,
-    /// Its folder [default: $MLSEARCH_DATA/ntrex-128 or flores-sib200, else ../shared/data/…].
+    /// Its folder (for `mix`: the data root) [default: $MLSEARCH_DATA/<corpus folder>, else
+    /// ../shared/data/…].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Output folder for train.jsonl and valid.jsonl.

@@ -21,17 +21,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<u8> {
 }
 
 fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
-    let folder = if args.corpus == "ntrex" {
-        "ntrex-128"
-    } else {
-        "flores-sib200"
-    };
-    let data = args.data.clone().unwrap_or_else(|| {
-        std::env::var_os("MLSEARCH_DATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("../shared/data"))
-            .join(folder)
-    });
+    let root = std::env::var_os("MLSEARCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"));
+    // `--data` is the corpus's folder, or for `mix` the data root.
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| match data::SOURCES.iter().find(|(s, _)| *s == args.corpus) {
+            Some((_, folder)) => root.join(folder),
+            None => root.clone(),
+        });
     let options = PrepareOptions {
         valid_every: args.valid_every,
         exclude: if args.exclude == "none" {
@@ -45,10 +45,10 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
             .map(|l| l.split(',').map(|c| c.trim().to_string()).collect())
             .unwrap_or_default(),
     };
-    let prepared = if args.corpus == "ntrex" {
-        data::prepare_ntrex(&data, &options)
+    let (prepared, per_source) = if args.corpus == "mix" {
+        data::prepare_mix(&data, &options)
     } else {
-        data::prepare_flores(&data, &options)
+        data::prepare_source(&args.corpus, &data, &options).map(|p| (p, Vec::new()))
     }
     .with_context(|| format!("reading {}", data.display()))?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
@@ -74,6 +74,9 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
         groups(&prepared.valid),
         args.out.display()
     );
+    for c in per_source {
+        println!("  {}: train {}, valid {}", c.source, c.train, c.valid);
+    }
     Ok(EXIT_OK)
 }
 

@@ -283,10 +283,10 @@ impl VectorFile {
         // Indexes written with a smaller expansion get today's default.
         index.change_expansion_search(info.expansion_search.max(EXPANSION_SEARCH));
         if index.size() as u64 != info.count || index.dimensions() != info.dim {
-            return Err(usearch_error(&path, "size or dimension differs from the manifest"));
+            return Err(usearch_error(path, "size or dimension differs from the manifest"));
         }
         if info.language_means.values().any(|m| m.len() != info.dim) {
-            return Err(usearch_error(&path, "a language mean has another dimension"));
+            return Err(usearch_error(path, "a language mean has another dimension"));
         }
         Ok(Vectors {
             index,

@@ -20,6 +20,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::two_letter;
 use crate::error::{Error, Result};
 
 /// One training pair.
@@ -36,6 +37,13 @@ pub struct Record {
     /// Source document, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The corpus it came from (`ntrex`, `flores`, `tico`, `mgsm`, `qa`), in a mix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Gives X-Y pairs only: its query and passage are one text (MGSM's questions), so
+    /// its X-X pair would be a copy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cross_only: bool,
 }
 
 /// Reads a JSONL file of records; a bad line is an error naming it.
@@ -81,8 +89,13 @@ pub struct PrepareOptions {
 }
 
 impl PrepareOptions {
-    fn wanted(&self, primary: &str) -> bool {
-        !self.exclude.iter().any(|e| e == primary) && (self.only.is_empty() || self.only.iter().any(|o| o == primary))
+    /// Whether the language `primary` is to be read: codes compare in their two-letter
+    /// form where one exists, so `--exclude ell,vie` leaves Greek and Vietnamese out of
+    /// every source (NTREX and FLORES write `ell`, TICO and MGSM `el`).
+    pub(super) fn wanted(&self, primary: &str) -> bool {
+        let code = two_letter(primary);
+        let named = |list: &[String]| list.iter().any(|c| two_letter(c) == code);
+        !named(&self.exclude) && (self.only.is_empty() || named(&self.only))
     }
 }
 
@@ -100,9 +113,11 @@ pub struct Prepared {
 }
 
 /// The sentences of one language, in corpus order, with their document.
-struct Sentences<'a> {
-    lang: String,
-    items: Vec<(&'a str, String)>,
+pub(super) struct Sentences<'a> {
+    /// The language.
+    pub lang: String,
+    /// (document, sentence), aligned across languages; "" where a language lacks one.
+    pub items: Vec<(&'a str, String)>,
 }
 
 /// NTREX-128: `NTREX-128/newstest2019-ref.<lang>.txt`, line-aligned, with the document of
@@ -246,9 +261,77 @@ pub fn prepare_flores(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
     Ok(prepared)
 }
 
+/// The training sources `train prepare mix` reads, with their folders under the data
+/// root.
+pub const SOURCES: [(&str, &str); 5] = [
+    ("ntrex", "ntrex-128"),
+    ("flores", "flores-sib200"),
+    ("tico", "tico-19"),
+    ("mgsm", "mgsm"),
+    ("qa", "qa-native"),
+];
+
+/// Records of one source in a mix.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceCount {
+    /// The source.
+    pub source: &'static str,
+    /// Training records.
+    pub train: usize,
+    /// Validation records.
+    pub valid: usize,
+}
+
+/// Reads one source from its folder.
+pub fn prepare_source(source: &str, dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
+    match source {
+        "ntrex" => prepare_ntrex(dir, options),
+        "flores" => prepare_flores(dir, options),
+        "tico" => super::sources::prepare_tico(dir, options),
+        "mgsm" => super::sources::prepare_mgsm(dir, options),
+        "qa" => super::sources::prepare_qa(dir, options),
+        other => Err(Error::InvalidSetting(format!("unknown training source {other:?}"))),
+    }
+}
+
+/// Every source under `root` (its [`SOURCES`] folders) in one set of records, each with
+/// its `source`; each source keeps its own validation split (whole documents held out).
+/// Returns the mix and the records of each source.
+pub fn prepare_mix(root: &Path, options: &PrepareOptions) -> Result<(Prepared, Vec<SourceCount>)> {
+    let mut mix = Prepared::default();
+    let mut counts = Vec::new();
+    let mut languages = std::collections::BTreeSet::new();
+    for (source, folder) in SOURCES {
+        let dir = root.join(folder);
+        let mut prepared = prepare_source(source, &dir, options)?;
+        // One code per language across sources (`deu` and `de` → `de`).
+        for r in prepared.train.iter_mut().chain(prepared.valid.iter_mut()) {
+            r.source = Some(source.to_string());
+            r.lang = two_letter(&r.lang);
+        }
+        prepared.languages = prepared.languages.iter().map(|l| two_letter(l)).collect();
+        counts.push(SourceCount {
+            source,
+            train: prepared.train.len(),
+            valid: prepared.valid.len(),
+        });
+        languages.extend(prepared.languages.iter().cloned());
+        mix.train.append(&mut prepared.train);
+        mix.valid.append(&mut prepared.valid);
+        mix.skipped.extend(
+            prepared
+                .skipped
+                .into_iter()
+                .map(|(l, why)| (format!("{source} {l}"), why)),
+        );
+    }
+    mix.languages = languages.into_iter().collect();
+    Ok((mix, counts))
+}
+
 /// Makes the (sentence, context) records of every language; documents with fewer than
 /// three sentences give none (no context without the sentence itself).
-fn build(prepared: &mut Prepared, corpus: &str, all: &[Sentences], valid_every: usize) {
+pub(super) fn build(prepared: &mut Prepared, corpus: &str, all: &[Sentences], valid_every: usize) {
     let Some(first) = all.first() else {
         return;
     };
@@ -284,6 +367,8 @@ fn build(prepared: &mut Prepared, corpus: &str, all: &[Sentences], valid_every: 
                     query: text(i).to_string(),
                     passage: context.iter().map(|&j| text(j)).collect::<Vec<_>>().join(" "),
                     doc: Some(format!("{corpus}:{doc}")),
+                    source: None,
+                    cross_only: false,
                 };
                 if valid {
                     prepared.valid.push(record);
@@ -364,6 +449,8 @@ mod tests {
             query: "q".into(),
             passage: "p".into(),
             doc: None,
+            source: Some("qa".into()),
+            cross_only: true,
         }];
         write_records(&path, &records).unwrap();
         assert_eq!(read_records(&path).unwrap(), records);

@@ -22,6 +22,7 @@
 
 pub mod data;
 pub mod sampler;
+mod sources;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -521,6 +522,8 @@ mod tests {
                     query: format!("where is the {w}{suffix} number {g}"),
                     passage: format!("the {w}{suffix} {g} lies near the old {w}{suffix} road"),
                     doc: None,
+                    source: None,
+                    cross_only: false,
                 });
             }
         }

@@ -91,6 +91,8 @@ impl Rng {
 struct Group {
     doc: Option<String>,
     by_lang: BTreeMap<String, usize>,
+    /// X-Y pairs only (see [`Record::cross_only`]).
+    cross_only: bool,
 }
 
 /// Draws batches from records.
@@ -119,6 +121,7 @@ impl Sampler {
                 groups.push(Group {
                     doc: r.doc.clone(),
                     by_lang: BTreeMap::new(),
+                    cross_only: r.cross_only,
                 });
                 groups.len() - 1
             });
@@ -190,6 +193,7 @@ impl Sampler {
                 continue;
             }
             let pair = match &lang {
+                Some(_) if group.cross_only => None,
                 Some(lang) => group.by_lang.get(lang).map(|&r| {
                     let r = &self.records[r];
                     (r, r)
@@ -314,6 +318,8 @@ mod tests {
                     query: format!("q{g}-{lang}"),
                     passage: format!("p{g}-{lang}"),
                     doc: Some(format!("d{}", g / 2)),
+                    source: None,
+                    cross_only: false,
                 });
             }
         }
@@ -341,6 +347,29 @@ mod tests {
             // Query and passage of a pair come from one group.
             assert!(b.pairs.iter().all(|p| group_of(&p.query) == group_of(&p.passage)));
         }
+    }
+
+    #[test]
+    fn cross_only_groups_never_make_a_monolingual_pair() {
+        let mut all = records();
+        for r in all.iter_mut().filter(|r| r.id.ends_with('7')) {
+            r.cross_only = true;
+        }
+        let mut xx = Sampler::new(all.clone(), Sampling::Xx, 8, 3);
+        for _ in 0..40 {
+            assert!(xx.next_batch().pairs.iter().all(|p| !group_of(&p.query).ends_with('7')));
+        }
+        let mut xy = Sampler::new(all, Sampling::Xy, 8, 3);
+        let cross: usize = (0..40)
+            .map(|_| {
+                xy.next_batch()
+                    .pairs
+                    .iter()
+                    .filter(|p| group_of(&p.query).ends_with('7'))
+                    .count()
+            })
+            .sum();
+        assert!(cross > 0, "cross-only groups still give X-Y pairs");
     }
 
     #[test]
