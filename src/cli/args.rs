@@ -543,6 +543,14 @@ pub struct TrainRunArgs {
     /// Storage of the saved model's weight matrices.
     #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0"])]
     pub dtype: String,
+    /// Leave the lowest N transformer layers (and the embeddings) as they are: no
+    /// gradients, no backward pass through them.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub frozen_layers: usize,
+    /// λ of the teacher anchor: the loss adds λ · the squared distance of each embedding to
+    /// the base model's embedding of its English version (0: InfoNCE alone).
+    #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]
+    pub teacher_weight: f64,
     /// Only print the composition of the first N batches (default 1000 with --dry-run).
     #[arg(long)]
     pub dry_run: bool,

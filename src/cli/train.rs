@@ -143,16 +143,39 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         validation_batches: 4,
         patience: args.patience,
         matrix_dtype: super::embed::matrix_dtype(&args.dtype),
+        frozen_layers: args.frozen_layers,
+        teacher_weight: args.teacher_weight,
     };
+    if !(0.0..=1e3).contains(&options.teacher_weight) {
+        bail!(
+            "--teacher-weight must be within 0 and 1000, not {}",
+            options.teacher_weight
+        );
+    }
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
     if args.model.precision == Some(Precision::Int8) {
         bail!("training computes gradients in f32: leave out --precision (or give f32)");
     }
     let (base, identity) = super::embed::load_model_file(&args.model)?;
     let (model, _) = super::embed::load_model_file(&args.model)?;
-    let mut encoder = Encoder::with_precision(model, &super::embed::device(&args.model.device)?, Precision::F32)?;
+    let device = super::embed::device(&args.model.device)?;
+    let mut encoder = Encoder::with_precision(model, &device, Precision::F32)?;
+    if options.frozen_layers >= encoder.layers() {
+        bail!(
+            "--frozen-layers {} leaves nothing to train: the model has {} layers",
+            options.frozen_layers,
+            encoder.layers()
+        );
+    }
+    // The teacher is the base model as it was loaded, in the fast precision of the device.
+    let teacher = if options.teacher_weight > 0.0 {
+        let (model, _) = super::embed::load_model_file(&args.model)?;
+        Some(Encoder::new(model, &device)?)
+    } else {
+        None
+    };
     eprintln!(
-        "training {} from {} on {} records ({:?}, batch {}, micro-batch {}, {} steps); checkpoints in {}",
+        "training {} from {} on {} records ({:?}, batch {}, micro-batch {}, {} steps, {} layers frozen, teacher weight {}); checkpoints in {}",
         output.display(),
         identity.name,
         records.len(),
@@ -160,6 +183,8 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         options.batch_size,
         options.micro_batch,
         options.steps,
+        options.frozen_layers,
+        options.teacher_weight,
         checkpoints.display()
     );
     let bar = super::progress_bar(
@@ -169,6 +194,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
     let terminal = std::io::stderr().is_terminal();
     let last = train::train(
         &mut encoder,
+        teacher.as_ref(),
         records,
         valid,
         &options,

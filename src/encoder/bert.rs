@@ -117,6 +117,9 @@ pub struct Bert {
     hidden: usize,
     /// Training: differentiable layer-norm and softmax (see the module docs).
     differentiable: bool,
+    /// Training: the lowest layers that stay fixed (no variables, no backward pass, the
+    /// fast non-differentiable ops), and with any, the embedding layer norm.
+    frozen_layers: usize,
 }
 
 impl Bert {
@@ -150,6 +153,7 @@ impl Bert {
             heads: c.num_heads,
             hidden: c.hidden_size,
             differentiable: false,
+            frozen_layers: 0,
         })
     }
 
@@ -169,10 +173,12 @@ impl Bert {
         params
     }
 
-    /// Turns the loaded weights into training variables and the forward pass into
-    /// differentiable ops; returns the variables (they share storage with the model, so
-    /// an optimiser step changes what `forward` computes).
-    pub fn trainable(&mut self) -> Result<Vec<(String, Var)>, EncoderError> {
+    /// Turns the loaded weights of every layer from `frozen_layers` up into training
+    /// variables and their forward pass into differentiable ops; returns the variables
+    /// (they share storage with the model, so an optimiser step changes what `forward`
+    /// computes). The layers below stay fixed: the backward pass stops above them, so
+    /// freezing N of 12 layers saves their backward pass and the differentiable ops' cost.
+    pub fn trainable(&mut self, frozen_layers: usize) -> Result<Vec<(String, Var)>, EncoderError> {
         let mut vars = Vec::new();
         let mut swap = |t: &mut Tensor, name: String| -> Result<(), EncoderError> {
             let var = Var::from_tensor(t)?;
@@ -180,10 +186,12 @@ impl Bert {
             vars.push((name, var));
             Ok(())
         };
-        let norm = weights::EMBEDDING_NORM;
-        swap(&mut self.embedding_norm.weight, format!("{norm}.w"))?;
-        swap(&mut self.embedding_norm.bias, format!("{norm}.b"))?;
-        for (l, layer) in self.layers.iter_mut().enumerate() {
+        if frozen_layers == 0 {
+            let norm = weights::EMBEDDING_NORM;
+            swap(&mut self.embedding_norm.weight, format!("{norm}.w"))?;
+            swap(&mut self.embedding_norm.bias, format!("{norm}.b"))?;
+        }
+        for (l, layer) in self.layers.iter_mut().enumerate().skip(frozen_layers) {
             let Layer {
                 query,
                 key,
@@ -211,6 +219,7 @@ impl Bert {
             }
         }
         self.differentiable = true;
+        self.frozen_layers = frozen_layers.min(self.layers.len());
         Ok(vars)
     }
 
@@ -248,8 +257,8 @@ impl Bert {
             .reshape((batch, tokens, h))?;
         let position = self.position.narrow(0, 0, tokens)?;
         let x = word.broadcast_add(&position)?.broadcast_add(&self.token_type)?;
-        let d = self.differentiable;
-        let mut x = self.embedding_norm.forward(&x, d)?.reshape((n, h))?;
+        let trains = |layer: usize| self.differentiable && layer >= self.frozen_layers;
+        let mut x = self.embedding_norm.forward(&x, trains(0))?.reshape((n, h))?;
         // Padding keys get a large negative score, so softmax gives them no weight.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((batch, 1, 1, tokens))?;
         let scale = 1.0 / (head_dim as f64).sqrt();
@@ -258,7 +267,8 @@ impl Bert {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        for layer in &self.layers {
+        for (l, layer) in self.layers.iter().enumerate() {
+            let d = trains(l);
             let q = split(layer.query.forward(&x)?)?;
             let k = split(layer.key.forward(&x)?)?;
             let v = split(layer.value.forward(&x)?)?;

@@ -486,11 +486,12 @@ impl Encoder {
         })
     }
 
-    /// Makes the encoder trainable: its layer weights become variables and its forward pass
-    /// differentiable (see [`bert::Bert::trainable`]). Returns the variables by name.
-    pub fn trainable(&mut self) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
+    /// Makes the encoder trainable from layer `frozen_layers` up: those layers' weights
+    /// become variables and their forward pass differentiable (see
+    /// [`bert::Bert::trainable`]). Returns the variables by name.
+    pub fn trainable(&mut self, frozen_layers: usize) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
         match &mut self.model {
-            Network::F32(model) => model.trainable(),
+            Network::F32(model) => model.trainable(frozen_layers),
             Network::Int8(_) => Err(EncoderError::Unsupported(
                 "training needs the f32 model (--precision f32)".into(),
             )),

@@ -74,6 +74,10 @@ pub struct TrainOptions {
     pub patience: usize,
     /// Storage of the weight matrices in the saved model.
     pub matrix_dtype: GgmlDType,
+    /// The lowest layers left as they are (0: all train); see [`crate::encoder::Encoder::trainable`].
+    pub frozen_layers: usize,
+    /// λ, the weight of the teacher anchor (0: InfoNCE alone); see [`TeacherAnchor`].
+    pub teacher_weight: f64,
 }
 
 impl Default for TrainOptions {
@@ -96,6 +100,8 @@ impl Default for TrainOptions {
             validation_batches: 4,
             patience: 5,
             matrix_dtype: GgmlDType::Q8_0,
+            frozen_layers: 0,
+            teacher_weight: 0.0,
         }
     }
 }
@@ -181,12 +187,60 @@ impl AdamW {
     }
 }
 
+/// The teacher anchor (Reimers & Gurevych 2020, "Making monolingual sentence embeddings
+/// multilingual"): the student's embedding of each text, and of each of its translations,
+/// is pulled towards the frozen base model's embedding of the English version (of the
+/// text itself when its group has no English), by λ · the mean squared distance of the
+/// unit vectors. What the base model knew stays the target while InfoNCE pulls
+/// translations together. The teacher's embeddings are computed once per text (int8) and
+/// kept for the run.
+pub struct TeacherAnchor<'a> {
+    teacher: &'a Encoder,
+    cache: HashMap<(bool, String), Vec<f32>>,
+}
+
+impl<'a> TeacherAnchor<'a> {
+    /// The anchor to `teacher` (the base model, any precision).
+    pub fn new(teacher: &'a Encoder) -> TeacherAnchor<'a> {
+        TeacherAnchor {
+            teacher,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The teacher's unit vectors of `texts` as a `[texts, dim]` tensor.
+    fn targets(&mut self, texts: &[&str], kind: TextKind) -> Result<Tensor> {
+        let query = kind == TextKind::Query;
+        let missing: Vec<&str> = texts
+            .iter()
+            .copied()
+            .filter(|t| !self.cache.contains_key(&(query, t.to_string())))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            for (text, vector) in missing.iter().zip(self.teacher.embed(&missing, kind)?) {
+                self.cache.insert((query, text.to_string()), vector);
+            }
+        }
+        let dim = self.teacher.dim();
+        let flat: Vec<f32> = texts
+            .iter()
+            .flat_map(|t| self.cache[&(query, t.to_string())].iter().copied())
+            .collect();
+        Ok(Tensor::from_vec(flat, (texts.len(), dim), &candle_core::Device::Cpu).map_err(EncoderError::from)?)
+    }
+}
+
 /// Trains `encoder` (made trainable here) on `train`, validating on `valid`, with
-/// checkpoints in `out`; calls `progress` after each step. Returns the last report, with
-/// the encoder holding the best weights seen (lowest validation loss; the last ones
+/// checkpoints in `out`; calls `progress` after each step. With a `teacher` and
+/// `options.teacher_weight` > 0, the loss has the teacher anchor. Returns the last report,
+/// with the encoder holding the best weights seen (lowest validation loss; the last ones
 /// without validation).
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     encoder: &mut Encoder,
+    teacher: Option<&Encoder>,
     train: Vec<Record>,
     valid: Vec<Record>,
     options: &TrainOptions,
@@ -195,7 +249,8 @@ pub fn train(
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Option<StepReport>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let vars = encoder.trainable()?;
+    let vars = encoder.trainable(options.frozen_layers)?;
+    let mut anchor = teacher.filter(|_| options.teacher_weight > 0.0).map(TeacherAnchor::new);
     let mut sampler = Sampler::new(train, options.sampling, options.batch_size, options.seed);
     if sampler.groups() == 0 {
         return Err(Error::Data {
@@ -224,7 +279,7 @@ pub fn train(
     while state.step < options.steps {
         let lr = learning_rate(options, state.step);
         let batch = sampler.next_batch();
-        let (loss, grads) = batch_gradients(encoder, &optimizer.vars, &batch, options)?;
+        let (loss, grads) = batch_gradients(encoder, anchor.as_mut(), &optimizer.vars, &batch, options)?;
         let norm = global_norm(&grads)?;
         let scale = if norm > options.clip { options.clip / norm } else { 1.0 };
         let grads: Vec<Tensor> = grads
@@ -302,6 +357,7 @@ pub fn info_nce(queries: &Tensor, passages: &Tensor, temperature: f64) -> Result
 /// loss weighted by its share of the pairs).
 fn batch_gradients(
     encoder: &Encoder,
+    mut anchor: Option<&mut TeacherAnchor>,
     vars: &[(String, Var)],
     batch: &Batch,
     options: &TrainOptions,
@@ -315,7 +371,16 @@ fn batch_gradients(
         let q = encoder.embed_for_training(&queries, TextKind::Query, options.max_query_tokens)?;
         let p = encoder.embed_for_training(&passages, TextKind::Passage, options.max_passage_tokens)?;
         let weight = chunk.len() as f64 / total;
-        let loss = (info_nce(&q, &p, options.temperature)? * weight).map_err(EncoderError::from)?;
+        let mut loss = info_nce(&q, &p, options.temperature)?;
+        if let Some(anchor) = anchor.as_deref_mut() {
+            let query_sources: Vec<&str> = chunk.iter().map(|p| p.query_source.as_str()).collect();
+            let passage_sources: Vec<&str> = chunk.iter().map(|p| p.passage_source.as_str()).collect();
+            let tq = anchor.targets(&query_sources, TextKind::Query)?;
+            let tp = anchor.targets(&passage_sources, TextKind::Passage)?;
+            let anchored = teacher_distance(&q, &tq, &p, &tp, options.teacher_weight).map_err(EncoderError::from)?;
+            loss = (loss + anchored).map_err(EncoderError::from)?;
+        }
+        let loss = (loss * weight).map_err(EncoderError::from)?;
         loss_sum += loss.to_scalar::<f32>().map_err(EncoderError::from)? as f64;
         let grads = loss.backward().map_err(EncoderError::from)?;
         for (sum, (_, var)) in sums.iter_mut().zip(vars) {
@@ -339,6 +404,13 @@ fn batch_gradients(
         .collect::<Result<Vec<Tensor>, _>>()
         .map_err(EncoderError::from)?;
     Ok((loss_sum, grads))
+}
+
+/// λ times the mean squared distance of the student's query and passage vectors to the
+/// teacher's targets (each a `[m, dim]` tensor of unit vectors), averaged over both.
+fn teacher_distance(q: &Tensor, tq: &Tensor, p: &Tensor, tp: &Tensor, weight: f64) -> candle_core::Result<Tensor> {
+    let distance = |s: &Tensor, t: &Tensor| (s - t.to_device(s.device())?)?.sqr()?.sum(1)?.mean_all();
+    (distance(q, tq)? + distance(p, tp)?)? * (weight / 2.0)
 }
 
 fn global_norm(grads: &[Tensor]) -> Result<f64> {
@@ -549,7 +621,7 @@ mod tests {
     fn the_training_forward_pass_computes_what_inference_computes() {
         let plain = encoder();
         let mut trainable = encoder();
-        trainable.trainable().unwrap();
+        trainable.trainable(0).unwrap();
         // Both within the tiny model's 14-token window (longer texts are windowed by `embed`).
         let texts = ["the cat sat", "the mat"];
         let a = plain.embed(&texts, TextKind::Passage).unwrap();
@@ -567,12 +639,12 @@ mod tests {
     #[test]
     fn every_trainable_weight_gets_a_gradient_and_the_loss_falls() {
         let mut encoder = encoder();
-        let vars = encoder.trainable().unwrap();
+        let vars = encoder.trainable(0).unwrap();
         assert_eq!(vars.len(), 2 + 16 * encoder_layers(&vars));
         let mut sampler = Sampler::new(records(8), Sampling::Xy, 8, 1);
         let batch = sampler.next_batch();
         let opts = options();
-        let (first_loss, grads) = batch_gradients(&encoder, &vars, &batch, &opts).unwrap();
+        let (first_loss, grads) = batch_gradients(&encoder, None, &vars, &batch, &opts).unwrap();
         for ((name, _), g) in vars.iter().zip(&grads) {
             let size = g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
             assert!(size > 0.0, "{name} has no gradient");
@@ -580,11 +652,81 @@ mod tests {
         let mut optimizer = AdamW::new(vars, 0.01).unwrap();
         let mut loss = first_loss;
         for _ in 0..30 {
-            let (l, grads) = batch_gradients(&encoder, &optimizer.vars, &batch, &opts).unwrap();
+            let (l, grads) = batch_gradients(&encoder, None, &optimizer.vars, &batch, &opts).unwrap();
             optimizer.step(&grads, 1e-3).unwrap();
             loss = l;
         }
         assert!(loss < first_loss * 0.7, "loss {first_loss} -> {loss}");
+    }
+
+    #[test]
+    fn frozen_layers_get_no_variables_and_the_rest_still_learns() {
+        let mut encoder = encoder();
+        let layers = encoder.layers();
+        let vars = encoder.trainable(1).unwrap();
+        assert_eq!(vars.len(), 16 * (layers - 1), "no embedding norm, no layer 0");
+        assert!(
+            vars.iter().all(|(n, _)| !n.contains(".0.") && !n.contains("embd")),
+            "{:?}",
+            vars.iter().map(|v| &v.0).collect::<Vec<_>>()
+        );
+        let mut sampler = Sampler::new(records(8), Sampling::Xy, 8, 1);
+        let batch = sampler.next_batch();
+        let opts = options();
+        let (first_loss, _) = batch_gradients(&encoder, None, &vars, &batch, &opts).unwrap();
+        let mut optimizer = AdamW::new(vars, 0.01).unwrap();
+        let mut loss = first_loss;
+        for _ in 0..30 {
+            let (l, grads) = batch_gradients(&encoder, None, &optimizer.vars, &batch, &opts).unwrap();
+            optimizer.step(&grads, 1e-3).unwrap();
+            loss = l;
+        }
+        assert!(loss < first_loss * 0.8, "loss {first_loss} -> {loss}");
+    }
+
+    /// Mean squared distance of the student's unit vectors of `texts` to the teacher's.
+    fn drift(student: &Encoder, teacher: &Encoder, texts: &[&str]) -> f32 {
+        let (a, b) = (
+            student.embed(texts, TextKind::Query).unwrap(),
+            teacher.embed(texts, TextKind::Query).unwrap(),
+        );
+        let total: f32 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q) * (p - q)).sum::<f32>())
+            .sum();
+        total / texts.len() as f32
+    }
+
+    #[test]
+    fn the_teacher_anchor_keeps_the_student_near_the_base_model() {
+        let teacher = encoder();
+        let texts = ["where is the river", "the mill by the road", "wo ist der Fluss"];
+        let run = |weight: f64| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut student = encoder();
+            let opts = TrainOptions {
+                teacher_weight: weight,
+                lr: 3e-3,
+                steps: 12,
+                validate_every: 0,
+                ..options()
+            };
+            train(
+                &mut student,
+                Some(&teacher),
+                records(12),
+                Vec::new(),
+                &opts,
+                dir.path(),
+                false,
+                &mut |_| {},
+            )
+            .unwrap();
+            drift(&student, &teacher, &texts)
+        };
+        let (free, anchored) = (run(0.0), run(20.0));
+        assert!(anchored < free * 0.7, "drift without anchor {free}, with {anchored}");
     }
 
     fn encoder_layers(vars: &[(String, Var)]) -> usize {
@@ -598,6 +740,7 @@ mod tests {
         let mut a = encoder();
         train(
             &mut a,
+            None,
             records(12),
             records(4),
             &options(),
@@ -613,7 +756,7 @@ mod tests {
         // Stop after 3 steps (as an interruption would, right after a checkpoint)...
         let mut steps = 0;
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train(&mut b, records(12), records(4), &half, &split, false, &mut |r| {
+            train(&mut b, None, records(12), records(4), &half, &split, false, &mut |r| {
                 steps = r.step;
                 if r.step == 3 {
                     panic!("interrupted");
@@ -623,7 +766,7 @@ mod tests {
         assert_eq!(steps, 3);
         // ...then resume in a fresh process-like state.
         let mut c = encoder();
-        let last = train(&mut c, records(12), records(4), &half, &split, true, &mut |_| {})
+        let last = train(&mut c, None, records(12), records(4), &half, &split, true, &mut |_| {})
             .unwrap()
             .unwrap();
         assert_eq!(last.step, 6);

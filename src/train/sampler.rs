@@ -44,6 +44,11 @@ pub struct Pair {
     pub query_lang: String,
     /// Passage language.
     pub passage_lang: String,
+    /// The query's English version (from its translation group; the query itself when the
+    /// group has no English): what the teacher anchor pulls the query towards.
+    pub query_source: String,
+    /// The passage's English version, likewise.
+    pub passage_source: String,
 }
 
 /// A batch and its kind.
@@ -216,11 +221,17 @@ impl Sampler {
             if let Some(d) = &group.doc {
                 used_docs.insert(d.clone());
             }
+            let english = ["en", "eng"]
+                .iter()
+                .find_map(|l| group.by_lang.get(*l))
+                .map(|&r| &self.records[r]);
             pairs.push(Pair {
                 query: q.query.clone(),
                 passage: p.passage.clone(),
                 query_lang: q.lang.clone(),
                 passage_lang: p.lang.clone(),
+                query_source: english.map_or(&q.query, |e| &e.query).clone(),
+                passage_source: english.map_or(&p.passage, |e| &e.passage).clone(),
             });
         }
         deferred.extend(waiting);
