@@ -112,6 +112,43 @@ pub struct Prepared {
     pub skipped: Vec<(String, String)>,
 }
 
+/// Whether the `n`-th document (0-based) is held out: every `every`-th (0: none).
+pub(super) fn held_out(n: usize, every: usize) -> bool {
+    every > 0 && n % every == every - 1
+}
+
+impl Prepared {
+    /// Adds a record to the validation or the training records.
+    pub(super) fn push(&mut self, record: Record, valid: bool) {
+        if valid {
+            self.valid.push(record);
+        } else {
+            self.train.push(record);
+        }
+    }
+
+    /// Whether the corpus's language `tag` (primary subtag `code`) is read: not when the
+    /// options leave it out, nor when another variant of it was taken already (`taken`);
+    /// a language passed over is recorded in `skipped` with why.
+    pub(super) fn takes(
+        &mut self,
+        tag: &str,
+        code: &str,
+        options: &PrepareOptions,
+        taken: &mut HashSet<String>,
+    ) -> bool {
+        let why = if !options.wanted(code) {
+            "excluded".to_string()
+        } else if !taken.insert(code.to_string()) {
+            format!("another variant of {code} is used")
+        } else {
+            return true;
+        };
+        self.skipped.push((tag.to_string(), why));
+        false
+    }
+}
+
 /// The sentences of one language, in corpus order, with their document.
 pub(super) struct Sentences<'a> {
     /// The language.
@@ -154,14 +191,7 @@ pub fn prepare_ntrex(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
     for file in &files {
         let tag = tag_of(file);
         let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();
-        if !options.wanted(&primary) {
-            prepared.skipped.push((tag, "excluded".into()));
-            continue;
-        }
-        if !primaries.insert(primary.clone()) {
-            prepared
-                .skipped
-                .push((tag, format!("another variant of {primary} is used")));
+        if !prepared.takes(&tag, &primary, options, &mut primaries) {
             continue;
         }
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
@@ -347,7 +377,7 @@ pub(super) fn build(prepared: &mut Prepared, corpus: &str, all: &[Sentences], va
         if end - start < 3 {
             continue;
         }
-        let valid = valid_every > 0 && n % valid_every == valid_every - 1;
+        let valid = held_out(n, valid_every);
         for i in *start..*end {
             let context: Vec<usize> = if i == *start {
                 vec![i + 1, i + 2]
@@ -370,11 +400,7 @@ pub(super) fn build(prepared: &mut Prepared, corpus: &str, all: &[Sentences], va
                     source: None,
                     cross_only: false,
                 };
-                if valid {
-                    prepared.valid.push(record);
-                } else {
-                    prepared.train.push(record);
-                }
+                prepared.push(record, valid);
             }
         }
     }

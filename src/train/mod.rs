@@ -649,14 +649,20 @@ mod tests {
             let size = g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
             assert!(size > 0.0, "{name} has no gradient");
         }
+        let loss = loss_after_steps(&encoder, vars, &batch, 30);
+        assert!(loss < first_loss * 0.7, "loss {first_loss} -> {loss}");
+    }
+
+    /// The loss after `steps` AdamW steps (lr 1e-3) on one batch.
+    fn loss_after_steps(encoder: &Encoder, vars: Vec<(String, Var)>, batch: &Batch, steps: usize) -> f64 {
         let mut optimizer = AdamW::new(vars, 0.01).unwrap();
-        let mut loss = first_loss;
-        for _ in 0..30 {
-            let (l, grads) = batch_gradients(&encoder, None, &optimizer.vars, &batch, &opts).unwrap();
+        let mut loss = f64::NAN;
+        for _ in 0..steps {
+            let (l, grads) = batch_gradients(encoder, None, &optimizer.vars, batch, &options()).unwrap();
             optimizer.step(&grads, 1e-3).unwrap();
             loss = l;
         }
-        assert!(loss < first_loss * 0.7, "loss {first_loss} -> {loss}");
+        loss
     }
 
     #[test]
@@ -674,13 +680,7 @@ mod tests {
         let batch = sampler.next_batch();
         let opts = options();
         let (first_loss, _) = batch_gradients(&encoder, None, &vars, &batch, &opts).unwrap();
-        let mut optimizer = AdamW::new(vars, 0.01).unwrap();
-        let mut loss = first_loss;
-        for _ in 0..30 {
-            let (l, grads) = batch_gradients(&encoder, None, &optimizer.vars, &batch, &opts).unwrap();
-            optimizer.step(&grads, 1e-3).unwrap();
-            loss = l;
-        }
+        let loss = loss_after_steps(&encoder, vars, &batch, 30);
         assert!(loss < first_loss * 0.8, "loss {first_loss} -> {loss}");
     }
 

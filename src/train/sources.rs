@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::data::{build, PrepareOptions, Prepared, Record, Sentences};
+use super::data::{build, held_out, PrepareOptions, Prepared, Record, Sentences};
 use crate::error::{Error, Result};
 
 fn data_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -180,14 +180,7 @@ pub fn prepare_tico(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
     let mut seen = HashSet::new();
     for (tag, path) in files_between(dir, "all.en-", ".tmx.zip")? {
         let code = primary(&tag);
-        if !options.wanted(&code) {
-            prepared.skipped.push((tag, "excluded".into()));
-            continue;
-        }
-        if !seen.insert(code.clone()) {
-            prepared
-                .skipped
-                .push((tag, format!("another variant of {code} is used")));
+        if !prepared.takes(&tag, &code, options, &mut seen) {
             continue;
         }
         let units = read_tmx(&path, &zip_member(&path, ".tmx")?)?;
@@ -234,10 +227,10 @@ pub fn prepare_tico(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
 pub fn prepare_mgsm(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
     let mut prepared = Prepared::default();
     let mut lines_per_lang = Vec::new();
+    let mut taken = HashSet::new();
     for (tag, path) in files_between(dir, "mgsm_", ".tsv")? {
         let code = primary(&tag);
-        if !options.wanted(&code) {
-            prepared.skipped.push((tag, "excluded".into()));
+        if !prepared.takes(&tag, &code, options, &mut taken) {
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -259,7 +252,7 @@ pub fn prepare_mgsm(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
         }
     }
     for i in 0..count {
-        let valid = options.valid_every > 0 && i % options.valid_every == options.valid_every - 1;
+        let valid = held_out(i, options.valid_every);
         for (code, _, questions) in &lines_per_lang {
             if questions[i].is_empty() {
                 continue;
@@ -273,11 +266,7 @@ pub fn prepare_mgsm(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
                 source: None,
                 cross_only: true,
             };
-            if valid {
-                prepared.valid.push(record);
-            } else {
-                prepared.train.push(record);
-            }
+            prepared.push(record, valid);
         }
     }
     prepared.languages = lines_per_lang.iter().map(|(c, _, _)| c.clone()).collect();
@@ -479,11 +468,7 @@ pub fn prepare_qa(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
                 source: None,
                 cross_only: false,
             };
-            if options.valid_every > 0 && n % options.valid_every == options.valid_every - 1 {
-                prepared.valid.push(record);
-            } else {
-                prepared.train.push(record);
-            }
+            prepared.push(record, held_out(n, options.valid_every));
         }
     }
     prepared.languages = languages.into_iter().collect();
