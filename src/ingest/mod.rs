@@ -249,17 +249,16 @@ pub fn index_folder(
     let bm25_changed = writer.set_bm25(bm25);
     let changed =
         report.added + report.updated + report.removed > 0 || options.rebuild || writer.is_fresh() || bm25_changed;
-    let manifest = if changed {
-        let manifest = writer.commit()?;
-        report.committed = true;
-        let _ = fs::remove_dir_all(&cache_dir);
-        manifest
-    } else {
-        writer.manifest().clone()
-    };
+    // The manifest the commit publishes (or the one in force) is the writer's.
+    let manifest = writer.manifest();
     report.files = manifest.files.len();
     report.passages = manifest.passages();
     report.languages = manifest.languages();
+    if changed {
+        writer.commit()?;
+        report.committed = true;
+        let _ = fs::remove_dir_all(&cache_dir);
+    }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

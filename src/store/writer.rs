@@ -203,7 +203,7 @@ impl StoreWriter {
     /// as its payload, the manifest is renamed into place. Vector files older than the
     /// previous commit's are then removed (the previous one stays for readers that opened
     /// its manifest a moment before), and the segments are merged into one.
-    pub fn commit(mut self) -> Result<Manifest> {
+    pub fn commit(mut self) -> Result<()> {
         let dir = self.store.dir.clone();
         let manifest = &mut self.store.manifest;
         let previous = manifest.vectors.as_ref().map(|v| v.file.clone());
@@ -244,11 +244,11 @@ impl StoreWriter {
             self.bm25.merge(&segments).wait().at(&dir)?;
         }
         // The lock goes after Tantivy's writer (and its own lock).
-        let StoreWriter { store, bm25, lock, .. } = self;
+        let StoreWriter { bm25, lock, .. } = self;
         bm25.wait_merging_threads().at(&dir)?;
         failpoint(CommitStep::Merged)?;
         drop(lock);
-        Ok(store.manifest)
+        Ok(())
     }
 
     /// Gives up a fresh index without a commit: its folder is removed again (when it holds

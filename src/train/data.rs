@@ -112,6 +112,11 @@ pub struct Prepared {
     pub skipped: Vec<(String, String)>,
 }
 
+/// The primary subtag of a corpus's language tag (`pt-BR` → `pt`, `deu_Latn` → `deu`).
+pub(super) fn primary(tag: &str) -> String {
+    tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
+}
+
 /// Whether the `n`-th document (0-based) is held out: every `every`-th (0: none).
 pub(super) fn held_out(n: usize, every: usize) -> bool {
     every > 0 && n % every == every - 1
@@ -190,7 +195,7 @@ pub fn prepare_ntrex(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
     let mut primaries = HashSet::new();
     for file in &files {
         let tag = tag_of(file);
-        let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();
+        let primary = primary(&tag);
         if !prepared.takes(&tag, &primary, options, &mut primaries) {
             continue;
         }
@@ -232,7 +237,7 @@ pub fn prepare_flores(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
     let mut per_lang: Vec<(String, Rows)> = Vec::new();
     for folder in folders {
         let tag = folder.file_name().unwrap_or_default().to_string_lossy().to_string();
-        let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();
+        let primary = primary(&tag);
         if !options.wanted(&primary) {
             prepared.skipped.push((tag, "excluded".into()));
             continue;

@@ -196,7 +196,8 @@ impl AdamW {
 /// kept for the run.
 pub struct TeacherAnchor<'a> {
     teacher: &'a Encoder,
-    cache: HashMap<(bool, String), Vec<f32>>,
+    /// The teacher's vectors of queries ([0]) and passages ([1]) by text.
+    cache: [HashMap<String, Vec<f32>>; 2],
 }
 
 impl<'a> TeacherAnchor<'a> {
@@ -204,30 +205,27 @@ impl<'a> TeacherAnchor<'a> {
     pub fn new(teacher: &'a Encoder) -> TeacherAnchor<'a> {
         TeacherAnchor {
             teacher,
-            cache: HashMap::new(),
+            cache: [HashMap::new(), HashMap::new()],
         }
     }
 
     /// The teacher's unit vectors of `texts` as a `[texts, dim]` tensor.
     fn targets(&mut self, texts: &[&str], kind: TextKind) -> Result<Tensor> {
-        let query = kind == TextKind::Query;
+        let cache = &mut self.cache[usize::from(kind != TextKind::Query)];
         let missing: Vec<&str> = texts
             .iter()
             .copied()
-            .filter(|t| !self.cache.contains_key(&(query, t.to_string())))
+            .filter(|t| !cache.contains_key(*t))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
         if !missing.is_empty() {
             for (text, vector) in missing.iter().zip(self.teacher.embed(&missing, kind)?) {
-                self.cache.insert((query, text.to_string()), vector);
+                cache.insert(text.to_string(), vector);
             }
         }
         let dim = self.teacher.dim();
-        let flat: Vec<f32> = texts
-            .iter()
-            .flat_map(|t| self.cache[&(query, t.to_string())].iter().copied())
-            .collect();
+        let flat: Vec<f32> = texts.iter().flat_map(|t| cache[*t].iter().copied()).collect();
         Ok(Tensor::from_vec(flat, (texts.len(), dim), &candle_core::Device::Cpu).map_err(EncoderError::from)?)
     }
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::data::{build, held_out, PrepareOptions, Prepared, Record, Sentences};
+use super::data::{build, held_out, primary, PrepareOptions, Prepared, Record, Sentences};
 use crate::error::{Error, Result};
 
 fn data_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -48,35 +48,28 @@ fn files_between(dir: &Path, prefix: &str, suffix: &str) -> Result<Vec<(String, 
     Ok(found)
 }
 
-/// The primary subtag of a corpus's language tag (`pt-BR` → `pt`, `ti_ER` → `ti`).
-fn primary(tag: &str) -> String {
-    tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase()
-}
-
-/// The names of a zip file's members (those that decode).
-fn member_names(archive: &zip::ZipArchive<std::fs::File>) -> Vec<String> {
-    archive
-        .file_names()
-        .filter_map(|n| n.ok().map(|n| n.into_owned()))
-        .collect()
-}
-
-/// The one member of `zip` whose name ends with `suffix`, as text.
-fn zip_member(path: &Path, suffix: &str) -> Result<String> {
+/// The members of the zip file `path` whose names end with `suffix`, sorted by name, with
+/// their text.
+fn zip_members(path: &Path, suffix: &str) -> Result<Vec<(String, String)>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| data_error(path, format!("not a zip file: {e}")))?;
-    let name = member_names(&archive)
-        .into_iter()
-        .find(|n| n.ends_with(suffix))
-        .ok_or_else(|| data_error(path, format!("no {suffix} member")))?;
-    let mut member = archive
-        .by_name(&name)
-        .map_err(|e| data_error(path, format!("{name}: {e}")))?;
-    let mut text = String::new();
-    member
-        .read_to_string(&mut text)
-        .map_err(|e| data_error(path, format!("{name}: {e}")))?;
-    Ok(text)
+    let mut names: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .filter(|n| n.ends_with(suffix))
+        .collect();
+    names.sort();
+    let mut members = Vec::with_capacity(names.len());
+    for name in names {
+        let mut text = String::new();
+        archive
+            .by_name(&name)
+            .map_err(|e| data_error(path, format!("{name}: {e}")))?
+            .read_to_string(&mut text)
+            .map_err(|e| data_error(path, format!("{name}: {e}")))?;
+        members.push((name, text));
+    }
+    Ok(members)
 }
 
 /// One TMX translation unit: its id and its segment per language tag.
@@ -183,7 +176,10 @@ pub fn prepare_tico(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
         if !prepared.takes(&tag, &code, options, &mut seen) {
             continue;
         }
-        let units = read_tmx(&path, &zip_member(&path, ".tmx")?)?;
+        let Some((_, xml)) = zip_members(&path, ".tmx")?.into_iter().next() else {
+            return Err(data_error(&path, "no .tmx member"));
+        };
+        let units = read_tmx(&path, &xml)?;
         let mut segments = BTreeMap::new();
         for unit in units {
             let translation = unit.segments.iter().find(|(l, _)| primary(l) == code);
@@ -423,21 +419,7 @@ pub fn prepare_qa(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
             if file_name.ends_with(".json") {
                 questions.extend(squad_questions(&file)?);
             } else if file_name.ends_with(".zip") {
-                let archive = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
-                let mut archive =
-                    zip::ZipArchive::new(archive).map_err(|e| data_error(&file, format!("not a zip file: {e}")))?;
-                let mut members: Vec<String> = member_names(&archive)
-                    .into_iter()
-                    .filter(|n| n.ends_with(".jsonl"))
-                    .collect();
-                members.sort();
-                for member in members {
-                    let mut text = String::new();
-                    archive
-                        .by_name(&member)
-                        .map_err(|e| data_error(&file, format!("{member}: {e}")))?
-                        .read_to_string(&mut text)
-                        .map_err(|e| data_error(&file, format!("{member}: {e}")))?;
+                for (member, text) in zip_members(&file, ".jsonl")? {
                     questions.extend(jsonl_questions(&file, &member, &text)?);
                 }
             }
