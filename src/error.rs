@@ -94,6 +94,14 @@ pub enum Error {
     /// A setting outside its range (the message names it).
     #[error("{0}")]
     InvalidSetting(String),
+    /// A document given to the library or the server that cannot be indexed.
+    #[error("document {id:?}: {reason}")]
+    Document {
+        /// Its id (empty when it has none).
+        id: String,
+        /// Why.
+        reason: String,
+    },
     /// A malformed line in a queries, topics, qrels or training file.
     #[error("{}:{line}: {reason}", path.display())]
     QueriesFile {

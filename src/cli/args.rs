@@ -33,6 +33,40 @@ pub enum Command {
     Bench(BenchArgs),
     /// Import encoder models into the project's model file.
     Model(ModelArgs),
+    /// Serve the index over HTTP: a JSON API and a search page, the encoder loaded once.
+    Serve(ServeArgs),
+    /// Serve the index to coding agents: a Model Context Protocol server on stdio.
+    Mcp(McpArgs),
+}
+
+/// `mlsearch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// Address to listen on (port 0: any free port). Other than loopback needs --api-key.
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    pub addr: std::net::SocketAddr,
+    /// The key every request must carry (`Authorization: Bearer KEY`).
+    #[arg(long, env = "MLSEARCH_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Longest a search may take, in seconds (then 503).
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Longest an embedding batch waits for queries in flight, in milliseconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub batch_window_ms: f64,
+    #[command(flatten)]
+    pub model: ModelChoice,
+}
+
+/// `mlsearch mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    #[command(flatten)]
+    pub model: ModelChoice,
 }
 
 /// Where the index lives.
@@ -182,6 +216,17 @@ pub struct ModelChoice {
     /// An existing index's vectors keep the precision they were made with.
     #[arg(long, value_name = "int8|f32")]
     pub precision: Option<Precision>,
+}
+
+impl ModelChoice {
+    /// The library's description of the same choice.
+    pub fn spec(&self) -> mlsearch::engine::ModelSpec {
+        mlsearch::engine::ModelSpec {
+            path: self.model.clone(),
+            device: self.device.clone(),
+            precision: self.precision,
+        }
+    }
 }
 
 /// `mlsearch embed`.

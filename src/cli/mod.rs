@@ -7,6 +7,7 @@ mod embed;
 mod index;
 mod info;
 mod query;
+mod serve;
 mod train;
 
 use args::{Cli, Command};
@@ -34,6 +35,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Train(args) => train::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Model(args) => embed::model(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Mcp(args) => serve::mcp(args),
     }
 }
 

@@ -6,7 +6,8 @@ use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use mlsearch::search::{Hit, LangFilter, Mode, SearchOptions, Searcher};
+use mlsearch::engine::{Engine, EngineOptions};
+use mlsearch::search::{Hit, LangFilter, Mode, SearchOptions};
 use mlsearch::Error;
 use serde::Serialize;
 
@@ -41,29 +42,31 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         bm25: None,
     };
     let dir = &args.location.index;
-    let mut searcher = Searcher::open(dir).with_context(|| format!("opening index {}", dir.display()))?;
+    let engine = Engine::open(
+        dir,
+        &EngineOptions {
+            model: args.model.spec(),
+            dense: options.mode != Some(Mode::Bm25),
+        },
+    )
+    .with_context(|| format!("opening index {}", dir.display()))?;
     let options = SearchOptions {
-        bm25: args.bm25.over(searcher.manifest().bm25)?,
+        bm25: args.bm25.over(engine.searcher().manifest().bm25)?,
         ..options
     };
-    if searcher.has_vectors() && options.mode != Some(Mode::Bm25) {
-        let recorded = searcher.manifest().vectors.as_ref().map(|v| v.model.precision);
-        let (encoder, identity) = super::embed::load_with_identity(&args.model, recorded)?;
-        searcher.set_encoder(encoder, &identity)?;
-    }
     let stdout = std::io::stdout();
     let color = stdout.is_terminal();
     let mut out = BufWriter::new(stdout.lock());
     if let Some(path) = &args.queries {
-        batch(&searcher, path, &options, &args, &mut out)?;
+        batch(&engine, path, &options, &args, &mut out)?;
         out.flush()?;
         return Ok(EXIT_OK);
     }
     let text = args.text.as_deref().expect("clap requires TEXT without --queries");
-    let results = searcher.search(text, &options)?;
+    let results = engine.search(text, &options)?;
     // The process ends next: freeing the tokenizer's 250k-piece trie would take longer
     // than the query (measured: ~20% of a hybrid query's wall time). The OS reclaims it.
-    std::mem::forget(searcher);
+    std::mem::forget(engine);
     for hit in &results.hits {
         if args.json {
             let line = JsonHit {
@@ -114,7 +117,7 @@ fn print_hit(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()
 
 /// Reads `qid<TAB>text` lines and answers each one.
 fn batch(
-    searcher: &Searcher,
+    engine: &Engine,
     path: &Path,
     options: &SearchOptions,
     args: &QueryArgs,
@@ -139,7 +142,7 @@ fn batch(
         options.k = args.k.saturating_mul(4).max(100);
     }
     for (qid, text) in queries {
-        let results = searcher.search(text, &options)?;
+        let results = engine.search(text, &options)?;
         if args.trec {
             let mut seen = HashSet::new();
             let docs = results.hits.iter().filter(|h| seen.insert(h.doc.as_str())).take(args.k);

@@ -154,8 +154,9 @@ fn html_to_text(html: &str) -> (String, String) {
     (title, render(html))
 }
 
-/// Reads one JSON record (`docid`|`_id`|`id`, `title`, `text`|`contents`, `lang`).
-fn record(value: &Value, fallback_id: String) -> Result<Document, String> {
+/// Reads one JSON record (`docid`|`_id`|`id`, `title`, `text`|`contents`|`body`,
+/// `lang`|`language`), as the JSONL reader does; `fallback_id` when it has no id.
+pub fn record(value: &Value, fallback_id: String) -> Result<Document, String> {
     let obj = value.as_object().ok_or("not a JSON object")?;
     let field = |names: &[&str]| names.iter().find_map(|n| obj.get(*n)).filter(|v| !v.is_null());
     let text = field(&["text", "contents", "body"])

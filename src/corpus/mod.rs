@@ -10,7 +10,7 @@ mod passages;
 
 use std::path::{Path, PathBuf};
 
-pub use formats::{read_documents, ReadError, ReadOutcome};
+pub use formats::{read_documents, record, ReadError, ReadOutcome};
 pub use passages::{split_passages, MAX_PASSAGE_WORDS, MIN_PASSAGE_WORDS};
 
 /// One document of the corpus, as read from a file.

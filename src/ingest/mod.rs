@@ -22,7 +22,7 @@ use read::{prepare, skip_message, Prepared};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, Passage, SourceFile};
 use crate::error::{Error, Result};
-use crate::store::{Bm25Params, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions};
+use crate::store::{is_api_document, Bm25Params, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions};
 
 /// How to index.
 #[derive(Clone)]
@@ -222,7 +222,7 @@ pub fn index_folder(
         .manifest()
         .files
         .keys()
-        .filter(|k| !seen.contains(k.as_str()))
+        .filter(|k| !seen.contains(k.as_str()) && !is_api_document(k))
         .cloned()
         .collect();
     for rel_path in gone {
@@ -391,37 +391,49 @@ impl Reading<'_> {
     }
 }
 
-/// Adds a run's vectors: language means from its raw vectors first (where centring is on
-/// and a language has none yet), then the centred vectors; one window in memory at a time.
+/// Adds a run's vectors, one window in memory at a time.
 fn add_vectors(vectors: &mut Vectors, windows: &[Window], centre_languages: bool) -> Result<()> {
     let dim = vectors.dim();
-    if centre_languages {
-        let mut sums = LanguageSums::default();
+    add_raw_vectors(vectors, centre_languages, &mut |sink| {
         for window in windows {
-            for (lang, vector) in window.langs.iter().zip(window.vectors(dim)?) {
-                sums.add(vectors, lang, &vector);
+            for ((key, lang), vector) in window.keys.iter().zip(&window.langs).zip(window.vectors(dim)?) {
+                sink(*key, lang, vector)?;
             }
         }
+        Ok(())
+    })
+}
+
+/// A visitor of raw passage vectors: called with a sink for (key, language, vector).
+pub(crate) type EachVector<'a> = dyn FnMut(&mut dyn FnMut(u64, &str, Vec<f32>) -> Result<()>) -> Result<()> + 'a;
+
+/// Adds raw passage vectors: the means of languages that have none yet first (where
+/// centring is on), from the raw vectors, then the vectors centred. `each` visits them
+/// and is called twice, so a caller can stream them from disk.
+pub(crate) fn add_raw_vectors(vectors: &mut Vectors, centre_languages: bool, each: &mut EachVector) -> Result<()> {
+    if centre_languages {
+        let mut sums = LanguageSums::default();
+        each(&mut |_, lang, vector| {
+            sums.add(vectors, lang, &vector);
+            Ok(())
+        })?;
         sums.finish(vectors);
     }
-    for window in windows {
-        let items: Vec<(u64, Vec<f32>)> = window
-            .keys
-            .iter()
-            .zip(&window.langs)
-            .zip(window.vectors(dim)?)
-            .map(|((key, lang), mut vector)| {
-                vectors.centre_passage(lang, &mut vector);
-                (*key, vector)
-            })
-            .collect();
-        vectors.add(&items)?;
-    }
-    Ok(())
+    let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(WINDOW);
+    each(&mut |key, lang, mut vector| {
+        vectors.centre_passage(lang, &mut vector);
+        items.push((key, vector));
+        if items.len() == WINDOW {
+            vectors.add(&items)?;
+            items.clear();
+        }
+        Ok(())
+    })?;
+    vectors.add(&items)
 }
 
 /// What the encoder reads of a passage: its document's title, then its text.
-fn embedding_text(passage: &Passage) -> String {
+pub(crate) fn embedding_text(passage: &Passage) -> String {
     if passage.title.is_empty() {
         passage.text.clone()
     } else {

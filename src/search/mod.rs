@@ -247,6 +247,14 @@ impl Searcher {
     /// Gives the searcher the encoder for dense search; it must be the model that made
     /// the index's vectors.
     pub fn set_encoder(&mut self, encoder: Encoder, identity: &ModelIdentity) -> Result<()> {
+        self.check_model(identity)?;
+        self.encoder = Some(encoder);
+        Ok(())
+    }
+
+    /// Checks that `identity` is the model that made the index's vectors (query vectors
+    /// of another model would be compared with them).
+    pub fn check_model(&self, identity: &ModelIdentity) -> Result<()> {
         if let Some(info) = &self.store.manifest.vectors {
             if &info.model != identity {
                 return Err(Error::OtherModel {
@@ -256,7 +264,6 @@ impl Searcher {
                 });
             }
         }
-        self.encoder = Some(encoder);
         Ok(())
     }
 
@@ -311,15 +318,16 @@ impl Searcher {
 
     /// Runs one query.
     pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
-        let vector = match (self.mode(options.mode)?, &self.encoder) {
+        let vector = match (self.mode(options.mode, self.encoder.is_some())?, &self.encoder) {
             (Mode::Bm25, _) | (_, None) => None,
             (_, Some(encoder)) => Some(encoder.embed(&[text], TextKind::Query)?.remove(0)),
         };
         self.search_with_vector(text, vector.as_deref(), options)
     }
 
-    /// Runs one query whose vector is already computed (batch evaluation embeds all
-    /// queries at once); `vector` is ignored in BM25 mode.
+    /// Runs one query whose vector is already computed (batch evaluation and the server
+    /// embed many queries at once); `vector` is ignored in BM25 mode, and without one the
+    /// default mode is BM25.
     pub fn search_with_vector(
         &self,
         text: &str,
@@ -331,7 +339,7 @@ impl Searcher {
 
     fn search_unguarded(&self, text: &str, vector: Option<&[f32]>, options: &SearchOptions) -> Result<SearchResults> {
         let (query_lang, source) = choose_query_lang(text, options)?;
-        let mode = self.mode(options.mode)?;
+        let mode = self.mode(options.mode, vector.is_some())?;
         // Queries are centred like the index's passages (see `store::Centring`).
         let vectors = if vector.is_some() { self.vectors()? } else { None };
         let centred: Option<Vec<f32>> = match (vector, vectors) {
@@ -551,13 +559,15 @@ impl Searcher {
     }
 
     /// The mode a request resolves to on this index.
-    fn mode(&self, requested: Option<Mode>) -> Result<Mode> {
-        let dense_ready = self.vector_file.is_some() && self.encoder.is_some();
+    /// The mode that runs: `requested`, else hybrid when there are vectors and a query
+    /// vector (`query_vector`: one is given or can be made), else BM25.
+    fn mode(&self, requested: Option<Mode>, query_vector: bool) -> Result<Mode> {
+        let dense_ready = self.vector_file.is_some() && query_vector;
         match requested {
             None => Ok(if dense_ready { Mode::Hybrid } else { Mode::Bm25 }),
             Some(Mode::Bm25) => Ok(Mode::Bm25),
             Some(mode) if dense_ready => Ok(mode),
-            // No vectors, or (library use) no encoder given with `set_encoder`.
+            // No vectors, or (library use) no encoder given with `set_encoder` / no vector.
             Some(_) => Err(Error::NoVectors {
                 path: self.store.dir.clone(),
             }),

@@ -40,6 +40,22 @@ const MANIFEST_NEXT: &str = "manifest.json.next";
 const BM25_DIR: &str = "bm25";
 pub(crate) const VECTORS_DIR: &str = "vectors";
 
+/// Where a document added through the API (not read from a file of the folder) is
+/// recorded: under `/api/<id>` in the manifest's files and the passages' `file` field. A
+/// file's name relative to the folder never starts with `/`, so the two never meet, and
+/// `mlsearch index` leaves these alone (see index-format/).
+pub const API_DOCUMENTS: &str = "/api/";
+
+/// The file name under which the API document `id` is recorded.
+pub fn api_document(id: &str) -> String {
+    format!("{API_DOCUMENTS}{id}")
+}
+
+/// Whether a manifest file name is that of an API document.
+pub fn is_api_document(file: &str) -> bool {
+    file.starts_with(API_DOCUMENTS)
+}
+
 /// The Tantivy fields of a passage.
 #[derive(Debug, Clone)]
 pub struct Fields {
