@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use crate::util::{fixture, fixture_corpus, Run, Workspace};
 
-fn builtin_available() -> bool {
+pub fn builtin_available() -> bool {
     let probe: Run = std::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"))
         .args(["embed", "--token-ids"])
         .env_remove("MLSEARCH_MODEL")

@@ -11,5 +11,6 @@ mod incremental;
 mod mutation;
 mod query;
 mod safety;
+mod server;
 mod train;
 mod util;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -120,11 +120,16 @@ pub async fn stats(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError>
 }
 
 /// `GET /search?q=…&lang=…&k=…&mode=…&explain=…`.
-pub async fn search_get(
-    State(app): State<Arc<App>>,
-    request: Result<Query<SearchRequest>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(request) = request.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+pub async fn search_get(State(app): State<Arc<App>>, uri: Uri) -> Result<Json<Value>, ApiError> {
+    // Checked first: the query-string parser would decode invalid UTF-8 lossily.
+    if !decodes_to_utf8(uri.query().unwrap_or_default()) {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            "the query string is not UTF-8 once percent-decoded",
+        ));
+    }
+    let Query(request) = Query::<SearchRequest>::try_from_uri(&uri)
+        .map_err(|e: QueryRejection| ApiError::bad_request("invalid_parameter", e.body_text()))?;
     let (text, options) = request.options(&app.limits)?;
     Ok(Json(search_one(&app, text, options).await?))
 }
@@ -295,6 +300,27 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
             false => ApiError::bad_request("invalid_body", format!("reading the request body: {e}")),
         }
     })
+}
+
+/// Whether a query string percent-decodes to UTF-8.
+fn decodes_to_utf8(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
