@@ -311,6 +311,11 @@ impl Searcher {
         Ok(out)
     }
 
+    /// Passages per language in the opened index.
+    pub fn languages(&self) -> &BTreeMap<String, u64> {
+        &self.languages
+    }
+
     /// The manifest of the opened index.
     pub fn manifest(&self) -> &Manifest {
         &self.store.manifest

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::batch::EmbedError;
 use super::error::ApiError;
 use super::{App, Limits};
-use crate::analysis::normalize_tag;
+use crate::analysis::{is_known, normalize_tag};
 use crate::search::{LangFilter, Mode, SearchOptions};
 
 /// The search page (one self-contained file: no build step, no CDN).
@@ -195,6 +195,17 @@ pub async fn search_post(State(app): State<Arc<App>>, body: Body) -> Result<Json
 /// One search: admitted (or 429), its vector from the embedding thread, then BM25, HNSW
 /// and fusion on a blocking thread, all within the request timeout (or 503).
 async fn search_one(app: &Arc<App>, text: String, options: SearchOptions) -> Result<Value, ApiError> {
+    if let LangFilter::Only(codes) = &options.langs {
+        let searcher = app.engine.searcher();
+        // A code mlsearch has no analyzer for and the index has no passage in is a typo.
+        if let Some(code) = codes.iter().find(|c| !is_known(c) && !searcher.languages().contains_key(*c)) {
+            let present: Vec<&str> = searcher.languages().keys().map(String::as_str).collect();
+            return Err(ApiError::bad_request(
+                "invalid_language",
+                format!("unknown language {code:?}; the index has {}", present.join(", ")),
+            ));
+        }
+    }
     let Ok(_permit) = app.admission.clone().try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
