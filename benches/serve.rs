@@ -51,6 +51,8 @@ impl Server {
     fn start(index: &std::path::Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
             .args(["serve", "--index", index.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+            // More server options, e.g. `--batch-window-ms 5`.
+            .args(std::env::var("MLSEARCH_BENCH_SERVE_ARGS").unwrap_or_default().split_whitespace())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -113,6 +115,29 @@ fn load(index: &std::path::Path, queries: &[String]) {
             started.elapsed().as_secs_f64() * 1e3
         })
         .collect();
+    // Where a query's time goes: the encoder (alone, and per query in batches of 8) and
+    // the rest (BM25, HNSW, fusion, snippets) with the vector given.
+    let timed = |work: &mut dyn FnMut()| {
+        let started = Instant::now();
+        work();
+        started.elapsed().as_secs_f64() * 1e3
+    };
+    let texts: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let one: f64 = timed(&mut || texts.iter().for_each(|t| drop(engine.embed_queries(&[t]).unwrap()))) / texts.len() as f64;
+    let eight: f64 =
+        timed(&mut || texts.chunks(8).for_each(|c| drop(engine.embed_queries(c).unwrap()))) / texts.len() as f64;
+    let vectors = engine.embed_queries(&texts).unwrap();
+    let searcher = engine.searcher();
+    let rest: f64 = timed(&mut || {
+        for (t, v) in texts.iter().zip(&vectors) {
+            searcher.search_with_vector(t, Some(v), &options).unwrap();
+        }
+    }) / texts.len() as f64;
+    println!(
+        "in process, mean ms per query: encoder {one:.2} (in batches of 8: {eight:.2}, {:.2}× the throughput), search with the vector {rest:.2}",
+        one / eight
+    );
+    drop(searcher);
     drop(engine);
     in_process.sort_by(f64::total_cmp);
     let reference_p50 = percentile(&in_process, 0.5);

@@ -9,6 +9,7 @@
 //! When none of these applies, each language's field reads the query with its own
 //! analyzer (the query is assumed to be in whichever language it is searched in).
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
@@ -27,9 +28,11 @@ use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
 use crate::store::{AtIndex, Fields, Manifest, ModelIdentity, Store, VectorFile, Vectors, EXACT_SCAN_MAX};
 use bm25::LanguageTermQuery;
+use passage_table::PassageTable;
 
 pub mod bm25;
 pub mod fusion;
+mod passage_table;
 pub use bm25::{Bm25Params, FieldStats};
 pub use fusion::{fuse, keep_language_positions, rank_hybrid, Fusion, HybridOptions};
 
@@ -202,6 +205,8 @@ pub struct Searcher {
     /// Passage keys per language filter, computed once (the reader never reloads, so
     /// they stay true for the searcher's life).
     allowed: Mutex<HashMap<Vec<String>, Arc<HashSet<u64>>>>,
+    /// Every passage's address and language by key (hybrid search's look-ups).
+    passages: OnceLock<Option<PassageTable>>,
 }
 
 impl Searcher {
@@ -236,6 +241,7 @@ impl Searcher {
             languages,
             field_stats,
             allowed: Mutex::default(),
+            passages: OnceLock::new(),
         })
     }
 
@@ -409,19 +415,30 @@ impl Searcher {
                     let code = *codes.entry(only).or_insert(next);
                     lang_of_key.extend(bm25.iter().chain(&dense).map(|(key, _)| (*key, code)));
                 }
+                let table = self.passage_table(&searcher)?;
                 for (key, _) in bm25.iter().chain(&dense) {
                     if lang_of_key.contains_key(key) {
                         continue;
                     }
-                    let address = match addresses.get(key) {
-                        Some(address) => Some(*address),
-                        None => self.address_of(&searcher, *key)?,
+                    let found = match table {
+                        Some(table) => table.get(*key).map(|(a, lang)| (a, Cow::Borrowed(lang))),
+                        None => match addresses.get(key) {
+                            Some(address) => Some(*address),
+                            None => self.address_of(&searcher, *key)?,
+                        }
+                        .map(|a| (a, Cow::Owned(self.lang_of(&searcher, a)))),
                     };
                     // A vector without its passage stays unknown: dropped, never invented.
-                    let Some(address) = address else { continue };
+                    let Some((address, lang)) = found else { continue };
                     addresses.insert(*key, address);
-                    let next = codes.len() as u32;
-                    let code = *codes.entry(self.lang_of(&searcher, address)).or_insert(next);
+                    let code = match codes.get(lang.as_ref()) {
+                        Some(code) => *code,
+                        None => {
+                            let next = codes.len() as u32;
+                            codes.insert(lang.into_owned(), next);
+                            next
+                        }
+                    };
                     lang_of_key.insert(*key, code);
                 }
                 let query_code = query_lang.as_ref().map(|_| 0);
@@ -446,7 +463,7 @@ impl Searcher {
         for (rank, (key, score)) in ranked.into_iter().take(options.k).enumerate() {
             let address = match addresses.get(&key) {
                 Some(address) => *address,
-                None => match self.address_of(&searcher, key)? {
+                None => match self.find_address(&searcher, key)? {
                     Some(address) => address,
                     None => continue, // a vector without its passage: skipped, never invented
                 },
@@ -598,6 +615,25 @@ impl Searcher {
             .u64("key")
             .at(&self.store.dir)?;
         Ok(column.first(address.doc_id).unwrap_or(u64::MAX))
+    }
+
+    /// The table of every passage's address and language, read at the first hybrid
+    /// search (`None` for an index whose keys are too sparse for one).
+    fn passage_table(&self, searcher: &tantivy::Searcher) -> Result<Option<&PassageTable>> {
+        if let Some(table) = self.passages.get() {
+            return Ok(table.as_ref());
+        }
+        let table = PassageTable::read(searcher, self.store.manifest.next_key).at(&self.store.dir)?;
+        // Two threads may both read it; either is the same table.
+        Ok(self.passages.get_or_init(|| table).as_ref())
+    }
+
+    /// The document of a passage key: from the passage table when it is read.
+    fn find_address(&self, searcher: &tantivy::Searcher, key: u64) -> Result<Option<DocAddress>> {
+        match self.passages.get() {
+            Some(Some(table)) => Ok(table.get(key).map(|(address, _)| address)),
+            _ => self.address_of(searcher, key),
+        }
     }
 
     /// The document of a passage key.

@@ -138,6 +138,40 @@ pub struct Vectors {
     /// The mapped file a viewed index points into; declared after `index`, so dropped
     /// after it.
     _mapping: Option<Arc<Mmap>>,
+    /// Searches running now, at most [`SEARCH_CONTEXTS`].
+    searching: Gate,
+}
+
+/// Concurrent searches one index serves: USearch gives each running search one of the
+/// contexts reserved for it and fails a search that finds none, so more wait their turn.
+pub const SEARCH_CONTEXTS: usize = 64;
+
+/// A counting semaphore over the search contexts.
+#[derive(Default)]
+struct Gate {
+    running: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Gate {
+    fn run<T>(&self, work: impl FnOnce() -> T) -> T {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= SEARCH_CONTEXTS {
+            running = self.freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        drop(running);
+        // Released also when `work` panics (damage_as_error catches those).
+        struct Release<'a>(&'a Gate);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                *self.0.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+                self.0.freed.notify_one();
+            }
+        }
+        let _release = Release(self);
+        work()
+    }
 }
 
 /// Per-language centring, the remedy for language bias measured on XQuAD-R (README): the
@@ -223,6 +257,7 @@ impl Vectors {
             means: Centring::new(),
             file: None,
             _mapping: None,
+            searching: Gate::default(),
         })
     }
 
@@ -235,12 +270,16 @@ impl Vectors {
         index
             .load_from_buffer(&map(&path, &file)?)
             .map_err(|e| usearch_error(&path, e))?;
+        index
+            .reserve_capacity_and_threads(index.capacity().max(index.size()), SEARCH_CONTEXTS)
+            .map_err(|e| usearch_error(&path, e))?;
         Ok(Vectors {
             index,
             dim: info.dim,
             means: info.language_means.clone(),
             file: Some(path),
             _mapping: None,
+            searching: Gate::default(),
         })
     }
 
@@ -285,6 +324,10 @@ impl VectorFile {
         if index.size() as u64 != info.count || index.dimensions() != info.dim {
             return Err(usearch_error(path, "size or dimension differs from the manifest"));
         }
+        // A view gets one search context per core; a server runs more searches at once.
+        index
+            .reserve_capacity_and_threads(index.size(), SEARCH_CONTEXTS)
+            .map_err(|e| usearch_error(path, e))?;
         if info.language_means.values().any(|m| m.len() != info.dim) {
             return Err(usearch_error(path, "a language mean has another dimension"));
         }
@@ -294,6 +337,7 @@ impl VectorFile {
             means: info.language_means.clone(),
             file: Some(path.clone()),
             _mapping: Some(Arc::clone(&self.mapping)),
+            searching: Gate::default(),
         })
     }
 }
@@ -355,7 +399,10 @@ impl Vectors {
         if self.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.index.filtered_search(query, k, allow).map_err(|e| self.error(e))?;
+        let found = self
+            .searching
+            .run(|| self.index.filtered_search(query, k, allow))
+            .map_err(|e| self.error(e))?;
         Ok(found
             .keys
             .into_iter()
