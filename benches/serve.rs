@@ -24,7 +24,10 @@ use mlsearch::search::SearchOptions;
 use serde_json::{json, Value};
 
 fn main() {
-    let part = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or("all".into());
+    let part = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or("all".into());
     let index = PathBuf::from(std::env::var("MLSEARCH_BENCH_INDEX").unwrap_or("target/ntrex100k/index".into()));
     let queries_file = std::env::var("MLSEARCH_BENCH_QUERIES").unwrap_or("target/ntrex100k/queries.tsv".into());
     let queries: Vec<String> = std::fs::read_to_string(&queries_file)
@@ -52,14 +55,24 @@ impl Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
             .args(["serve", "--index", index.to_str().unwrap(), "--addr", "127.0.0.1:0"])
             // More server options, e.g. `--batch-window-ms 5`.
-            .args(std::env::var("MLSEARCH_BENCH_SERVE_ARGS").unwrap_or_default().split_whitespace())
+            .args(
+                std::env::var("MLSEARCH_BENCH_SERVE_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("mlsearch serve starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on http://").expect("address line").to_string();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .expect("address line")
+            .to_string();
         Server { child, addr }
     }
 
@@ -123,7 +136,8 @@ fn load(index: &std::path::Path, queries: &[String]) {
         started.elapsed().as_secs_f64() * 1e3
     };
     let texts: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let one: f64 = timed(&mut || texts.iter().for_each(|t| drop(engine.embed_queries(&[t]).unwrap()))) / texts.len() as f64;
+    let one: f64 =
+        timed(&mut || texts.iter().for_each(|t| drop(engine.embed_queries(&[t]).unwrap()))) / texts.len() as f64;
     let eight: f64 =
         timed(&mut || texts.chunks(8).for_each(|c| drop(engine.embed_queries(c).unwrap()))) / texts.len() as f64;
     let vectors = engine.embed_queries(&texts).unwrap();
@@ -204,12 +218,17 @@ fn load(index: &std::path::Path, queries: &[String]) {
 /// What a hostile request got: its HTTP status, or 0 when the server closed the
 /// connection without one.
 fn raw(addr: &str, request: &[u8]) -> u16 {
-    let Ok(mut stream) = TcpStream::connect(addr) else { return 0 };
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return 0;
+    };
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let _ = stream.write_all(request);
     let mut head = [0u8; 12];
     match stream.read(&mut head) {
-        Ok(n) if n >= 12 => std::str::from_utf8(&head[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
+        Ok(n) if n >= 12 => std::str::from_utf8(&head[9..12])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -218,26 +237,85 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
     let server = Server::start(index);
     let agent = agent();
     let good = |i: usize| {
-        let response = agent.get(server.url("/search")).query("q", &queries[i % queries.len()]).call().unwrap();
+        let response = agent
+            .get(server.url("/search"))
+            .query("q", &queries[i % queries.len()])
+            .call()
+            .unwrap();
         response.status().as_u16()
     };
     good(0);
     let (rss_before, _) = server.memory();
     let megabyte_query = "ä".repeat(1 << 19);
     let kinds: Vec<(&str, Box<dyn Fn(usize) -> u16>)> = vec![
-        ("broken JSON", Box::new(|i| post(&agent, &server, format!("{{\"q\": \"x{i}").as_bytes()))),
-        ("invalid UTF-8 body", Box::new(|_| post(&agent, &server, b"{\"q\": \"\xff\xfe\xfd\"}"))),
-        ("invalid UTF-8 query string", Box::new(|_| raw(&server.addr, b"GET /search?q=%FF%FE%FD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))),
-        ("raw invalid UTF-8 request line", Box::new(|_| raw(&server.addr, b"GET /search?q=\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))),
-        ("1 MB query (JSON body)", Box::new(|_| post(&agent, &server, json!({"q": megabyte_query}).to_string().as_bytes()))),
-        ("1 MB query (URL)", Box::new(|_| raw(&server.addr, format!("GET /search?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "a".repeat(1 << 20)).as_bytes()))),
-        ("k = 10^9", Box::new(|_| get(&agent, &server, "/search?q=x&k=1000000000"))),
-        ("unknown language", Box::new(|i| get(&agent, &server, &format!("/search?q=x&lang=zz-{i}!")))),
-        ("unknown mode", Box::new(|_| get(&agent, &server, "/search?q=x&mode=magic"))),
-        ("unknown route", Box::new(|i| get(&agent, &server, &format!("/admin/{i}")))),
-        ("wrong method", Box::new(|_| status(agent.put(server.url("/search")).send(b"x")))),
+        (
+            "broken JSON",
+            Box::new(|i| post(&agent, &server, format!("{{\"q\": \"x{i}").as_bytes())),
+        ),
+        (
+            "invalid UTF-8 body",
+            Box::new(|_| post(&agent, &server, b"{\"q\": \"\xff\xfe\xfd\"}")),
+        ),
+        (
+            "invalid UTF-8 query string",
+            Box::new(|_| {
+                raw(
+                    &server.addr,
+                    b"GET /search?q=%FF%FE%FD HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                )
+            }),
+        ),
+        (
+            "raw invalid UTF-8 request line",
+            Box::new(|_| {
+                raw(
+                    &server.addr,
+                    b"GET /search?q=\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                )
+            }),
+        ),
+        (
+            "1 MB query (JSON body)",
+            Box::new(|_| post(&agent, &server, json!({"q": megabyte_query}).to_string().as_bytes())),
+        ),
+        (
+            "1 MB query (URL)",
+            Box::new(|_| {
+                raw(
+                    &server.addr,
+                    format!(
+                        "GET /search?q={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        "a".repeat(1 << 20)
+                    )
+                    .as_bytes(),
+                )
+            }),
+        ),
+        (
+            "k = 10^9",
+            Box::new(|_| get(&agent, &server, "/search?q=x&k=1000000000")),
+        ),
+        (
+            "unknown language",
+            Box::new(|i| get(&agent, &server, &format!("/search?q=x&lang=zz-{i}!"))),
+        ),
+        (
+            "unknown mode",
+            Box::new(|_| get(&agent, &server, "/search?q=x&mode=magic")),
+        ),
+        (
+            "unknown route",
+            Box::new(|i| get(&agent, &server, &format!("/admin/{i}"))),
+        ),
+        (
+            "wrong method",
+            Box::new(|_| status(agent.put(server.url("/search")).send(b"x"))),
+        ),
         ("3 MB body", Box::new(|_| post(&agent, &server, &vec![b'['; 3 << 20]))),
-        ("garbage request head", Box::new(|i| raw(&server.addr, &[&[(i % 251) as u8 | 1; 64][..], b"\r\n\r\n"].concat()))),
+        (
+            "garbage request head",
+            Box::new(|i| raw(&server.addr, &[&[(i % 251) as u8 | 1; 64][..], b"\r\n\r\n"].concat())),
+        ),
     ];
     println!("| request | sent | answers (status: count) |");
     println!("|---|---|---|");
@@ -246,7 +324,11 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
     let rounds = 900;
     for (name, send) in &kinds {
         let mut counts = std::collections::BTreeMap::<u16, usize>::new();
-        let n = if name.starts_with("1 MB") || name.starts_with("3 MB") { rounds / 4 } else { rounds };
+        let n = if name.starts_with("1 MB") || name.starts_with("3 MB") {
+            rounds / 4
+        } else {
+            rounds
+        };
         for i in 0..n {
             *counts.entry(send(i)).or_default() += 1;
             sent += 1;
@@ -261,7 +343,8 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
     let slow: Vec<TcpStream> = (0..200)
         .filter_map(|_| {
             let mut s = TcpStream::connect(&server.addr).ok()?;
-            s.write_all(b"GET /search?q=slow HTTP/1.1\r\nHost: x\r\nX-Slow: ").ok()?;
+            s.write_all(b"GET /search?q=slow HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .ok()?;
             Some(s)
         })
         .collect();
@@ -284,12 +367,22 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
     drop(server);
     let keyed = {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
-            .args(["serve", "--index", index.to_str().unwrap(), "--addr", "127.0.0.1:0", "--api-key", "right-key"])
+            .args([
+                "serve",
+                "--index",
+                index.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+                "--api-key",
+                "right-key",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         Server {
             addr: line.trim().trim_start_matches("listening on http://").to_string(),
             child,
@@ -303,7 +396,12 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
         }
         sent += 1;
     }
-    let right = status(agent.get(keyed.url("/search?q=Teig")).header("Authorization", "Bearer right-key").call());
+    let right = status(
+        agent
+            .get(keyed.url("/search?q=Teig"))
+            .header("Authorization", "Bearer right-key")
+            .call(),
+    );
     println!("| wrong API key | {rounds} | 401: {unauthorized} (the right key then: {right}) |");
     println!(
         "{sent} hostile requests; good queries interleaved: {} failed; server RSS {rss_before:.0} MiB before, {rss_after:.0} MiB after (peak {peak:.0} MiB)",

@@ -81,9 +81,7 @@ impl McpServer {
     }
 
     /// What the index holds.
-    #[tool(
-        description = "Status of the local index: passages per language, files, commit number, vectors and model."
-    )]
+    #[tool(description = "Status of the local index: passages per language, files, commit number, vectors and model.")]
     async fn status(&self) -> CallToolResult {
         let engine = self.engine.clone();
         let stats = tokio::task::spawn_blocking(move || {

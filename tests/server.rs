@@ -30,7 +30,9 @@ impl Server {
             .spawn()
             .expect("mlsearch serve starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let base = line
             .trim()
             .strip_prefix("listening on ")
@@ -60,7 +62,12 @@ impl Server {
     }
 
     fn get_with(&self, path: &str, header: (&str, &str)) -> (u16, Value) {
-        Server::answer(self.agent.get(format!("{}{path}", self.base)).header(header.0, header.1).call())
+        Server::answer(
+            self.agent
+                .get(format!("{}{path}", self.base))
+                .header(header.0, header.1)
+                .call(),
+        )
     }
 
     fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
@@ -200,12 +207,20 @@ fn documents_through_the_api_are_searchable_survive_index_runs_and_commits_are_p
     assert_eq!(report["replaced"], 1);
     let bad = json!([{"id": "note-3", "text": "gut"}, {"text": "no id"}]);
     let (status, error) = server.post("/documents", bad.to_string().as_bytes());
-    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_document")), "{error}");
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("invalid_document")),
+        "{error}"
+    );
     let (_, body) = server.get("/search?q=gut&mode=bm25&lang=de");
     assert!(body["hits"].as_array().unwrap().iter().all(|h| h["doc"] != "note-3"));
 
     // `mlsearch index` while the server runs: its commit is picked up, API documents stay.
-    std::fs::write(corpus.join("neu.txt"), "Die Zeppelinwerft in Friedrichshafen baut Luftschiffe.").unwrap();
+    std::fs::write(
+        corpus.join("neu.txt"),
+        "Die Zeppelinwerft in Friedrichshafen baut Luftschiffe.",
+    )
+    .unwrap();
     let run = ws.index_ok(&corpus);
     assert!(run.stdout.contains("1 added"), "{run:?}");
     let started = Instant::now();
@@ -214,7 +229,10 @@ fn documents_through_the_api_are_searchable_survive_index_runs_and_commits_are_p
         if body["hits"][0]["doc"] == "neu.txt" {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the new commit was not picked up: {body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the new commit was not picked up: {body}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let (_, body) = server.get("/search?q=Glockengie%C3%9Fer&mode=bm25");
@@ -223,7 +241,10 @@ fn documents_through_the_api_are_searchable_survive_index_runs_and_commits_are_p
     let (status, _) = server.delete("/documents/note-2");
     assert_eq!(status, 200);
     let (status, error) = server.delete("/documents/note-2");
-    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("document_not_found")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("document_not_found"))
+    );
     let (status, _) = server.delete("/documents/neu.txt");
     assert_eq!(status, 404, "files are not deleted through the API");
     let (_, body) = server.get("/search?q=Glockengie%C3%9Fer&mode=bm25");
@@ -246,22 +267,40 @@ fn bad_requests_get_their_status_and_code_and_the_server_keeps_answering() {
         (400, "query_too_long", server.get(&format!("/search?q={huge}"))),
         (400, "invalid_parameter", server.get("/search?q=x&k=1000000000")),
         (400, "invalid_parameter", server.get("/search?q=x&k=-1")),
-        (400, "invalid_parameter", server.get("/search?q=x&k=99999999999999999999999")),
+        (
+            400,
+            "invalid_parameter",
+            server.get("/search?q=x&k=99999999999999999999999"),
+        ),
         (400, "invalid_parameter", server.get("/search?q=x&mode=magic")),
         (400, "invalid_parameter", server.get("/search?q=%FF%FE")),
         (400, "invalid_language", server.get("/search?q=x&lang=klingon!")),
         (400, "no_vectors", server.get("/search?q=x&mode=dense")),
         (413, "body_too_large", server.post("/search", &vec![b' '; 2 << 20])),
-        (413, "too_many_queries", server.post("/search", json!({"queries": vec![json!({"q": "x"}); 101]}).to_string().as_bytes())),
+        (
+            413,
+            "too_many_queries",
+            server.post(
+                "/search",
+                json!({"queries": vec![json!({"q": "x"}); 101]}).to_string().as_bytes(),
+            ),
+        ),
         (404, "not_found", server.get("/nothing/here")),
         (405, "method_not_allowed", server.delete("/search")),
         (400, "invalid_document", server.post("/documents", b"[]")),
     ];
     for (status, code, (got_status, body)) in &cases {
-        assert_eq!((got_status, body["error"]["code"].as_str()), (status, Some(*code)), "{body}");
+        assert_eq!(
+            (got_status, body["error"]["code"].as_str()),
+            (status, Some(*code)),
+            "{body}"
+        );
     }
     // A request head that never ends, and one far too long, are cut off.
-    assert_eq!(server.raw(format!("GET /search?q={} HTTP/1.1\r\n\r\n", "a".repeat(200_000)).as_bytes()) / 100, 4);
+    assert_eq!(
+        server.raw(format!("GET /search?q={} HTTP/1.1\r\n\r\n", "a".repeat(200_000)).as_bytes()) / 100,
+        4
+    );
     let (status, body) = server.get("/search?q=B%C3%A4cker+Teig&k=1");
     assert_eq!(status, 200);
     assert_eq!(body["hits"][0]["doc"], "parallel/bakery.de.txt");
@@ -281,8 +320,14 @@ fn an_api_key_is_required_off_loopback_and_checked_on_every_request() {
 
     let server = Server::start(&ws.index(), &["--api-key", "s3cret-key"]);
     assert_eq!(server.get("/health").1["error"]["code"], "unauthorized");
-    assert_eq!(server.get_with("/health", ("Authorization", "Bearer s3cret-kez")).0, 401);
-    assert_eq!(server.get_with("/health", ("Authorization", "Bearer s3cret-key")).0, 200);
+    assert_eq!(
+        server.get_with("/health", ("Authorization", "Bearer s3cret-kez")).0,
+        401
+    );
+    assert_eq!(
+        server.get_with("/health", ("Authorization", "Bearer s3cret-key")).0,
+        200
+    );
     assert_eq!(server.get_with("/search?q=Teig", ("X-Api-Key", "s3cret-key")).0, 200);
     assert_eq!(server.get("/?api_key=s3cret-key").0, 200);
 }
@@ -296,7 +341,10 @@ fn mcp_search_and_status_with_a_real_client() {
     let ws = Workspace::new();
     ws.index_ok(&fixture_corpus());
     let index = ws.index();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"));
         command.args(["mcp", "--index", index.to_str().unwrap()]);

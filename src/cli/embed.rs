@@ -3,10 +3,10 @@
 use std::io::{BufRead, BufWriter, Write};
 
 use anyhow::Context;
-use mlsearch::engine;
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 use mlsearch::encoder::{Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
+use mlsearch::engine;
 use mlsearch::store::ModelIdentity;
 
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};

@@ -32,7 +32,11 @@ pub fn run(args: InfoArgs) -> anyhow::Result<u8> {
     writeln!(
         out,
         "vectors:     {}",
-        if stats.vectors.is_some() { "yes" } else { "none (BM25 only)" }
+        if stats.vectors.is_some() {
+            "yes"
+        } else {
+            "none (BM25 only)"
+        }
     )?;
     if args.verify {
         writeln!(

@@ -151,9 +151,10 @@ impl Engine {
     /// Query vectors for `texts`, in one batch (for callers that batch themselves, such
     /// as the server; then [`Searcher::search_with_vector`]).
     pub fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let encoder = self.encoder.as_ref().ok_or_else(|| Error::NoVectors {
-            path: self.dir.clone(),
-        })?;
+        let encoder = self
+            .encoder
+            .as_ref()
+            .ok_or_else(|| Error::NoVectors { path: self.dir.clone() })?;
         Ok(encoder.encoder.embed(texts, TextKind::Query)?)
     }
 

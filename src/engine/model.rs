@@ -90,6 +90,10 @@ pub fn device(name: &str) -> Result<Device> {
                 Device::Cpu
             }
         }
-        other => return Err(Error::InvalidSetting(format!("unknown device {other:?}: auto, cpu, cuda or metal"))),
+        other => {
+            return Err(Error::InvalidSetting(format!(
+                "unknown device {other:?}: auto, cpu, cuda or metal"
+            )))
+        }
     })
 }

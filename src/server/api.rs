@@ -93,7 +93,10 @@ impl SearchRequest {
 /// `GET /`: the search page.
 pub async fn page() -> Response {
     (
-        [(header::CACHE_CONTROL, "no-cache"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")],
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
         Html(PAGE),
     )
         .into_response()
@@ -198,7 +201,10 @@ async fn search_one(app: &Arc<App>, text: String, options: SearchOptions) -> Res
     if let LangFilter::Only(codes) = &options.langs {
         let searcher = app.engine.searcher();
         // A code mlsearch has no analyzer for and the index has no passage in is a typo.
-        if let Some(code) = codes.iter().find(|c| !is_known(c) && !searcher.languages().contains_key(*c)) {
+        if let Some(code) = codes
+            .iter()
+            .find(|c| !is_known(c) && !searcher.languages().contains_key(*c))
+        {
             let present: Vec<&str> = searcher.languages().keys().map(String::as_str).collect();
             return Err(ApiError::bad_request(
                 "invalid_language",
@@ -288,19 +294,26 @@ pub async fn remove_document(State(app): State<Arc<App>>, Path(id): Path<String>
 
 /// Any other path.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see README (mlsearch serve)")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; see README (mlsearch serve)",
+    )
 }
 
 /// A known path with another method.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route takes another method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route takes another method",
+    )
 }
 
 /// The body, at most `limit` bytes (413 past it).
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
             || e.to_string().contains("length limit");
         match too_large {
             true => ApiError::new(
@@ -320,7 +333,11 @@ fn decodes_to_utf8(query: &str) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(high), Some(low)) => {
                 decoded.push((high * 16 + low) as u8);
                 i += 3;
@@ -361,8 +378,9 @@ fn parse_records(bytes: &[u8]) -> Result<Vec<Value>, ApiError> {
                 .iter()
                 .enumerate()
                 .map(|(n, line)| {
-                    serde_json::from_str(line)
-                        .map_err(|e| ApiError::bad_request("invalid_json", format!("line {}: invalid JSON: {e}", n + 1)))
+                    serde_json::from_str(line).map_err(|e| {
+                        ApiError::bad_request("invalid_json", format!("line {}: invalid JSON: {e}", n + 1))
+                    })
                 })
                 .collect()
         }
@@ -384,7 +402,11 @@ fn embed_error(e: EmbedError) -> ApiError {
             "overloaded",
             "the encoder's queue is full; retry shortly",
         ),
-        EmbedError::Stopped => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is stopping"),
+        EmbedError::Stopped => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is stopping",
+        ),
         EmbedError::Failed(message) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
     }
 }

@@ -260,8 +260,17 @@ async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string)
-        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_string))
-        .or_else(|| Query::<KeyParam>::try_from_uri(request.uri()).ok().and_then(|q| q.0.api_key));
+        .or_else(|| {
+            headers
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            Query::<KeyParam>::try_from_uri(request.uri())
+                .ok()
+                .and_then(|q| q.0.api_key)
+        });
     match given {
         Some(key) if blake3::hash(key.as_bytes()) == expected => next.run(request).await,
         _ => ApiError::new(
