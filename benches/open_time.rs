@@ -66,6 +66,7 @@ fn build(dir: &Path, passages: usize) {
                     title: String::new(),
                     text,
                     lang: lang.into(),
+                    page: None,
                 }
             })
             .collect();

@@ -83,6 +83,34 @@ pub struct IndexLocation {
     pub index: PathBuf,
 }
 
+/// Which files of a folder are taken.
+#[derive(Debug, Args)]
+pub struct WalkArgs {
+    /// Take hidden files and folders (names starting with `.`) too.
+    #[arg(long)]
+    pub hidden: bool,
+    /// Do not read `.gitignore`, `.ignore` and `.mlsearchignore` files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Take only files matching GLOB (gitignore syntax, relative to the folder), or with
+    /// `!GLOB` leave matches out; repeatable, the last matching glob decides. Globs come
+    /// before ignore files and the hidden rule.
+    #[arg(short, long = "glob", value_name = "GLOB")]
+    pub globs: Vec<String>,
+}
+
+impl WalkArgs {
+    /// The library's options.
+    pub fn options(&self) -> mlsearch::corpus::WalkOptions {
+        mlsearch::corpus::WalkOptions {
+            hidden: self.hidden,
+            no_ignore: self.no_ignore,
+            globs: self.globs.clone(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
 /// `mlsearch index`.
 #[derive(Debug, Args)]
 pub struct IndexArgs {
@@ -103,6 +131,8 @@ pub struct IndexArgs {
     /// inflates past it.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     pub max_filesize: u64,
+    #[command(flatten)]
+    pub walk: WalkArgs,
     /// BM25 only: no dense vectors (much faster on a CPU; `query --mode bm25`).
     #[arg(long)]
     pub no_vectors: bool,

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use mlsearch::ingest::{index_folder, IndexOptions, Progress};
+use mlsearch::ingest::{index_folder, IndexOptions, IndexReport, Progress};
 use mlsearch::store::{EncoderEmbedder, PassageEmbedder};
 
 use super::args::IndexArgs;
@@ -32,6 +32,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         bm25_k1: args.bm25.bm25_k1,
         bm25_b: args.bm25.bm25_b,
         max_file_bytes: args.max_filesize,
+        walk: args.walk.options(),
     };
     let bar = super::progress_bar(
         0,
@@ -94,11 +95,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         report.removed,
         report.unchanged,
         report.skipped,
-        if report.unsupported > 0 {
-            format!(" ({} of other types ignored)", report.unsupported)
-        } else {
-            String::new()
-        },
+        left_out(&report),
     )?;
     let languages: Vec<String> = report.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
     writeln!(
@@ -117,4 +114,35 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         },
     )?;
     Ok(EXIT_OK)
+}
+
+/// ` (12 of other types; ignored: .gitignore 2 folders + 30 files, hidden 4 files)`, or
+/// nothing when no file was left out.
+fn left_out(report: &IndexReport) -> String {
+    let mut parts = Vec::new();
+    if report.unsupported > 0 {
+        parts.push(format!("{} of other types", report.unsupported));
+    }
+    let rules: Vec<String> = report
+        .ignored
+        .iter()
+        .map(|(rule, n)| {
+            let mut count = Vec::new();
+            if n.folders > 0 {
+                count.push(format!("{} folder{}", n.folders, if n.folders == 1 { "" } else { "s" }));
+            }
+            if n.files > 0 {
+                count.push(format!("{} file{}", n.files, if n.files == 1 { "" } else { "s" }));
+            }
+            format!("{} {}", rule.name(), count.join(" + "))
+        })
+        .collect();
+    if !rules.is_empty() {
+        parts.push(format!("ignored: {}", rules.join(", ")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
 }

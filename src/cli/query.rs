@@ -103,9 +103,10 @@ fn print_hit(out: &mut impl Write, hit: &Hit, color: bool) -> std::io::Result<()
     }
     marked.push_str(&hit.snippet[last..]);
     let marked = marked.split_whitespace().collect::<Vec<_>>().join(" ");
+    let page = hit.page.map(|p| format!(" p. {p}")).unwrap_or_default();
     writeln!(
         out,
-        "{:>2}. {} #{} [{}] {:.3}",
+        "{:>2}. {} #{}{page} [{}] {:.3}",
         hit.rank, hit.doc, hit.passage, hit.lang, hit.score
     )?;
     if !hit.title.is_empty() {

@@ -33,6 +33,32 @@ pub enum ReadError {
     /// JSON that does not parse or has no documents in a layout mlsearch knows.
     #[error("{0}")]
     Json(String),
+    /// A DOCX, ODT or EPUB file whose zip container or XML cannot be read.
+    #[error("not a readable {format} file: {reason}")]
+    Container {
+        /// `DOCX`, `ODT`, `EPUB`.
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A PDF that cannot be parsed (damaged, encrypted, or beyond the PDF reader).
+    #[error("cannot read the PDF: {0}")]
+    Pdf(String),
+    /// A PDF whose pages carry no text (a scan): nothing to index without OCR.
+    #[error("PDF without a text layer ({pages} page{}, no text: a scan?); run OCR on it first", plural(.pages))]
+    NoTextLayer {
+        /// Its pages.
+        pages: usize,
+    },
+}
+
+/// `s` unless one.
+fn plural(n: &usize) -> &'static str {
+    if *n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// The documents of a file plus warnings about parts that were skipped or repaired.
@@ -51,6 +77,24 @@ const LOSSY_BYTES_PER_INVALID: usize = 200;
 /// Reads the documents of `file` from its `bytes`.
 pub fn read_documents(file: &SourceFile, bytes: &[u8], max_bytes: u64) -> Result<ReadOutcome, ReadError> {
     let mut outcome = ReadOutcome::default();
+    let rel = &file.rel_path;
+    let binary = match file.format {
+        Format::Pdf => Some(super::pdf::read(bytes)?),
+        Format::Docx => Some(super::office::read_docx(bytes, max_bytes)?),
+        Format::Odt => Some(super::office::read_odt(bytes, max_bytes)?),
+        Format::Epub => Some(super::office::read_epub(bytes, max_bytes)?),
+        _ => None,
+    };
+    if let Some(extracted) = binary {
+        outcome.documents.push(Document {
+            id: rel.clone(),
+            title: extracted.title,
+            text: extracted.text,
+            lang: None,
+            pages: extracted.pages,
+        });
+        return Ok(outcome);
+    }
     let decompressed;
     let bytes = if file.format == Format::JsonlGz {
         let mut out = Vec::new();
@@ -67,7 +111,6 @@ pub fn read_documents(file: &SourceFile, bytes: &[u8], max_bytes: u64) -> Result
         bytes
     };
     let text = decode(bytes, &mut outcome.warnings)?;
-    let rel = &file.rel_path;
     match file.format {
         Format::Text => outcome
             .documents
@@ -86,6 +129,7 @@ pub fn read_documents(file: &SourceFile, bytes: &[u8], max_bytes: u64) -> Result
         }
         Format::Jsonl | Format::JsonlGz => read_jsonl(rel, &text, &mut outcome)?,
         Format::Json => read_json(rel, &text, &mut outcome)?,
+        Format::Pdf | Format::Docx | Format::Odt | Format::Epub => {} // returned above
     }
     Ok(outcome)
 }
@@ -97,8 +141,20 @@ impl Document {
             title,
             text,
             lang: None,
+            pages: Vec::new(),
         }
     }
+}
+
+/// The text of a binary format (PDF, DOCX, ODT, EPUB).
+#[derive(Debug)]
+pub(super) struct Extracted {
+    /// Title from the file's metadata, or empty.
+    pub title: String,
+    /// Paragraphs separated by blank lines.
+    pub text: String,
+    /// Byte offsets of page starts (PDF), else empty.
+    pub pages: Vec<usize>,
 }
 
 /// UTF-8 (with or without BOM); lossy only for text with rare invalid bytes.
@@ -138,7 +194,7 @@ fn invalid_utf8_sequences(mut bytes: &[u8]) -> usize {
 }
 
 /// Visible text of an HTML page (scripts, styles and markup removed) and its `<title>`.
-fn html_to_text(html: &str) -> (String, String) {
+pub(super) fn html_to_text(html: &str) -> (String, String) {
     let render = |s: &str| {
         html2text::config::plain_no_decorate()
             .string_from_read(s.as_bytes(), 100_000)
@@ -180,6 +236,7 @@ pub fn record(value: &Value, fallback_id: String) -> Result<Document, String> {
         title,
         text: text.to_string(),
         lang,
+        pages: Vec::new(),
     })
 }
 
@@ -229,6 +286,7 @@ fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Rea
                         title: title.replace('_', " "),
                         text: context.to_string(),
                         lang: None,
+                        pages: Vec::new(),
                     });
                 }
             }

@@ -6,12 +6,16 @@
 //! about the index.
 
 mod formats;
+mod office;
 mod passages;
+mod pdf;
+mod walk;
 
 use std::path::{Path, PathBuf};
 
 pub use formats::{read_documents, record, ReadError, ReadOutcome};
 pub use passages::{split_passages, MAX_PASSAGE_WORDS, MIN_PASSAGE_WORDS};
+pub use walk::{discover, relative_name, Discovery, IgnoreRule, Ignored, WalkOptions};
 
 /// One document of the corpus, as read from a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +29,9 @@ pub struct Document {
     pub text: String,
     /// Language given by the source (JSONL `lang` / `language`), ISO 639-1.
     pub lang: Option<String>,
+    /// Paged formats (PDF): the byte offset in `text` where each page starts, page 1
+    /// first; empty for formats without pages.
+    pub pages: Vec<usize>,
 }
 
 /// A bounded piece of a document: the unit that is indexed and returned.
@@ -40,6 +47,8 @@ pub struct Passage {
     pub text: String,
     /// ISO 639-1 language code (or `und`).
     pub lang: String,
+    /// 1-based page of a paged document (PDF) the passage is on.
+    pub page: Option<u32>,
 }
 
 /// How a file is read, chosen by its name.
@@ -57,9 +66,20 @@ pub enum Format {
     JsonlGz,
     /// `.json`: SQuAD (`data[].paragraphs[].context`), an array of records, or one record.
     Json,
+    /// `.pdf`: the text layer, page by page (a scanned PDF without one is refused).
+    Pdf,
+    /// `.docx`: Word (Office Open XML) paragraphs; the document title from its properties.
+    Docx,
+    /// `.odt`: OpenDocument text paragraphs and headings; the title from its metadata.
+    Odt,
+    /// `.epub`: the chapters in reading (spine) order; the book's title.
+    Epub,
 }
 
 impl Format {
+    /// The file types read, for messages.
+    pub const EXTENSIONS: &'static str = ".txt, .md, .html, .json, .jsonl, .jsonl.gz, .pdf, .docx, .odt, .epub";
+
     /// The format of a file name, or `None` if mlsearch does not read it.
     pub fn of(path: &Path) -> Option<Format> {
         // Lossy: a name that is not UTF-8 still has its (ASCII) extension.
@@ -73,6 +93,10 @@ impl Format {
                 "html" | "htm" => Format::Html,
                 "jsonl" => Format::Jsonl,
                 "json" => Format::Json,
+                "pdf" => Format::Pdf,
+                "docx" => Format::Docx,
+                "odt" => Format::Odt,
+                "epub" => Format::Epub,
                 _ => return None,
             }
         };
@@ -89,96 +113,4 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// How to read it.
     pub format: Format,
-}
-
-/// The files of a folder, in a stable order.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    /// Files in a format mlsearch reads.
-    pub files: Vec<SourceFile>,
-    /// Files skipped for their type (count only: images, archives, ...).
-    pub unsupported: usize,
-    /// Entries that could not be listed (permission denied, broken links).
-    pub errors: Vec<String>,
-    /// Files whose names are not UTF-8, by the name they are indexed under (see
-    /// [`relative_name`]).
-    pub renamed: Vec<String>,
-}
-
-/// The name a file is indexed under: its path relative to the folder, with `/` between
-/// components, and whether that is exactly its name. A component that is not UTF-8 has
-/// each byte that is not part of a UTF-8 character written as `\xNN`, so two such names
-/// never become one (a lossy conversion would make both `\u{fffd}`).
-pub fn relative_name(rel: &Path) -> (String, bool) {
-    let mut exact = true;
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| match c.as_os_str().to_str() {
-            Some(s) => s.to_string(),
-            None => {
-                exact = false;
-                escape_non_utf8(c.as_os_str())
-            }
-        })
-        .collect();
-    (parts.join("/"), exact)
-}
-
-#[cfg(unix)]
-fn escape_non_utf8(name: &std::ffi::OsStr) -> String {
-    use std::os::unix::ffi::OsStrExt;
-    let mut out = String::new();
-    for chunk in name.as_bytes().utf8_chunks() {
-        out.push_str(chunk.valid());
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(not(unix))]
-fn escape_non_utf8(name: &std::ffi::OsStr) -> String {
-    name.to_string_lossy().into_owned()
-}
-
-/// Walks `root` recursively. Hidden files and folders (`.git`, `.mlsearch`) and the
-/// folders in `exclude` (the index itself, when it lies inside `root`) are not entered.
-pub fn discover(root: &Path, exclude: &[PathBuf]) -> Discovery {
-    let mut found = Discovery::default();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-            !hidden && !exclude.iter().any(|x| e.path() == x)
-        });
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                found.errors.push(err.to_string());
-                continue;
-            }
-        };
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Some(format) = Format::of(entry.path()) else {
-            found.unsupported += 1;
-            continue;
-        };
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        let (rel_path, exact) = relative_name(rel);
-        if !exact {
-            found.renamed.push(rel_path.clone());
-        }
-        found.files.push(SourceFile {
-            rel_path,
-            path: entry.path().to_path_buf(),
-            format,
-        });
-    }
-    found
 }

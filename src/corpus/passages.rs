@@ -16,19 +16,25 @@ pub const MAX_PASSAGE_WORDS: usize = 256;
 /// Paragraphs shorter than this are merged with their neighbour.
 pub const MIN_PASSAGE_WORDS: usize = 24;
 
-/// A piece of text with its word count.
+/// A piece of text with its word count (and page, in a paged document).
 struct Piece {
     text: String,
     words: usize,
+    page: Option<u32>,
 }
 
 /// Splits `doc` into passages and gives each its language: the document's `lang`, else
 /// `default_lang`, else detection on the passage (or on the document when the passage
-/// alone is too short to tell).
+/// alone is too short to tell). In a paged document (PDF) no passage spans two pages, so
+/// each has one page number.
 pub fn split_passages(doc: &Document, default_lang: Option<&str>) -> Vec<Passage> {
     let mut pieces = Vec::new();
-    for paragraph in paragraphs(&doc.text) {
-        split_long(paragraph, &mut pieces);
+    for (page, text) in pages(doc) {
+        let first = pieces.len();
+        for paragraph in paragraphs(text) {
+            split_long(paragraph, &mut pieces);
+        }
+        pieces[first..].iter_mut().for_each(|p| p.page = page);
     }
     let pieces = merge_short(pieces);
     let fixed_lang = doc.lang.as_deref().or(default_lang);
@@ -67,8 +73,23 @@ pub fn split_passages(doc: &Document, default_lang: Option<&str>) -> Vec<Passage
                 title: doc.title.clone(),
                 text: piece.text,
                 lang,
+                page: piece.page,
             }
         })
+        .collect()
+}
+
+/// The document's pages with their 1-based numbers, or its whole text without one.
+fn pages(doc: &Document) -> Vec<(Option<u32>, &str)> {
+    if doc.pages.is_empty() {
+        return vec![(None, doc.text.as_str())];
+    }
+    let ends = doc.pages.iter().skip(1).copied().chain([doc.text.len()]);
+    doc.pages
+        .iter()
+        .zip(ends)
+        .enumerate()
+        .filter_map(|(i, (&start, end))| Some((Some(i as u32 + 1), doc.text.get(start..end)?)))
         .collect()
 }
 
@@ -105,6 +126,7 @@ fn split_long(paragraph: &str, out: &mut Vec<Piece>) {
             out.push(Piece {
                 text: paragraph.to_string(),
                 words,
+                page: None,
             });
         }
         return;
@@ -118,6 +140,7 @@ fn split_long(paragraph: &str, out: &mut Vec<Piece>) {
             out.push(Piece {
                 text: paragraph[start..pair[0]].trim().to_string(),
                 words: count,
+                page: None,
             });
             start = pair[0];
             count = 0;
@@ -133,6 +156,7 @@ fn split_long(paragraph: &str, out: &mut Vec<Piece>) {
         out.push(Piece {
             text: paragraph[start..].trim().to_string(),
             words: count,
+            page: None,
         });
     }
 }
@@ -146,16 +170,19 @@ fn split_by_words(text: &str, out: &mut Vec<Piece>) {
         out.push(Piece {
             text: text[from..to].to_string(),
             words: chunk.len(),
+            page: None,
         });
     }
 }
 
-/// Joins short pieces to the following (or, at the end, the preceding) piece.
+/// Joins short pieces to the following (or, at the end, the preceding) piece of the same
+/// page.
 fn merge_short(pieces: Vec<Piece>) -> Vec<Piece> {
+    let fits = |a: &Piece, b: &Piece| a.page == b.page && a.words + b.words <= MAX_PASSAGE_WORDS;
     let mut merged: Vec<Piece> = Vec::new();
     for piece in pieces {
         match merged.last_mut() {
-            Some(last) if last.words < MIN_PASSAGE_WORDS && last.words + piece.words <= MAX_PASSAGE_WORDS => {
+            Some(last) if last.words < MIN_PASSAGE_WORDS && fits(last, &piece) => {
                 last.text.push_str("\n\n");
                 last.text.push_str(&piece.text);
                 last.words += piece.words;
@@ -165,7 +192,7 @@ fn merge_short(pieces: Vec<Piece>) -> Vec<Piece> {
     }
     if merged.len() >= 2 {
         let n = merged.len();
-        if merged[n - 1].words < MIN_PASSAGE_WORDS && merged[n - 2].words + merged[n - 1].words <= MAX_PASSAGE_WORDS {
+        if merged[n - 1].words < MIN_PASSAGE_WORDS && fits(&merged[n - 2], &merged[n - 1]) {
             let tail = merged.pop().expect("len >= 2");
             let last = merged.last_mut().expect("len >= 1");
             last.text.push_str("\n\n");
@@ -186,6 +213,7 @@ mod tests {
             title: String::new(),
             text: text.into(),
             lang: None,
+            pages: Vec::new(),
         }
     }
 
@@ -231,6 +259,24 @@ mod tests {
         assert_eq!(split_passages(&d, Some("nl"))[0].lang, "nl");
         d.lang = Some("sv".into());
         assert_eq!(split_passages(&d, Some("nl"))[0].lang, "sv");
+    }
+
+    #[test]
+    fn passages_of_a_paged_document_keep_their_page() {
+        let page = |n: usize| format!("Page {n} says something about the harbour and its old lighthouse.");
+        let text = format!("{}\n\n{}\n\n{}", page(1), page(2), page(3));
+        let second = text.find("Page 2").unwrap();
+        let third = text.find("Page 3").unwrap();
+        let mut d = doc(&text);
+        d.pages = vec![0, second, third];
+        let passages = split_passages(&d, Some("en"));
+        // Short paragraphs are not merged across pages.
+        assert_eq!(passages.len(), 3);
+        for (i, p) in passages.iter().enumerate() {
+            assert_eq!(p.page, Some(i as u32 + 1));
+            assert!(p.text.starts_with(&format!("Page {}", i + 1)), "{:?}", p.text);
+        }
+        assert_eq!(split_passages(&doc(&text), Some("en"))[0].page, None);
     }
 
     #[test]

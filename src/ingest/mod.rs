@@ -20,7 +20,7 @@ pub use read::MAX_FILE_BYTES;
 use read::{prepare, skip_message, Prepared};
 
 use crate::analysis::normalize_tag;
-use crate::corpus::{discover, Passage, SourceFile};
+use crate::corpus::{discover, IgnoreRule, Ignored, Passage, SourceFile, WalkOptions};
 use crate::error::{Error, Result};
 use crate::store::{is_api_document, Bm25Params, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions};
 
@@ -45,6 +45,8 @@ pub struct IndexOptions<'a> {
     /// Files larger than this are skipped (and a `.gz` file stopped when it inflates past
     /// it), with a message.
     pub max_file_bytes: u64,
+    /// Which files of the folder to take (hidden files, ignore files, globs).
+    pub walk: WalkOptions,
 }
 
 impl Default for IndexOptions<'_> {
@@ -58,6 +60,7 @@ impl Default for IndexOptions<'_> {
             bm25_k1: None,
             bm25_b: None,
             max_file_bytes: MAX_FILE_BYTES,
+            walk: WalkOptions::default(),
         }
     }
 }
@@ -108,6 +111,8 @@ pub struct IndexReport {
     pub skipped: usize,
     /// Files ignored for their type.
     pub unsupported: usize,
+    /// Files and folders left out, by rule (hidden, ignore files, `--glob`).
+    pub ignored: BTreeMap<IgnoreRule, Ignored>,
     /// Passages written by this run.
     pub passages_written: u64,
     /// Passages embedded by this run.
@@ -155,7 +160,9 @@ pub fn index_folder(
     Bm25Params::default()
         .overridden(options.bm25_k1, options.bm25_b)
         .map_err(Error::InvalidSetting)?;
-    let found = discover(&root, std::slice::from_ref(&absolute(index_dir)));
+    let mut walk = options.walk.clone();
+    walk.exclude.push(absolute(index_dir));
+    let found = discover(&root, &walk);
     for error in &found.errors {
         progress(Progress::Warning(format!("skipped: {error}")));
     }
@@ -180,10 +187,14 @@ pub fn index_folder(
     )?;
     if writer.is_fresh() && found.files.is_empty() {
         writer.abandon();
-        let reason = if found.unsupported > 0 {
+        let ignored = found.ignored_total();
+        let reason = if found.unsupported > 0 || ignored != Ignored::default() {
             format!(
-                "no .txt, .md, .html, .json, .jsonl or .jsonl.gz files ({} files of other types)",
-                found.unsupported
+                "no files in a format mlsearch reads ({}); {} files of other types, {} files and {} folders ignored",
+                crate::corpus::Format::EXTENSIONS,
+                found.unsupported,
+                ignored.files,
+                ignored.folders
             )
         } else {
             "the folder is empty".to_string()
@@ -192,6 +203,7 @@ pub fn index_folder(
     }
     let mut report = IndexReport {
         unsupported: found.unsupported,
+        ignored: found.ignored.clone(),
         skipped: found.errors.len(),
         ..Default::default()
     };

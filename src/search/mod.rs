@@ -161,6 +161,9 @@ pub struct Hit {
     pub doc: String,
     /// 0-based passage number within the document.
     pub passage: u32,
+    /// 1-based page of a paged document (PDF) the passage is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
     /// Passage language.
     pub lang: String,
     /// Document title (may be empty).
@@ -508,6 +511,10 @@ impl Searcher {
                 score,
                 doc: get(f.doc),
                 passage: stored.get_first(f.passage).and_then(|v| v.as_u64()).unwrap_or_default() as u32,
+                page: f
+                    .page
+                    .and_then(|field| stored.get_first(field)?.as_u64())
+                    .and_then(|p| u32::try_from(p).ok()),
                 lang,
                 title: get(f.title),
                 file: get(f.file),

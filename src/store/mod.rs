@@ -73,6 +73,9 @@ pub struct Fields {
     pub title: Field,
     /// Passage text (stored).
     pub text: Field,
+    /// Page of a paged document (PDF), where known; absent in indexes made before pages
+    /// were recorded.
+    pub page: Option<Field>,
     /// BM25 field of each analyzer (`bm25_<code>`), keyed by language code.
     bm25: BTreeMap<&'static str, Field>,
 }
@@ -87,6 +90,7 @@ impl Fields {
         builder.add_text_field("lang", STRING | STORED | FAST);
         builder.add_text_field("title", STORED);
         builder.add_text_field("text", STORED);
+        builder.add_u64_field("page", STORED);
         for l in LANGUAGES {
             // Term frequencies are enough for BM25; user text is never a phrase query.
             let indexing = TextFieldIndexing::default()
@@ -113,6 +117,7 @@ impl Fields {
             lang: schema.get_field("lang")?,
             title: schema.get_field("title")?,
             text: schema.get_field("text")?,
+            page: schema.get_field("page").ok(),
             bm25,
         })
     }

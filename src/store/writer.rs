@@ -293,6 +293,9 @@ impl StoreWriter {
         doc.add_text(f.lang, &passage.lang);
         doc.add_text(f.title, &passage.title);
         doc.add_text(f.text, &passage.text);
+        if let (Some(field), Some(page)) = (f.page, passage.page) {
+            doc.add_u64(field, u64::from(page));
+        }
         let bm25 = f.bm25(&passage.lang);
         if !passage.title.is_empty() {
             doc.add_text(bm25, &passage.title);
