@@ -141,3 +141,62 @@ fn ignore_files_hidden_files_and_globs_choose_what_is_indexed() {
     assert_eq!(ws.hits(&["--mode", "bm25", "walruses"]).len(), 1);
     assert!(ws.hits(&["--mode", "bm25", "otters"]).is_empty());
 }
+
+/// Damaged copies of every fixture (bytes flipped, cut, inserted): each is indexed or
+/// reported by name, none panics aloud or stops the run.
+#[test]
+fn hundreds_of_damaged_documents_are_each_indexed_or_reported() {
+    let ws = Workspace::new();
+    let corpus = ws.path().join("damaged");
+    fs::create_dir_all(&corpus).unwrap();
+    let mut originals: Vec<_> = fs::read_dir(fixture("formats"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    originals.sort();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let copies = 400;
+    for i in 0..copies {
+        let original = &originals[i % originals.len()];
+        let mut bytes = fs::read(original).unwrap();
+        for _ in 0..1 + next(8) {
+            let at = next(bytes.len());
+            match next(4) {
+                0 => bytes[at] = next(256) as u8,
+                1 => {
+                    bytes.drain(at..(at + 1 + next(40)).min(bytes.len()));
+                }
+                2 => bytes
+                    .splice(at..at, (0..1 + next(16)).map(|_| next(256) as u8))
+                    .for_each(drop),
+                _ => bytes.truncate(at.max(1)),
+            }
+            if bytes.is_empty() {
+                bytes.push(b'x');
+            }
+        }
+        let ext = original.extension().unwrap().to_str().unwrap();
+        fs::write(corpus.join(format!("m{i:03}.{ext}")), bytes).unwrap();
+    }
+    let run = ws.index_ok(&corpus);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!run.stderr.contains("internal error"), "{}", run.stderr);
+    let skipped = run.stderr.lines().filter(|l| l.contains(": skipped: ")).count();
+    let added: usize = run
+        .stdout
+        .split(" added")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(added + skipped, copies, "{run:?}");
+}

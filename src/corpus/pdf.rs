@@ -10,7 +10,10 @@ pub(super) fn read(bytes: &[u8]) -> Result<Extracted, ReadError> {
     if !bytes.starts_with(b"%PDF-") && !bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
         return Err(ReadError::Pdf("no %PDF- header".into()));
     }
-    let pages = pdf_extract::extract_text_from_mem_by_pages(bytes).map_err(|e| ReadError::Pdf(e.to_string()))?;
+    // The PDF reader panics on some damaged files: that is a damaged file, not our bug.
+    let pages = crate::error::catch_quietly(|| pdf_extract::extract_text_from_mem_by_pages(bytes))
+        .map_err(|panic| ReadError::Pdf(format!("damaged or unsupported ({panic})")))?
+        .map_err(|e| ReadError::Pdf(e.to_string()))?;
     if pages.iter().all(|page| page.trim().is_empty()) {
         return Err(ReadError::NoTextLayer { pages: pages.len() });
     }
