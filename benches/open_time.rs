@@ -76,6 +76,7 @@ fn build(dir: &Path, passages: usize) {
             documents: PASSAGES_PER_FILE as u32,
             passages: PASSAGES_PER_FILE as u32,
             languages: [(lang.to_string(), PASSAGES_PER_FILE as u32)].into(),
+            modified: None,
         };
         let keys = writer.add_file(&format!("f{file}.jsonl"), entry, &batch).unwrap();
         let items: Vec<(u64, Vec<f32>)> = keys.into_iter().map(|k| (k, unit_vector(k))).collect();

@@ -15,3 +15,4 @@ mod safety;
 mod server;
 mod train;
 mod util;
+mod watch;

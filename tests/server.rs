@@ -13,14 +13,14 @@ use crate::dense::builtin_available;
 use crate::util::{copy_tree, fixture_corpus, Workspace};
 
 /// A running `mlsearch serve`, stopped when dropped.
-struct Server {
+pub struct Server {
     child: Child,
     base: String,
     agent: ureq::Agent,
 }
 
 impl Server {
-    fn start(index: &Path, extra: &[&str]) -> Server {
+    pub fn start(index: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
             .args(["serve", "--index", index.to_str().unwrap(), "--addr", "127.0.0.1:0"])
             .args(extra)
@@ -57,7 +57,7 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub fn get(&self, path: &str) -> (u16, Value) {
         Server::answer(self.agent.get(format!("{}{path}", self.base)).call())
     }
 

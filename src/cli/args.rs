@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Index a folder (incrementally: only new and changed files are read).
     Index(IndexArgs),
+    /// Index a folder, then keep the index current as files change (incremental commits).
+    Watch(WatchArgs),
     /// Search the index: one query, or a file of queries.
     Query(QueryArgs),
     /// Show what an index holds.
@@ -109,6 +111,19 @@ impl WalkArgs {
             exclude: Vec::new(),
         }
     }
+}
+
+/// `mlsearch watch`: the options of `index`, and when a run starts after changes.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// Start a run once the folder has been quiet this long (milliseconds).
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    pub debounce_ms: u64,
+    /// ... or this long after the first change, however busy the folder (milliseconds).
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub max_delay_ms: u64,
 }
 
 /// `mlsearch index`.

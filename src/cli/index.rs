@@ -10,30 +10,39 @@ use mlsearch::store::{EncoderEmbedder, PassageEmbedder};
 use super::args::IndexArgs;
 use super::EXIT_OK;
 
-pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
-    let embedder = if args.no_vectors {
+/// The encoder an `index` or `watch` run embeds with (none with `--no-vectors`).
+pub(super) fn embedder(args: &IndexArgs) -> anyhow::Result<Option<EncoderEmbedder>> {
+    if args.no_vectors {
+        return Ok(None);
+    }
+    // An incremental run keeps the precision of the vectors already there.
+    let recorded = if args.rebuild {
         None
     } else {
-        // An incremental run keeps the precision of the vectors already there.
-        let recorded = if args.rebuild {
-            None
-        } else {
-            super::embed::recorded_precision(&args.location.index)
-        };
-        let (encoder, identity) = super::embed::load_with_identity(&args.model, recorded)?;
-        Some(EncoderEmbedder { encoder, identity })
+        super::embed::recorded_precision(&args.location.index)
     };
-    let options = IndexOptions {
-        default_lang: args.default_lang,
+    let (encoder, identity) = super::embed::load_with_identity(&args.model, recorded)?;
+    Ok(Some(EncoderEmbedder { encoder, identity }))
+}
+
+/// The library's options for `args`.
+pub(super) fn options<'a>(args: &IndexArgs, embedder: Option<&'a EncoderEmbedder>) -> IndexOptions<'a> {
+    IndexOptions {
+        default_lang: args.default_lang.clone(),
         rebuild: args.rebuild,
         threads: args.threads,
-        embedder: embedder.as_ref().map(|e| e as &dyn PassageEmbedder),
+        embedder: embedder.map(|e| e as &dyn PassageEmbedder),
         centre_languages: !args.no_centring,
         bm25_k1: args.bm25.bm25_k1,
         bm25_b: args.bm25.bm25_b,
         max_file_bytes: args.max_filesize,
         walk: args.walk.options(),
-    };
+    }
+}
+
+pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
+    let embedder = embedder(&args)?;
+    let options = options(&args, embedder.as_ref());
     let bar = super::progress_bar(
         0,
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg} ETA {eta}",
@@ -87,6 +96,17 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
     bar.finish_and_clear();
 
     let mut out = std::io::stdout().lock();
+    write_summary(&mut out, &report, warnings, "")?;
+    Ok(EXIT_OK)
+}
+
+/// The two summary lines of a run (`after`: appended to the second).
+pub(super) fn write_summary(
+    out: &mut impl Write,
+    report: &IndexReport,
+    warnings: usize,
+    after: &str,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "files: {} added, {} updated, {} removed, {} unchanged, {} skipped{}",
@@ -95,12 +115,12 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         report.removed,
         report.unchanged,
         report.skipped,
-        left_out(&report),
+        left_out(report),
     )?;
     let languages: Vec<String> = report.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
     writeln!(
         out,
-        "{}: {} files, {} passages in {} languages ({}) in {:.2} s{}",
+        "{}: {} files, {} passages in {} languages ({}) in {:.2} s{}{after}",
         if report.committed { "indexed" } else { "up to date" },
         report.files,
         report.passages,
@@ -112,8 +132,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
         } else {
             String::new()
         },
-    )?;
-    Ok(EXIT_OK)
+    )
 }
 
 /// ` (12 of other types; ignored: .gitignore 2 folders + 30 files, hidden 4 files)`, or

@@ -9,6 +9,7 @@ mod info;
 mod query;
 mod serve;
 mod train;
+mod watch;
 
 use args::{Cli, Command};
 
@@ -29,6 +30,7 @@ pub const EXIT_INTERNAL: u8 = 5;
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Index(args) => index::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Query(args) => query::run(args),
         Command::Info(args) => info::run(args),
         Command::Embed(args) => embed::run(args),

@@ -122,6 +122,7 @@ impl<'a> DocumentWriter<'a> {
             documents: 1,
             passages: passages.len() as u32,
             languages,
+            modified: None,
         };
         let existed = self.writer.manifest().files.contains_key(&file);
         let keys = self.writer.add_file(&file, entry, &passages)?;

@@ -7,6 +7,7 @@
 pub mod embed_cache;
 mod embed_stream;
 mod read;
+mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -18,11 +19,14 @@ use std::time::Instant;
 use embed_stream::{embed_windows, Pending, Window, WINDOW};
 pub use read::MAX_FILE_BYTES;
 use read::{prepare, skip_message, Prepared};
+pub use watch::{watch, WatchEvent, WatchOptions};
 
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, IgnoreRule, Ignored, Passage, SourceFile, WalkOptions};
 use crate::error::{Error, Result};
-use crate::store::{is_api_document, Bm25Params, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions};
+use crate::store::{
+    is_api_document, Bm25Params, FileEntry, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions,
+};
 
 /// How to index.
 #[derive(Clone)]
@@ -296,12 +300,7 @@ impl Reading<'_> {
         report: &mut IndexReport,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Option<Vec<Window>>> {
-        let previous: HashMap<String, String> = writer
-            .manifest()
-            .files
-            .iter()
-            .map(|(path, entry)| (path.clone(), entry.blake3.clone()))
-            .collect();
+        let previous: HashMap<String, FileEntry> = writer.manifest().files.clone().into_iter().collect();
         let next = AtomicUsize::new(0);
         let (sender, receiver) = mpsc::sync_channel::<(usize, Prepared)>(self.threads * 4);
         let mut queued = 0usize;
@@ -318,8 +317,7 @@ impl Reading<'_> {
                 scope.spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = self.files.get(i) else { break };
-                    let previous_hash = previous.get(&file.rel_path).map(String::as_str);
-                    let prepared = prepare(file, previous_hash, self.default_lang, self.max_bytes);
+                    let prepared = prepare(file, previous.get(&file.rel_path), self.default_lang, self.max_bytes);
                     if sender.send((i, prepared)).is_err() {
                         break;
                     }

@@ -25,15 +25,16 @@ pub(super) enum Prepared {
 /// The default of [`IndexOptions::max_file_bytes`]: 256 MiB.
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
-/// Reads, hashes, parses and splits one file (on a worker thread). A panic while parsing
+/// Reads, hashes, parses and splits one file (on a worker thread); a file whose size and
+/// modification time are those of its `previous` entry is not read. A panic while parsing
 /// (a bug meeting an odd file) fails that file only, with its message.
 pub(super) fn prepare(
     file: &SourceFile,
-    previous_hash: Option<&str>,
+    previous: Option<&FileEntry>,
     default_lang: Option<&str>,
     max_bytes: u64,
 ) -> Prepared {
-    match std::panic::catch_unwind(|| prepare_file(file, previous_hash, default_lang, max_bytes)) {
+    match std::panic::catch_unwind(|| prepare_file(file, previous, default_lang, max_bytes)) {
         Ok(prepared) => prepared,
         Err(panic) => {
             let message = crate::error::panic_message(&*panic);
@@ -47,11 +48,19 @@ pub(super) fn prepare(
 
 fn prepare_file(
     file: &SourceFile,
-    previous_hash: Option<&str>,
+    previous: Option<&FileEntry>,
     default_lang: Option<&str>,
     max_bytes: u64,
 ) -> Prepared {
-    match fs::metadata(&file.path) {
+    let metadata = fs::metadata(&file.path);
+    if let (Ok(m), Some(entry)) = (&metadata, previous) {
+        if entry.same_version(m) {
+            return Prepared::Unchanged { bytes: m.len() };
+        }
+    }
+    // Taken before reading: a change during the read makes the next run read it again.
+    let modified = metadata.as_ref().ok().and_then(FileEntry::settled_mtime);
+    match metadata {
         Ok(m) if m.len() > max_bytes => {
             return Prepared::Failed {
                 reason: format!(
@@ -74,7 +83,7 @@ fn prepare_file(
     };
     let size = bytes.len() as u64;
     let hash = blake3::hash(&bytes).to_hex().to_string();
-    if previous_hash == Some(hash.as_str()) {
+    if previous.is_some_and(|p| p.blake3 == hash) {
         return Prepared::Unchanged { bytes: size };
     }
     let outcome = match read_documents(file, &bytes, max_bytes) {
@@ -92,6 +101,7 @@ fn prepare_file(
         documents: outcome.documents.len() as u32,
         passages: 0,
         languages: BTreeMap::new(),
+        modified,
     };
     let mut passages = Vec::new();
     for document in &outcome.documents {

@@ -117,6 +117,40 @@ pub struct FileEntry {
     pub passages: u32,
     /// Passages per language code.
     pub languages: BTreeMap<String, u32>,
+    /// Modification time (nanoseconds since 1970) when it was read, if it was then at
+    /// least [`SETTLED`] old: a later run with the same size and time takes the file as
+    /// unchanged without reading it. A file changed just before it was read has none (its
+    /// time could repeat after another change), so it is hashed again next time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<u64>,
+}
+
+/// How old a file's modification time must be to be trusted as its version.
+pub const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl FileEntry {
+    /// The modification time to record for a file with `metadata`, read now.
+    pub fn settled_mtime(metadata: &std::fs::Metadata) -> Option<u64> {
+        let modified = metadata.modified().ok()?;
+        let age = std::time::SystemTime::now().duration_since(modified).ok()?;
+        let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        (age >= SETTLED)
+            .then(|| u64::try_from(since_epoch.as_nanos()).ok())
+            .flatten()
+    }
+
+    /// Whether `metadata` shows the very version this entry was read from.
+    pub fn same_version(&self, metadata: &std::fs::Metadata) -> bool {
+        let Some(recorded) = self.modified else {
+            return false;
+        };
+        let now = metadata
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_nanos()).ok());
+        metadata.len() == self.bytes && now == Some(recorded)
+    }
 }
 
 impl Manifest {
@@ -206,6 +240,7 @@ mod tests {
                 documents: 1,
                 passages: 1,
                 languages: [("en".to_string(), 1)].into(),
+                modified: None,
             },
         );
         let v = serde_json::to_value(&m).unwrap();
