@@ -44,6 +44,7 @@ pub mod corpus;
 pub mod encoder;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod mcp;
 pub mod search;

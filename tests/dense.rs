@@ -24,7 +24,7 @@ pub fn builtin_available() -> bool {
 }
 
 /// The fixture corpus indexed with vectors, shared by the read-only tests.
-fn indexed() -> Option<&'static Workspace> {
+pub fn indexed() -> Option<&'static Workspace> {
     static WS: OnceLock<Option<Workspace>> = OnceLock::new();
     WS.get_or_init(|| {
         builtin_available().then(|| {

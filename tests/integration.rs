@@ -6,6 +6,7 @@ mod bench;
 mod bm25_stats;
 mod dense;
 mod encoder;
+mod export;
 mod formats;
 mod frozen_index;
 mod incremental;

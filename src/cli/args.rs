@@ -26,6 +26,9 @@ pub enum Command {
     Query(QueryArgs),
     /// Show what an index holds.
     Info(InfoArgs),
+    /// Write the index as bulk-load files of a distributed engine (OpenSearch,
+    /// Elasticsearch, Vespa, Qdrant, Milvus), with its schema or mapping.
+    Export(ExportArgs),
     /// Embed texts (one per input line) with the encoder.
     Embed(EmbedArgs),
     /// Fine-tune the encoder with hybrid batches (X-X with probability α, else X-Y), or
@@ -234,6 +237,22 @@ pub struct FusionArgs {
     pub fused_language_order: bool,
 }
 
+/// `mlsearch export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// The engine.
+    #[arg(long, value_parser = ["opensearch", "elasticsearch", "vespa", "qdrant", "milvus"])]
+    pub format: String,
+    /// Folder to write (created; must be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Index or collection name in the engine.
+    #[arg(long, default_value = "mlsearch")]
+    pub name: String,
+}
+
 /// `mlsearch info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
@@ -291,6 +310,13 @@ pub struct EmbedArgs {
     /// Print token ids instead of vectors (one JSON array per line, `<s>`/`</s>` excluded).
     #[arg(long)]
     pub token_ids: bool,
+    /// Centre the vectors as this index centres its queries (for searching an export of
+    /// it in another engine); the model must be the index's.
+    #[arg(long, value_name = "PATH")]
+    pub index: Option<PathBuf>,
+    /// With --index: the texts' language (default: detected per line, as `query` does).
+    #[arg(long, value_name = "LANG", requires = "index")]
+    pub query_lang: Option<String>,
 }
 
 /// `mlsearch model`.

@@ -12,11 +12,6 @@ use mlsearch::store::ModelIdentity;
 use super::args::{EmbedArgs, ModelAction, ModelArgs, ModelChoice};
 use super::EXIT_OK;
 
-/// Loads the chosen model: `--model PATH`, else the built-in one.
-pub fn load_encoder(choice: &ModelChoice) -> anyhow::Result<Encoder> {
-    Ok(load_with_identity(choice, None)?.0)
-}
-
 /// The chosen model with its identity (recorded in an index with the vectors it makes).
 /// The precision is `--precision`, else `recorded` (an index's vectors), else int8 on the
 /// CPU and f32 on a GPU.
@@ -53,7 +48,21 @@ fn describe(choice: &ModelChoice) -> String {
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
-    let encoder = load_encoder(&args.model)?;
+    let (encoder, identity) = match &args.index {
+        Some(index) => load_with_identity(&args.model, recorded_precision(index))?,
+        None => load_with_identity(&args.model, None)?,
+    };
+    let searcher = match &args.index {
+        Some(index) => {
+            let searcher = mlsearch::search::Searcher::open(index)?;
+            searcher.check_model(&identity)?;
+            if !searcher.has_vectors() {
+                anyhow::bail!("{}: the index has no vectors to centre like", index.display());
+            }
+            Some(searcher)
+        }
+        None => None,
+    };
     let kind = if args.query { TextKind::Query } else { TextKind::Passage };
     let lines: Vec<String> = std::io::stdin()
         .lock()
@@ -71,7 +80,12 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
     let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(lines.len());
     for chunk in lines.chunks(args.batch.max(1)) {
         let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let embedded = encoder.embed(&texts, kind)?;
+        let mut embedded = encoder.embed(&texts, kind)?;
+        if let Some(searcher) = &searcher {
+            for (text, vector) in texts.iter().zip(embedded.iter_mut()) {
+                searcher.centre_query_vector(text, args.query_lang.as_deref(), vector)?;
+            }
+        }
         if args.format == "jsonl" {
             for v in &embedded {
                 writeln!(out, "{}", serde_json::to_string(v)?)?;

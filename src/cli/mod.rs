@@ -4,6 +4,7 @@
 pub mod args;
 mod bench;
 mod embed;
+mod export;
 mod index;
 mod info;
 mod query;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Watch(args) => watch::run(args),
         Command::Query(args) => query::run(args),
         Command::Info(args) => info::run(args),
+        Command::Export(args) => export::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Train(args) => train::run(args),
         Command::Bench(args) => bench::run(args),

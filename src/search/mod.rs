@@ -179,6 +179,27 @@ pub struct Hit {
     pub explain: Option<Explain>,
 }
 
+/// A passage as the index stores it.
+#[derive(Debug, Clone)]
+pub struct StoredPassage {
+    /// Its key (shared with the vector file).
+    pub key: u64,
+    /// Source file, relative to the indexed folder.
+    pub file: String,
+    /// Document id.
+    pub doc: String,
+    /// 0-based passage number within the document.
+    pub passage: u32,
+    /// Language.
+    pub lang: String,
+    /// Document title.
+    pub title: String,
+    /// Text.
+    pub text: String,
+    /// Page of a paged document.
+    pub page: Option<u32>,
+}
+
 /// The answer to one query.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResults {
@@ -542,6 +563,63 @@ impl Searcher {
             .into_iter()
             .map(|(key, score, _)| (key, score))
             .collect())
+    }
+
+    /// Centres a query vector of `text` as a search of this index does (its language's
+    /// mean removed: `query_lang`, else the detected language, else the nearest mean), so
+    /// it can be compared with the stored vectors elsewhere (an exported index).
+    pub fn centre_query_vector(&self, text: &str, query_lang: Option<&str>, vector: &mut [f32]) -> Result<()> {
+        let options = SearchOptions {
+            query_lang: query_lang.map(str::to_string),
+            ..SearchOptions::default()
+        };
+        let (lang, _) = choose_query_lang(text, &options)?;
+        if let Some(vectors) = self.vectors()? {
+            vectors.centre_query(lang.as_deref(), vector);
+        }
+        Ok(())
+    }
+
+    /// Languages of the index with their passage counts.
+    pub fn language_counts(&self) -> &BTreeMap<String, u64> {
+        &self.languages
+    }
+
+    /// Calls `visit` with every passage of the index, segment by segment (export).
+    pub fn for_each_passage(&self, visit: &mut dyn FnMut(StoredPassage) -> Result<()>) -> Result<()> {
+        let searcher = self.reader.searcher();
+        let f = &self.store.fields;
+        let dir = &self.store.dir;
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let alive = segment.alive_bitset();
+            let keys = segment.fast_fields().u64("key").at(dir)?;
+            for doc_id in 0..segment.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc_id)) {
+                    continue;
+                }
+                let address = DocAddress::new(segment_ord as u32, doc_id);
+                let stored: TantivyDocument = searcher.doc(address).at(dir)?;
+                let text = |field: Field| {
+                    stored
+                        .get_first(field)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let number = |field: Option<Field>| field.and_then(|field| stored.get_first(field)?.as_u64());
+                visit(StoredPassage {
+                    key: keys.first(doc_id).unwrap_or(u64::MAX),
+                    file: text(f.file),
+                    doc: text(f.doc),
+                    passage: number(Some(f.passage)).unwrap_or_default() as u32,
+                    lang: text(f.lang),
+                    title: text(f.title),
+                    text: text(f.text),
+                    page: number(f.page).and_then(|p| u32::try_from(p).ok()),
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// Every passage of the index: key → (document id, passage number, language).
