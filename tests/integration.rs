@@ -14,6 +14,7 @@ mod mutation;
 mod query;
 mod safety;
 mod server;
+mod shard;
 mod train;
 mod util;
 mod watch;

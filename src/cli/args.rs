@@ -251,6 +251,10 @@ pub struct ExportArgs {
     /// Index or collection name in the engine.
     #[arg(long, default_value = "mlsearch")]
     pub name: String,
+    /// Export the shard files of `embed --corpus … --out DIR` instead of an index
+    /// (vectors centred with means over all shards, written to means.json).
+    #[arg(long, value_name = "DIR")]
+    pub embeddings: Option<PathBuf>,
 }
 
 /// `mlsearch info`.
@@ -314,9 +318,25 @@ pub struct EmbedArgs {
     /// it in another engine); the model must be the index's.
     #[arg(long, value_name = "PATH")]
     pub index: Option<PathBuf>,
-    /// With --index: the texts' language (default: detected per line, as `query` does).
-    #[arg(long, value_name = "LANG", requires = "index")]
+    /// Centre the vectors with these per-language means (`means.json` of an export of
+    /// shard files), as --index does with an index's.
+    #[arg(long, value_name = "FILE", conflicts_with = "index")]
+    pub means: Option<PathBuf>,
+    /// With --index or --means: the texts' language (default: detected per line, as
+    /// `query` does).
+    #[arg(long, value_name = "LANG")]
     pub query_lang: Option<String>,
+    /// Embed the passages of a corpus (JSONL or .jsonl.gz in the readers' record layout)
+    /// instead of stdin lines, into --out; with --shard, only one shard of it.
+    #[arg(long, value_name = "FILE", requires = "out")]
+    pub corpus: Option<PathBuf>,
+    /// `I/N`: the documents of shard I of N (by a hash of the document id), so N machines
+    /// split a corpus.
+    #[arg(long, value_name = "I/N", default_value = "0/1", value_parser = mlsearch::ingest::Shard::parse)]
+    pub shard: mlsearch::ingest::Shard,
+    /// Folder of the shard files (`shard-I-of-N.jsonl`; an interrupted run resumes).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `mlsearch model`.

@@ -48,6 +48,18 @@ fn describe(choice: &ModelChoice) -> String {
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
+    if let (Some(corpus), Some(out)) = (&args.corpus, &args.out) {
+        return embed_corpus(&args, corpus, out);
+    }
+    let means: Option<mlsearch::store::vectors::Centring> = match &args.means {
+        Some(path) => Some(
+            serde_json::from_str(
+                &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            )
+            .with_context(|| format!("{}: not a means.json of an export", path.display()))?,
+        ),
+        None => None,
+    };
     let (encoder, identity) = match &args.index {
         Some(index) => load_with_identity(&args.model, recorded_precision(index))?,
         None => load_with_identity(&args.model, None)?,
@@ -86,6 +98,12 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
                 searcher.centre_query_vector(text, args.query_lang.as_deref(), vector)?;
             }
         }
+        if let Some(means) = &means {
+            for (text, vector) in texts.iter().zip(embedded.iter_mut()) {
+                let lang = mlsearch::search::query_language(text, args.query_lang.as_deref())?;
+                mlsearch::store::vectors::centre_query(means, lang.as_deref(), vector);
+            }
+        }
         if args.format == "jsonl" {
             for v in &embedded {
                 writeln!(out, "{}", serde_json::to_string(v)?)?;
@@ -98,6 +116,40 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
         write_npy(&mut out, &vectors, encoder.dim())?;
     }
     out.flush()?;
+    Ok(EXIT_OK)
+}
+
+/// `embed --corpus FILE --shard I/N --out DIR`: passages of one shard, with progress.
+fn embed_corpus(args: &EmbedArgs, corpus: &std::path::Path, out: &std::path::Path) -> anyhow::Result<u8> {
+    let (encoder, identity) = load_with_identity(&args.model, None)?;
+    let embedder = mlsearch::store::EncoderEmbedder { encoder, identity };
+    let shard = args.shard;
+    let started = std::time::Instant::now();
+    let report = mlsearch::ingest::embed_shard(corpus, shard, out, &embedder, &mut |r| {
+        eprint!(
+            "\rmlsearch: shard {}/{}: {} documents of {} read, {} passages embedded ({:.0}/s)   ",
+            shard.index,
+            shard.count,
+            r.in_shard,
+            r.documents,
+            r.embedded,
+            r.embedded as f64 / started.elapsed().as_secs_f64().max(1e-3)
+        )
+    })
+    .with_context(|| format!("embedding {}", corpus.display()))?;
+    eprintln!();
+    println!(
+        "shard {}/{}: {} of {} documents, {} passages embedded ({} already in the file), {} bad lines, in {:.1} s: {}",
+        shard.index,
+        shard.count,
+        report.in_shard,
+        report.documents,
+        report.embedded,
+        report.resumed,
+        report.bad_lines,
+        report.seconds,
+        shard.file_in(out).display()
+    );
     Ok(EXIT_OK)
 }
 

@@ -3,15 +3,19 @@
 use std::io::Write;
 
 use anyhow::Context;
-use mlsearch::export::{export, Target};
+use mlsearch::export::{export, Source, Target};
 
 use super::args::ExportArgs;
 use super::EXIT_OK;
 
 pub fn run(args: ExportArgs) -> anyhow::Result<u8> {
     let target = Target::parse(&args.format).expect("clap checks the value");
-    let report = export(&args.location.index, target, &args.out, &args.name)
-        .with_context(|| format!("exporting {} to {}", args.location.index.display(), args.out.display()))?;
+    let (source, from) = match &args.embeddings {
+        Some(dir) => (Source::Embeddings(dir), dir),
+        None => (Source::Index(&args.location.index), &args.location.index),
+    };
+    let report = export(source, target, &args.out, &args.name)
+        .with_context(|| format!("exporting {} to {}", from.display(), args.out.display()))?;
     let per_passage = report.bytes as f64 / report.passages.max(1) as f64;
     writeln!(
         std::io::stdout(),

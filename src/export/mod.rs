@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::search::{Searcher, StoredPassage};
+use crate::store::vectors::{Centring, MIN_PASSAGES_FOR_MEAN};
 
 /// Passages per output file.
 pub const PER_FILE: usize = 10_000;
@@ -118,9 +119,20 @@ pub struct ExportReport {
     pub seconds: f64,
 }
 
-/// Writes the index in `index_dir` as `target`'s bulk-load files into `out` (created;
-/// it must be empty or absent, so files of two exports never mix).
-pub fn export(index_dir: &Path, target: Target, out: &Path, name: &str) -> Result<ExportReport> {
+/// Where the passages come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// An index: its stored (centred) vectors.
+    Index(&'a Path),
+    /// The shard files of `mlsearch embed --corpus … --shard I/N --out DIR`: raw vectors,
+    /// centred here with per-language means computed over all shards (written to
+    /// `means.json` for `mlsearch embed --query --means`).
+    Embeddings(&'a Path),
+}
+
+/// Writes the passages of `source` as `target`'s bulk-load files into `out` (created; it
+/// must be empty or absent, so files of two exports never mix).
+pub fn export(source: Source, target: Target, out: &Path, name: &str) -> Result<ExportReport> {
     let started = Instant::now();
     if out.read_dir().is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(Error::InvalidSetting(format!(
@@ -129,31 +141,66 @@ pub fn export(index_dir: &Path, target: Target, out: &Path, name: &str) -> Resul
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let searcher = Searcher::open(index_dir)?;
-    let vectors = searcher.vectors()?;
-    let overview = Overview {
-        languages: searcher.language_counts().clone(),
-        dim: vectors.map(|v| v.dim()),
-        name: name.to_string(),
-    };
     let mut writer: Box<dyn Writer> = match target {
         Target::OpenSearch | Target::Elasticsearch => Box::new(elastic::Elastic::new(out, target, name)),
         Target::Vespa => Box::new(vespa::Vespa::new(out)),
         Target::Qdrant => Box::new(qdrant::Qdrant::new(out)),
         Target::Milvus => Box::new(milvus::Milvus::new(out)),
     };
-    writer.schema(&overview)?;
     let mut passages = 0u64;
-    searcher.for_each_passage(&mut |stored| {
-        let vector = match vectors {
-            Some(v) => v.get(stored.key)?,
-            None => None,
-        };
-        let id = format!("{}#{}", stored.doc, stored.passage);
-        writer.passage(&Exported { id, stored, vector })?;
-        passages += 1;
-        Ok(())
-    })?;
+    match source {
+        Source::Index(index_dir) => {
+            let searcher = Searcher::open(index_dir)?;
+            let vectors = searcher.vectors()?;
+            writer.schema(&Overview {
+                languages: searcher.language_counts().clone(),
+                dim: vectors.map(|v| v.dim()),
+                name: name.to_string(),
+            })?;
+            searcher.for_each_passage(&mut |stored| {
+                let vector = match vectors {
+                    Some(v) => v.get(stored.key)?,
+                    None => None,
+                };
+                let id = format!("{}#{}", stored.doc, stored.passage);
+                writer.passage(&Exported { id, stored, vector })?;
+                passages += 1;
+                Ok(())
+            })?;
+        }
+        Source::Embeddings(dir) => {
+            let (languages, means, dim) = shard_means(dir)?;
+            write_file(&out.join("means.json"), &serde_json::to_string(&means).expect("JSON"))?;
+            writer.schema(&Overview {
+                languages,
+                dim,
+                name: name.to_string(),
+            })?;
+            crate::ingest::read_shards(dir, &mut |p| {
+                let mut vector = p.vector;
+                if let Some(mean) = means.get(&p.lang) {
+                    crate::store::vectors::centre(&mut vector, mean);
+                }
+                let stored = StoredPassage {
+                    key: 0,
+                    file: p.doc.clone(),
+                    doc: p.doc,
+                    passage: p.passage,
+                    lang: p.lang,
+                    title: p.title,
+                    text: p.text,
+                    page: None,
+                };
+                writer.passage(&Exported {
+                    id: p.id,
+                    stored,
+                    vector: Some(vector),
+                })?;
+                passages += 1;
+                Ok(())
+            })?;
+        }
+    }
     writer.finish()?;
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(out)
         .into_iter()
@@ -169,6 +216,38 @@ pub fn export(index_dir: &Path, target: Target, out: &Path, name: &str) -> Resul
         bytes,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Passages per language, the per-language means (languages with at least
+/// [`MIN_PASSAGES_FOR_MEAN`] passages, as an index computes them) and the dimension.
+type ShardOverview = (BTreeMap<String, u64>, Centring, Option<usize>);
+
+fn shard_means(dir: &Path) -> Result<ShardOverview> {
+    let mut sums: BTreeMap<String, (Vec<f64>, u64)> = BTreeMap::new();
+    let mut dim = None;
+    crate::ingest::read_shards(dir, &mut |p| {
+        if *dim.get_or_insert(p.vector.len()) != p.vector.len() {
+            return Err(Error::Data {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "{}: a vector of {} dimensions among vectors of {dim:?}",
+                    p.id,
+                    p.vector.len()
+                ),
+            });
+        }
+        let (sum, n) = sums.entry(p.lang).or_insert_with(|| (vec![0.0; p.vector.len()], 0));
+        sum.iter_mut().zip(&p.vector).for_each(|(s, x)| *s += f64::from(*x));
+        *n += 1;
+        Ok(())
+    })?;
+    let languages = sums.iter().map(|(l, (_, n))| (l.clone(), *n)).collect();
+    let means = sums
+        .into_iter()
+        .filter(|(_, (_, n))| *n as usize >= MIN_PASSAGES_FOR_MEAN)
+        .map(|(l, (sum, n))| (l, sum.iter().map(|s| (s / n as f64) as f32).collect()))
+        .collect();
+    Ok((languages, means, dim))
 }
 
 /// Numbered output files (`<prefix>-00000.<ext>`), a new one every [`PER_FILE`] items,

@@ -7,6 +7,7 @@
 pub mod embed_cache;
 mod embed_stream;
 mod read;
+mod shard;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,6 +20,7 @@ use std::time::Instant;
 use embed_stream::{embed_windows, Pending, Window, WINDOW};
 pub use read::MAX_FILE_BYTES;
 use read::{prepare, skip_message, Prepared};
+pub use shard::{embed_shard, read_shards, EmbeddedPassage, Shard, ShardReport};
 pub use watch::{watch, WatchEvent, WatchOptions};
 
 use crate::analysis::normalize_tag;

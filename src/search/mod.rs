@@ -569,11 +569,7 @@ impl Searcher {
     /// mean removed: `query_lang`, else the detected language, else the nearest mean), so
     /// it can be compared with the stored vectors elsewhere (an exported index).
     pub fn centre_query_vector(&self, text: &str, query_lang: Option<&str>, vector: &mut [f32]) -> Result<()> {
-        let options = SearchOptions {
-            query_lang: query_lang.map(str::to_string),
-            ..SearchOptions::default()
-        };
-        let (lang, _) = choose_query_lang(text, &options)?;
+        let lang = query_language(text, query_lang)?;
         if let Some(vectors) = self.vectors()? {
             vectors.centre_query(lang.as_deref(), vector);
         }
@@ -890,6 +886,16 @@ fn field_stats<'a>(
 }
 
 /// Picks the analyzer language for the query (see the module docs).
+/// The language a search reads `text` in: `query_lang` when given, else the detected
+/// one when detection is reliable (`None`: unknown).
+pub fn query_language(text: &str, query_lang: Option<&str>) -> Result<Option<String>> {
+    let options = SearchOptions {
+        query_lang: query_lang.map(str::to_string),
+        ..SearchOptions::default()
+    };
+    Ok(choose_query_lang(text, &options)?.0)
+}
+
 fn choose_query_lang(text: &str, options: &SearchOptions) -> Result<(Option<String>, QueryLangSource)> {
     if let Some(tag) = &options.query_lang {
         let code = normalize_tag(tag).ok_or_else(|| Error::InvalidLanguage(tag.clone()))?;

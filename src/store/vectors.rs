@@ -221,8 +221,23 @@ impl LanguageSums {
     }
 }
 
+/// Centres a raw query vector with `means`: the mean of `lang` when given and known, else
+/// the mean nearest to the vector; unchanged without means.
+pub fn centre_query(means: &Centring, lang: Option<&str>, vector: &mut [f32]) {
+    let mean = lang.and_then(|l| means.get(l)).or_else(|| {
+        means
+            .values()
+            .map(|m| (m, dot(m, vector)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(m, _)| m)
+    });
+    if let Some(mean) = mean {
+        centre(vector, mean);
+    }
+}
+
 /// Subtracts `mean` and normalises to unit length.
-fn centre(vector: &mut [f32], mean: &[f32]) {
+pub fn centre(vector: &mut [f32], mean: &[f32]) {
     vector.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
     let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
     vector.iter_mut().for_each(|x| *x /= norm);
@@ -432,16 +447,7 @@ impl Vectors {
     /// the mean nearest to the vector (the language the encoder sees in it). Unchanged when
     /// the index has no means.
     pub fn centre_query(&self, lang: Option<&str>, vector: &mut [f32]) {
-        let mean = lang.and_then(|l| self.means.get(l)).or_else(|| {
-            self.means
-                .values()
-                .map(|m| (m, dot(m, vector)))
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(m, _)| m)
-        });
-        if let Some(mean) = mean {
-            centre(vector, mean);
-        }
+        centre_query(&self.means, lang, vector);
     }
 
     /// The per-language means in use.
