@@ -310,20 +310,34 @@ pub async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// A body over the limit is still read (and dropped) up to this size, so a client that
+/// sends it whole before reading gets its 413 instead of a reset connection.
+const DRAIN_LIMIT: usize = 16 << 20;
+
 /// The body, at most `limit` bytes (413 past it).
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        match too_large {
-            true => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the request body is over {limit} bytes"),
-            ),
-            false => ApiError::bad_request("invalid_body", format!("reading the request body: {e}")),
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request("invalid_body", format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen <= limit {
+            bytes.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT {
+            break;
         }
-    })
+    }
+    if seen > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is over {limit} bytes"),
+        ));
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// Whether a query string percent-decodes to UTF-8.
