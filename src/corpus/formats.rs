@@ -78,11 +78,21 @@ const LOSSY_BYTES_PER_INVALID: usize = 200;
 pub fn read_documents(file: &SourceFile, bytes: &[u8], max_bytes: u64) -> Result<ReadOutcome, ReadError> {
     let mut outcome = ReadOutcome::default();
     let rel = &file.rel_path;
+    // The zip and XML readers are third-party parsers too: a panic of theirs on a damaged
+    // file is that file's damage (the PDF reader catches its own, to say so).
+    let zipped = |format: &'static str, read: fn(&[u8], u64) -> Result<Extracted, ReadError>| {
+        crate::error::catch_quietly(|| read(bytes, max_bytes)).unwrap_or_else(|panic| {
+            Err(ReadError::Container {
+                format,
+                reason: format!("damaged ({panic})"),
+            })
+        })
+    };
     let binary = match file.format {
         Format::Pdf => Some(super::pdf::read(bytes)?),
-        Format::Docx => Some(super::office::read_docx(bytes, max_bytes)?),
-        Format::Odt => Some(super::office::read_odt(bytes, max_bytes)?),
-        Format::Epub => Some(super::office::read_epub(bytes, max_bytes)?),
+        Format::Docx => Some(zipped("DOCX", super::office::read_docx)?),
+        Format::Odt => Some(zipped("ODT", super::office::read_odt)?),
+        Format::Epub => Some(zipped("EPUB", super::office::read_epub)?),
         _ => None,
     };
     if let Some(extracted) = binary {
