@@ -14,27 +14,21 @@ use super::ReadError;
 /// Word: `word/document.xml`'s paragraphs (`w:p`); text only from `w:t` runs (field codes
 /// and deleted text are not text); the title from `docProps/core.xml`.
 pub(super) fn read_docx(bytes: &[u8], max_bytes: u64) -> Result<Extracted, ReadError> {
-    let mut zip = Zip::open("DOCX", bytes, max_bytes)?;
-    let body = zip.member("word/document.xml")?;
-    let text = xml_text(&body, &DOCX).map_err(|e| zip.bad(format!("word/document.xml: {e}")))?;
-    let title = zip
-        .optional("docProps/core.xml")?
-        .map(|xml| element_text(&xml, b"title"))
-        .unwrap_or_default();
-    Ok(Extracted {
-        title,
-        text,
-        pages: Vec::new(),
-    })
+    read_text_document(Zip::open("DOCX", bytes, max_bytes)?, "word/document.xml", &DOCX, "docProps/core.xml")
 }
 
 /// OpenDocument text: `content.xml`'s paragraphs and headings; the title from `meta.xml`.
 pub(super) fn read_odt(bytes: &[u8], max_bytes: u64) -> Result<Extracted, ReadError> {
-    let mut zip = Zip::open("ODT", bytes, max_bytes)?;
-    let content = zip.member("content.xml")?;
-    let text = xml_text(&content, &ODT).map_err(|e| zip.bad(format!("content.xml: {e}")))?;
+    read_text_document(Zip::open("ODT", bytes, max_bytes)?, "content.xml", &ODT, "meta.xml")
+}
+
+/// A word processor's file: the paragraphs of member `body` in `dialect`, the Dublin Core
+/// title of member `metadata` (if there is one).
+fn read_text_document(mut zip: Zip, body: &str, dialect: &Dialect, metadata: &str) -> Result<Extracted, ReadError> {
+    let xml = zip.member(body)?;
+    let text = xml_text(&xml, dialect).map_err(|e| zip.bad(format!("{body}: {e}")))?;
     let title = zip
-        .optional("meta.xml")?
+        .optional(metadata)?
         .map(|xml| element_text(&xml, b"title"))
         .unwrap_or_default();
     Ok(Extracted {

@@ -329,13 +329,7 @@ impl Searcher {
         let mut out = Vec::new();
         for address in addresses.into_iter().step_by(step).take(n) {
             let stored: TantivyDocument = searcher.doc(address).at(&self.store.dir)?;
-            let text = |field: Field| {
-                stored
-                    .get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let text = |field: Field| stored_text(&stored, field);
             out.push((self.key_of(&searcher, address)?, text(f.lang), text(f.text)));
         }
         Ok(out)
@@ -595,13 +589,7 @@ impl Searcher {
                 }
                 let address = DocAddress::new(segment_ord as u32, doc_id);
                 let stored: TantivyDocument = searcher.doc(address).at(dir)?;
-                let text = |field: Field| {
-                    stored
-                        .get_first(field)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let text = |field: Field| stored_text(&stored, field);
                 let number = |field: Option<Field>| field.and_then(|field| stored.get_first(field)?.as_u64());
                 visit(StoredPassage {
                     key: keys.first(doc_id).unwrap_or(u64::MAX),
@@ -628,13 +616,7 @@ impl Searcher {
             .at(&self.store.dir)?
         {
             let stored: TantivyDocument = searcher.doc(address).at(&self.store.dir)?;
-            let text = |field: Field| {
-                stored
-                    .get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let text = |field: Field| stored_text(&stored, field);
             let passage = stored.get_first(f.passage).and_then(|v| v.as_u64()).unwrap_or_default() as u32;
             out.insert(self.key_of(&searcher, address)?, (text(f.doc), passage, text(f.lang)));
         }
@@ -886,6 +868,11 @@ fn field_stats<'a>(
 }
 
 /// Picks the analyzer language for the query (see the module docs).
+/// A stored text field's value ("" when absent).
+fn stored_text(stored: &TantivyDocument, field: Field) -> String {
+    stored.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string()
+}
+
 /// The language a search reads `text` in: `query_lang` when given, else the detected
 /// one when detection is reliable (`None`: unknown).
 pub fn query_language(text: &str, query_lang: Option<&str>) -> Result<Option<String>> {
