@@ -23,6 +23,9 @@ use mlsearch::engine::{Engine, EngineOptions};
 use mlsearch::search::SearchOptions;
 use serde_json::{json, Value};
 
+/// Sends the n-th request of one kind of hostile request; returns the status (0: closed).
+type HostileRequest<'a> = Box<dyn Fn(usize) -> u16 + 'a>;
+
 fn main() {
     let part = std::env::args()
         .skip(1)
@@ -247,7 +250,7 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
     good(0);
     let (rss_before, _) = server.memory();
     let megabyte_query = "ä".repeat(1 << 19);
-    let kinds: Vec<(&str, Box<dyn Fn(usize) -> u16>)> = vec![
+    let kinds: Vec<(&str, HostileRequest<'_>)> = vec![
         (
             "broken JSON",
             Box::new(|i| post(&agent, &server, format!("{{\"q\": \"x{i}").as_bytes())),

@@ -11,7 +11,10 @@ use super::args::{IndexLocation, McpArgs, ModelChoice, ServeArgs};
 use super::EXIT_OK;
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) || !(args.batch_window_ms >= 0.0) {
+    // Written so that NaN fails both.
+    let timeout_ok = args.timeout.is_finite() && args.timeout > 0.0;
+    let window_ok = args.batch_window_ms.is_finite() && args.batch_window_ms >= 0.0;
+    if !(timeout_ok && window_ok) {
         anyhow::bail!("--timeout must be positive and --batch-window-ms at least 0");
     }
     let engine = open(&args.location, &args.model)?;

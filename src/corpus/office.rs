@@ -14,7 +14,12 @@ use super::ReadError;
 /// Word: `word/document.xml`'s paragraphs (`w:p`); text only from `w:t` runs (field codes
 /// and deleted text are not text); the title from `docProps/core.xml`.
 pub(super) fn read_docx(bytes: &[u8], max_bytes: u64) -> Result<Extracted, ReadError> {
-    read_text_document(Zip::open("DOCX", bytes, max_bytes)?, "word/document.xml", &DOCX, "docProps/core.xml")
+    read_text_document(
+        Zip::open("DOCX", bytes, max_bytes)?,
+        "word/document.xml",
+        &DOCX,
+        "docProps/core.xml",
+    )
 }
 
 /// OpenDocument text: `content.xml`'s paragraphs and headings; the title from `meta.xml`.

@@ -870,7 +870,11 @@ fn field_stats<'a>(
 /// Picks the analyzer language for the query (see the module docs).
 /// A stored text field's value ("" when absent).
 fn stored_text(stored: &TantivyDocument, field: Field) -> String {
-    stored.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string()
+    stored
+        .get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The language a search reads `text` in: `query_lang` when given, else the detected

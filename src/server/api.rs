@@ -321,7 +321,8 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let mut bytes = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::bad_request("invalid_body", format!("reading the request body: {e}")))?;
+        let frame =
+            frame.map_err(|e| ApiError::bad_request("invalid_body", format!("reading the request body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
         seen += data.len();
         if seen <= limit {
