@@ -80,17 +80,7 @@ pub fn watch(
     // The first run takes in whatever changed while nobody watched.
     let mut changed_since: Option<Instant> = Some(Instant::now());
     let mut first_run = true;
-    let mut run_options = IndexOptions {
-        default_lang: options.default_lang.clone(),
-        rebuild: options.rebuild,
-        threads: options.threads,
-        embedder: options.embedder,
-        centre_languages: options.centre_languages,
-        bm25_k1: options.bm25_k1,
-        bm25_b: options.bm25_b,
-        max_file_bytes: options.max_file_bytes,
-        walk: options.walk.clone(),
-    };
+    let mut run_options = options.clone();
     while !stop.load(Ordering::Relaxed) {
         if watcher.is_none() {
             match start_watching(root, sender.clone()) {
