@@ -43,6 +43,8 @@ FLORES = ("arb_Arab deu_Latn ell_Grek spa_Latn hin_Deva ron_Latn rus_Cyrl tha_Th
           "quy_Latn").split()
 POOLED = "eng_Latn arb_Arab deu_Latn ell_Grek spa_Latn hin_Deva rus_Cyrl tha_Thai tur_Latn vie_Latn zho_Hans yor_Latn".split()
 MONO_LANGS = "ar de en es hi ru th tr zh".split()
+# Cross-lingual query → passage on held-out NTREX / TICO documents (see cross_part).
+CROSS_LANGS = "ar de en es hi ru th tr zh ha sw km zu".split()
 POOLED_ROWS = 100
 
 
@@ -174,6 +176,69 @@ def mono_part(embed, valid):
     return result
 
 
+def cross_part(embed, valid, transform=None):
+    """LAReQA on held-out training documents: each NTREX / TICO query sentence of language X
+    searches the pooled held-out contexts of every language that has the source; the
+    contexts of its translations (same id) are relevant. Multi mAP and rank distance as in
+    XQuAD-R, and X→en MRR (English contexts only). A neighbour's context holds the query
+    sentence's own translation: not a candidate. `transform(lang, vectors)` is applied after
+    centring (post-hoc alignment)."""
+    transform = transform or (lambda lang, v: v)
+    result = {}
+    for source in ("ntrex", "tico"):
+        by_lang = {}
+        for r in valid:
+            if r.get("source") == source and r["lang"] in CROSS_LANGS and not r.get("cross_only"):
+                by_lang.setdefault(r["lang"], {})[r["id"]] = r
+        if "en" not in by_lang:
+            continue
+        ids = sorted(set.intersection(*(set(d) for d in by_lang.values())))
+        langs = sorted(by_lang)
+        queries, passages, sentences = {}, {}, {}
+        for lang in langs:
+            records = [by_lang[lang][i] for i in ids]
+            # The same texts and names as mono_part, so both share the cache.
+            all_records = [r for r in valid if r.get("source") == source and r["lang"] == lang and not r.get("cross_only")]
+            texts = sorted({r["passage"] for r in all_records})
+            where = {p: k for k, p in enumerate(texts)}
+            q_all = embed([r["query"] for r in all_records], "query", f"mono.{source}.{lang}")
+            p_all = embed(texts, "passage", f"mono.{source}.{lang}")
+            row = {r["id"]: k for k, r in enumerate(all_records)}
+            mean = p_all.mean(axis=0)
+            queries[lang] = transform(lang, centred(q_all[[row[i] for i in ids]], mean))
+            passages[lang] = transform(lang, centred(p_all[[where[r["passage"]] for r in records]], mean))
+            sentences[lang] = [r["query"] for r in records]
+        pool = numpy.concatenate([passages[l] for l in langs])
+        lang_of = numpy.repeat(numpy.arange(len(langs)), len(ids))
+        id_of = numpy.tile(numpy.arange(len(ids)), len(langs))
+        texts = [by_lang[l][i]["passage"] for l in langs for i in ids]
+        # holds[k, j]: candidate k holds the sentence of id j in its language (j ≠ its own id).
+        holds = numpy.zeros((len(pool), len(ids)), dtype=bool)
+        for k, text in enumerate(texts):
+            l = langs[lang_of[k]]
+            for j in range(len(ids)):
+                if j != id_of[k] and sentences[l][j] in text:
+                    holds[k, j] = True
+        en = langs.index("en")
+        for x, lang in enumerate(langs):
+            scores = queries[lang] @ pool.T
+            aps, distances, rr = [], [], []
+            for i in range(len(ids)):
+                s = scores[i].copy()
+                s[holds[:, i]] = -numpy.inf
+                relevant = numpy.flatnonzero(id_of == i)
+                ranks = numpy.sort((s[None, :] > s[relevant][:, None]).sum(axis=1) + 1)
+                aps.append(float(numpy.mean(numpy.arange(1, len(ranks) + 1) / ranks)))
+                distances.append(int(ranks[-1] - ranks[0]))
+                if lang != "en":
+                    en_scores = s[lang_of == en]
+                    rr.append(1.0 / ((en_scores > en_scores[i]).sum() + 1))
+            result[f"{source}.{lang}"] = {"multi_map": float(numpy.mean(aps)), "rank_distance": float(numpy.mean(distances)),
+                                          "x_to_en_mrr": float(numpy.mean(rr)) if rr else None,
+                                          "queries": len(ids), "candidates": len(pool)}
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mix", required=True, help="folder of `train prepare mix --out`")
@@ -199,13 +264,17 @@ def main():
     embed = Embedder(args.bin, args.model, args.cache)
     report = {"model": args.model or "built-in", "flores_held_out": len(held_out),
               "flores": flores_part(args, embed, held_out, langs), "pooled": pooled_part(args, embed, held_out),
-              "mono": mono_part(embed, valid)}
+              "mono": mono_part(embed, valid), "cross": cross_part(embed, valid)}
     mean = lambda d, k: float(numpy.mean([x[k] for x in d.values()]))
     report["summary"] = {"flores_accuracy": mean(report["flores"], "accuracy"),
                          "flores_worst": min((x["accuracy"], l) for l, x in report["flores"].items()),
                          "multi_map": mean(report["pooled"], "multi_map"),
                          "rank_distance": mean(report["pooled"], "rank_distance"),
-                         "mono_mrr": mean(report["mono"], "mrr")}
+                         "mono_mrr": mean(report["mono"], "mrr"),
+                         "cross_multi_map": mean(report["cross"], "multi_map"),
+                         "cross_rank_distance": mean(report["cross"], "rank_distance"),
+                         "cross_x_to_en_mrr": float(numpy.mean([x["x_to_en_mrr"] for x in report["cross"].values()
+                                                                if x["x_to_en_mrr"] is not None]))}
     text = json.dumps(report, indent=1)
     if args.json:
         with open(args.json, "w") as f:
@@ -216,6 +285,8 @@ def main():
           f"(worst {s['flores_worst'][1]} {s['flores_worst'][0]:.4f}; {len(held_out)} held-out rows)")
     for k, v in report["mono"].items():
         print(f"  mono {k}: MRR {v['mrr']:.4f} R@1 {v['r_at_1']:.4f} ({v['queries']} q, {v['candidates']} passages)")
+    print(f"  cross (held-out NTREX/TICO, pooled): multi mAP {s['cross_multi_map']:.4f} "
+          f"rank distance {s['cross_rank_distance']:.1f} X→en MRR {s['cross_x_to_en_mrr']:.4f}")
     for k, v in report["pooled"].items():
         print(f"  pooled {k}: multi mAP {v['multi_map']:.4f} rank distance {v['rank_distance']:.1f}")
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::ingest::embed_cache::{embed_cached, CachedEmbedding};
 use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::{Bm25Params, EncoderEmbedder, Vectors};
+use crate::store::{Alignment, Bm25Params, EncoderEmbedder, Vectors};
 use lareqa::Dataset;
 
 /// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`
@@ -117,6 +117,21 @@ pub fn lareqa_dense(
     let questions: Vec<&str> = data.questions.iter().map(|q| q.text.as_str()).collect();
     let questions = embed("questions", TextKind::Query, &questions)?;
     Ok((questions, candidates))
+}
+
+/// Post-hoc alignment after centring: each text mapped by its language's map.
+pub fn align_by_language(
+    data: &Dataset,
+    alignment: &Alignment,
+    questions: &mut [Vec<f32>],
+    candidates: &mut [Vec<f32>],
+) {
+    for (c, v) in data.candidates.iter().zip(candidates.iter_mut()) {
+        alignment.apply(&c.lang, v);
+    }
+    for (q, v) in data.questions.iter().zip(questions.iter_mut()) {
+        alignment.apply(&q.lang, v);
+    }
 }
 
 /// Per-language centring as an index applies it (see [`crate::store::Centring`]): means

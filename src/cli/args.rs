@@ -473,6 +473,10 @@ pub struct LareqaArgs {
     /// applies (see `index --no-centring`).
     #[arg(long)]
     pub no_centring: bool,
+    /// After centring, apply per-language orthogonal maps from DIR/<lang>.f32 (written by
+    /// scripts/fit_alignment.py); languages without a map keep their vectors.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_centring")]
+    pub align: Option<PathBuf>,
     #[command(flatten)]
     pub common: BenchCommon,
 }

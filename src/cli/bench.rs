@@ -10,8 +10,8 @@ use indicatif::ProgressBar;
 use mlsearch::bench::lareqa::{self, Dataset, Evidence};
 use mlsearch::bench::{self as benchmarks, metrics, miracl, speed};
 use mlsearch::search::{Mode, SearchOptions};
-use mlsearch::store::Bm25Params;
 use mlsearch::store::EncoderEmbedder;
+use mlsearch::store::{Alignment, Bm25Params};
 
 use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, SpeedArgs};
 use super::EXIT_OK;
@@ -116,6 +116,12 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         let (mut questions, mut candidates) = vectors;
         if !args.no_centring {
             benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
+        }
+        if let Some(dir) = &args.align {
+            let dim = candidates.first().map_or(0, Vec::len);
+            let alignment = Alignment::load_dir(dir, dim)?;
+            eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
+            benchmarks::align_by_language(&data, &alignment, &mut questions, &mut candidates);
         }
         Some((questions, candidates))
     } else {
