@@ -691,6 +691,11 @@ pub struct TrainRunArgs {
     /// the base model's embedding of its English version (0: InfoNCE alone).
     #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]
     pub teacher_weight: f64,
+    /// Save base + T · (trained − base) instead of the trained weights (WiSE-FT weight
+    /// interpolation; 1: the trained weights). With --resume on a finished run it re-saves
+    /// the model at another T without training.
+    #[arg(long, default_value_t = 1.0, value_name = "T")]
+    pub interpolate: f64,
     /// Only print the composition of the first N batches (default 1000 with --dry-run).
     #[arg(long)]
     pub dry_run: bool,

@@ -145,7 +145,11 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         matrix_dtype: super::embed::matrix_dtype(&args.dtype),
         frozen_layers: args.frozen_layers,
         teacher_weight: args.teacher_weight,
+        interpolate: args.interpolate,
     };
+    if !(0.0..=1.0).contains(&options.interpolate) {
+        bail!("--interpolate must be within 0 and 1, not {}", options.interpolate);
+    }
     if !(0.0..=1e3).contains(&options.teacher_weight) {
         bail!(
             "--teacher-weight must be within 0 and 1000, not {}",

@@ -78,6 +78,8 @@ pub struct TrainOptions {
     pub frozen_layers: usize,
     /// λ, the weight of the teacher anchor (0: InfoNCE alone); see [`TeacherAnchor`].
     pub teacher_weight: f64,
+    /// T of the weights kept: base + T · (trained − base) (WiSE-FT; 1: the trained ones).
+    pub interpolate: f64,
 }
 
 impl Default for TrainOptions {
@@ -102,6 +104,7 @@ impl Default for TrainOptions {
             matrix_dtype: GgmlDType::Q8_0,
             frozen_layers: 0,
             teacher_weight: 0.0,
+            interpolate: 1.0,
         }
     }
 }
@@ -257,6 +260,15 @@ pub fn train(
         });
     }
     let validation = validation_batches(valid, options);
+    // The starting weights, for the interpolation at the end (a few layers when most are frozen).
+    let start: Vec<Tensor> = if options.interpolate < 1.0 {
+        vars.iter()
+            .map(|(_, v)| v.as_tensor().copy())
+            .collect::<Result<_, _>>()
+            .map_err(EncoderError::from)?
+    } else {
+        Vec::new()
+    };
     let mut optimizer = AdamW::new(vars, options.weight_decay)?;
     let mut state = State {
         step: 0,
@@ -327,6 +339,12 @@ pub fn train(
     let best = out.join("best.safetensors");
     if best.exists() {
         load_weights(&best, &optimizer.vars)?;
+    }
+    for ((_, var), start) in optimizer.vars.iter().zip(&start) {
+        let mixed = ((var.as_tensor() - start).map_err(EncoderError::from)? * options.interpolate)
+            .and_then(|d| d + start)
+            .map_err(EncoderError::from)?;
+        var.set(&mixed).map_err(EncoderError::from)?;
     }
     Ok(last)
 }
@@ -725,6 +743,43 @@ mod tests {
         };
         let (free, anchored) = (run(0.0), run(20.0));
         assert!(anchored < free * 0.7, "drift without anchor {free}, with {anchored}");
+    }
+
+    #[test]
+    fn interpolation_saves_weights_between_the_base_and_the_trained_ones() {
+        let base = encoder();
+        let texts = ["where is the river", "the mill by the road", "wo ist der Fluss"];
+        let dir = tempfile::tempdir().unwrap();
+        let run = |interpolate: f64, resume: bool| {
+            let mut student = encoder();
+            let opts = TrainOptions {
+                interpolate,
+                lr: 3e-3,
+                steps: 12,
+                validate_every: 0,
+                ..options()
+            };
+            train(
+                &mut student,
+                None,
+                records(12),
+                Vec::new(),
+                &opts,
+                dir.path(),
+                resume,
+                &mut |_| {},
+            )
+            .unwrap();
+            drift(&student, &base, &texts)
+        };
+        let trained = run(1.0, false);
+        // Resuming the finished run trains nothing more and only mixes the weights.
+        let (none, half) = (run(0.0, true), run(0.5, true));
+        assert!(none < 1e-10, "T 0 must give back the base model: drift {none}");
+        assert!(
+            half > 0.0 && half < trained * 0.6,
+            "drift trained {trained}, T 0.5 {half}"
+        );
     }
 
     fn encoder_layers(vars: &[(String, Var)]) -> usize {
