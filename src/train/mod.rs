@@ -714,32 +714,42 @@ mod tests {
         total / texts.len() as f32
     }
 
+    const DRIFT_TEXTS: [&str; 3] = ["where is the river", "the mill by the road", "wo ist der Fluss"];
+
+    /// A fresh student after 12 steps at lr 3e-3 with `opts` (in `dir`), and its drift from
+    /// the base model.
+    fn drift_after_short_run(teacher: Option<&Encoder>, opts: TrainOptions, dir: &Path, resume: bool) -> f32 {
+        let mut student = encoder();
+        let opts = TrainOptions {
+            lr: 3e-3,
+            steps: 12,
+            validate_every: 0,
+            ..opts
+        };
+        train(
+            &mut student,
+            teacher,
+            records(12),
+            Vec::new(),
+            &opts,
+            dir,
+            resume,
+            &mut |_| {},
+        )
+        .unwrap();
+        drift(&student, &encoder(), &DRIFT_TEXTS)
+    }
+
     #[test]
     fn the_teacher_anchor_keeps_the_student_near_the_base_model() {
         let teacher = encoder();
-        let texts = ["where is the river", "the mill by the road", "wo ist der Fluss"];
-        let run = |weight: f64| {
+        let run = |teacher_weight: f64| {
             let dir = tempfile::tempdir().unwrap();
-            let mut student = encoder();
             let opts = TrainOptions {
-                teacher_weight: weight,
-                lr: 3e-3,
-                steps: 12,
-                validate_every: 0,
+                teacher_weight,
                 ..options()
             };
-            train(
-                &mut student,
-                Some(&teacher),
-                records(12),
-                Vec::new(),
-                &opts,
-                dir.path(),
-                false,
-                &mut |_| {},
-            )
-            .unwrap();
-            drift(&student, &teacher, &texts)
+            drift_after_short_run(Some(&teacher), opts, dir.path(), false)
         };
         let (free, anchored) = (run(0.0), run(20.0));
         assert!(anchored < free * 0.7, "drift without anchor {free}, with {anchored}");
@@ -747,30 +757,13 @@ mod tests {
 
     #[test]
     fn interpolation_saves_weights_between_the_base_and_the_trained_ones() {
-        let base = encoder();
-        let texts = ["where is the river", "the mill by the road", "wo ist der Fluss"];
         let dir = tempfile::tempdir().unwrap();
         let run = |interpolate: f64, resume: bool| {
-            let mut student = encoder();
             let opts = TrainOptions {
                 interpolate,
-                lr: 3e-3,
-                steps: 12,
-                validate_every: 0,
                 ..options()
             };
-            train(
-                &mut student,
-                None,
-                records(12),
-                Vec::new(),
-                &opts,
-                dir.path(),
-                resume,
-                &mut |_| {},
-            )
-            .unwrap();
-            drift(&student, &base, &texts)
+            drift_after_short_run(None, opts, dir.path(), resume)
         };
         let trained = run(1.0, false);
         // Resuming the finished run trains nothing more and only mixes the weights.
