@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Per-language table of `mlsearch bench xquad-r --json` results, one model against
-another: mono (X→X), cross (X→Y, Y ≠ X, mean over Y) and multi mAP, and rank distance,
-per query language.
+another (or several: `A → B → C`): mono (X→X), cross (X→Y, Y ≠ X, mean over Y) and
+multi mAP, and rank distance, per query language.
 
-    python3 scripts/xquad_per_language.py BASE.json OTHER.json
+    python3 scripts/xquad_per_language.py BASE.json OTHER.json [MORE.json …]
 """
 import json
 import sys
@@ -23,14 +23,20 @@ def per_language(path):
 
 
 def main():
-    (a, ra), (b, rb) = per_language(sys.argv[1]), per_language(sys.argv[2])
+    runs = [per_language(path) for path in sys.argv[1:]]
+    tables = [table for table, _ in runs]
+
+    def cell(values, digits):
+        return " → ".join(f"{v:.{digits}f}" for v in values)
+
     print("| lang | mono mAP | cross mAP | multi mAP | rank distance |")
     print("|---|---|---|---|---|")
-    for lang in sorted(a):
-        x, y = a[lang], b[lang]
-        print(f"| {lang} | {x[0]:.3f} → {y[0]:.3f} | {x[1]:.3f} → {y[1]:.3f} | {x[2]:.3f} → {y[2]:.3f} | {x[3]:.0f} → {y[3]:.0f} |")
-    print(f"| all | {ra['mono_map']:.3f} → {rb['mono_map']:.3f} | {ra['cross_map']:.3f} → {rb['cross_map']:.3f} | "
-          f"{ra['multi_map']:.3f} → {rb['multi_map']:.3f} | {ra['rank_distance']:.0f} → {rb['rank_distance']:.0f} |")
+    for lang in sorted(tables[0]):
+        columns = [cell([t[lang][i] for t in tables], 0 if i == 3 else 3) for i in range(4)]
+        print(f"| {lang} | " + " | ".join(columns) + " |")
+    keys = ["mono_map", "cross_map", "multi_map", "rank_distance"]
+    columns = [cell([r[k] for _, r in runs], 0 if k == "rank_distance" else 3) for k in keys]
+    print("| all | " + " | ".join(columns) + " |")
 
 
 if __name__ == "__main__":
