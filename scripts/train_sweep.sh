@@ -4,7 +4,7 @@
 # without it (λ 0), then weight interpolation (WiSE-FT) of the finished runs, then the
 # README table. Each run goes through scripts/train_run.sh, so the sweep is resumable:
 # finished runs and scores are skipped, an interrupted run continues from its checkpoint.
-# About 35 minutes a training run and 5–10 a scoring on 2 cores: 4.5 hours in all.
+# About 35 minutes a training run and 5–10 a scoring on 2 cores: 5 hours in all.
 #
 #   scripts/train_sweep.sh
 set -euo pipefail
