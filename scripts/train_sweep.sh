@@ -4,7 +4,7 @@
 # without it (λ 0), then weight interpolation (WiSE-FT) of the finished runs, then the
 # README table. Each run goes through scripts/train_run.sh, so the sweep is resumable:
 # finished runs and scores are skipped, an interrupted run continues from its checkpoint.
-# About 35 minutes a training run and 5–10 a scoring on 2 cores: 5 hours in all.
+# About 35 minutes a training run (57 for the 600-step one) and 5–10 a scoring on 2 cores: 6 hours in all.
 #
 #   scripts/train_sweep.sh
 set -euo pipefail
@@ -35,10 +35,16 @@ interpolate a25 0.5 a25-t50 --sampling hybrid --alpha 0.25 "${anchor[@]}"
 interpolate lam30 0.5 lam30-t50 --sampling hybrid --alpha 0.5 "${anchor[@]}"
 interpolate a75 0.5 a75-t50 --sampling hybrid --alpha 0.75 "${anchor[@]}"
 
+# Twice the budget for the winner (X-Y, λ 30): 600 steps, 57 minutes, then its T 0.5.
+long=(--sampling xy --teacher-weight 30 --steps 600 --warmup 60 --lr 2e-5)
+scripts/train_run.sh xy30-600 "${long[@]}"
+interpolate xy30-600 0.5 xy30-600-t50 "${long[@]}"
+
 # Raw vectors (no per-language centring): reuses the embedding cache, 15 s a model.
-for name in base xx30 a75 lam30 a25 xy30 lam0 xy30-t30 xy30-t50 xy30-t70 a25-t50 lam30-t50 a75-t50; do
+for name in base xx30 a75 lam30 a25 xy30 lam0 xy30-t30 xy30-t50 xy30-t70 a25-t50 lam30-t50 a75-t50 xy30-600 xy30-600-t50; do
   model=(); [ "$name" = base ] || model=(--model target/runs/$name/model.gguf)
   [ -s target/val/$name.raw.xquad.json ] || "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense \
     --json --no-centring "${model[@]}" > target/val/$name.raw.xquad.json
 done
-python3 scripts/train_table.py base xx30 a75 lam30 a25 xy30 lam0 xy30-t30 xy30-t50 xy30-t70 a25-t50 lam30-t50 a75-t50
+python3 scripts/train_table.py base xx30 a75 lam30 a25 xy30 lam0 xy30-t30 xy30-t50 xy30-t70 a25-t50 lam30-t50 a75-t50 \
+  xy30-600 xy30-600-t50
