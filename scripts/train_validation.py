@@ -120,12 +120,13 @@ def flores_part(args, embed, held_out, langs):
     return result
 
 
-def pooled_part(args, embed, held_out):
+def pooled_part(args, embed, held_out, transform=None):
+    transform = transform or (lambda lang, v: v)
     rows = held_out[:POOLED_ROWS]
     vectors, lang_of, row_of = [], [], []
     for variant in POOLED:
         texts = flores_rows(args.flores, variant)
-        vectors.append(centred(embed([texts[i] for i in rows], "query", f"pooled.{variant}")))
+        vectors.append(transform(variant, centred(embed([texts[i] for i in rows], "query", f"pooled.{variant}"))))
         lang_of += [variant] * len(rows)
         row_of += list(range(len(rows)))
     v = numpy.concatenate(vectors)
@@ -147,8 +148,10 @@ def pooled_part(args, embed, held_out):
     return result
 
 
-def mono_part(embed, valid):
-    """Query → its passage among the held-out passages of its language and source."""
+def mono_part(embed, valid, transform=None):
+    """Query → its passage among the held-out passages of its language and source.
+    `transform(lang, vectors)` is applied after centring (post-hoc maps)."""
+    transform = transform or (lambda lang, v: v)
     groups = {}
     for r in valid:
         if r.get("cross_only"):
@@ -163,7 +166,7 @@ def mono_part(embed, valid):
         q = embed([r["query"] for r in records], "query", f"mono.{source}.{lang}")
         p = embed(passages, "passage", f"mono.{source}.{lang}")
         mean = p.mean(axis=0)  # queries are centred with the passages' mean, as in an index
-        scores = centred(q, mean) @ centred(p).T
+        scores = transform(lang, centred(q, mean)) @ transform(lang, centred(p)).T
         # A neighbour's context holds the query sentence itself (NTREX, TICO): not a
         # candidate, or the copy would always win.
         for i, r in enumerate(records):

@@ -57,7 +57,9 @@ impl Alignment {
         self.maps.keys().map(String::as_str)
     }
 
-    /// `vector ← vector · W[lang]` where `lang` has a map.
+    /// `vector ← vector · W[lang]` where `lang` has a map, at unit length again: a rotation
+    /// keeps the length, a projection (`scripts/fit_subspace.py`) does not, and scores are
+    /// cosines.
     pub fn apply(&self, lang: &str, vector: &mut [f32]) {
         let Some(map) = self.maps.get(lang) else {
             return;
@@ -66,7 +68,8 @@ impl Alignment {
         for (x, row) in vector.iter().zip(map.chunks_exact(self.dim)) {
             out.iter_mut().zip(row).for_each(|(o, w)| *o += x * w);
         }
-        vector.copy_from_slice(&out);
+        let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        vector.iter_mut().zip(&out).for_each(|(v, o)| *v = o / norm);
     }
 }
 
