@@ -223,10 +223,14 @@ fn kill_trials(trials: usize) {
     corpus(&docs, 400);
     let tiny = fixture("models/tiny.e5s1.bin");
     let (d, i, m) = (docs.to_str().unwrap(), index.to_str().unwrap(), tiny.to_str().unwrap());
+    let first = std::time::Instant::now();
     assert_eq!(
         Run::from(mlsearch_in(dir.path(), &["index", d, "--index", i, "--model", m])).code,
         0
     );
+    // Kill moments spread over a first full run's time: a release build finishes an
+    // update run in far less than a debug build, and either must be caught mid-run.
+    let window_ms = (first.elapsed().as_millis() as u64).clamp(20, 400);
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     let mut killed = 0;
     for trial in 0..trials {
@@ -249,7 +253,7 @@ fn kill_trials(trials: usize) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(seed % 400));
+        std::thread::sleep(Duration::from_millis(seed % window_ms));
         if child.try_wait().unwrap().is_none() {
             killed += 1;
         }
