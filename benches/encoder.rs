@@ -16,7 +16,7 @@ use std::time::Instant;
 use candle_core::Device;
 use mlsearch::encoder::int8::{peak_rate, Peak};
 use mlsearch::encoder::weights::Part;
-use mlsearch::encoder::{builtin_model, Encoder, ModelFile, Precision, TextKind};
+use mlsearch::encoder::{builtin_base, Encoder, ModelFile, Precision, TextKind};
 
 const BATCH: usize = 32;
 const REPEAT: usize = 3;
@@ -80,7 +80,7 @@ fn latency(encoder: &Encoder, queries: &[String]) -> (f64, f64) {
 }
 
 fn main() {
-    let Some(bytes) = builtin_model() else {
+    let Some(bytes) = builtin_base() else {
         eprintln!("encoder bench skipped: no built-in model (scripts/fetch-model.sh, then rebuild)");
         return;
     };

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Device;
-use mlsearch::encoder::{builtin_model, Encoder, ModelFile, TextKind};
+use mlsearch::encoder::{Encoder, ModelFile, TextKind};
 use mlsearch::ingest::{index_folder, IndexOptions};
 use mlsearch::search::{Fusion, HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
 use mlsearch::store::{EncoderEmbedder, ModelIdentity};
@@ -54,7 +54,7 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
         .join("xquad");
-    let Some(bytes) = builtin_model() else {
+    let Some(model) = ModelFile::builtin() else {
         eprintln!("skipped: no built-in model");
         return;
     };
@@ -67,7 +67,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
     let index = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/xquad-hybrid-index");
-    let encoder = Encoder::new(ModelFile::from_bytes(bytes).unwrap(), &Device::Cpu).unwrap();
+    let encoder = Encoder::new(model.unwrap(), &Device::Cpu).unwrap();
     let embedder = EncoderEmbedder {
         encoder,
         identity: ModelIdentity::builtin(mlsearch::encoder::Precision::Int8).unwrap(),

@@ -37,7 +37,7 @@ for sampling in $SAMPLINGS; do
   [ -s "$model" ] && continue
   resume=()
   [ -f "$OUT/$sampling.train/checkpoint/state.json" ] && resume=(--resume)
-  "$BIN" train --train "$OUT/data/train.jsonl" --valid "$OUT/data/valid.jsonl" \
+  "$BIN" train --model base --train "$OUT/data/train.jsonl" --valid "$OUT/data/valid.jsonl" \
     --sampling "$sampling" --alpha "$ALPHA" --batch-size "$BATCH" --steps "$STEPS" \
     --lr "$LR" --warmup "$WARMUP" --seed "$SEED" --validate-every 20 --checkpoint-every 10 \
     --patience 0 --checkpoints "$OUT/$sampling.train" -o "$model" "${resume[@]}" \
@@ -50,7 +50,7 @@ eval_args=(--mode dense --work "$OUT/bench" --json)
 # Each model twice: with the per-language centring an index applies, and raw (the
 # second run only rescores the cached embeddings).
 for name in base $SAMPLINGS; do
-  model_args=()
+  model_args=(--model base)
   [ "$name" != base ] && model_args=(--model "$OUT/$name.gguf")
   [ -s "$OUT/eval-$name.json" ] || \
     "$BIN" bench xquad-r "${eval_args[@]}" "${model_args[@]}" > "$OUT/eval-$name.json"

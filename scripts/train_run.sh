@@ -6,7 +6,9 @@
 #
 #   scripts/train_run.sh NAME [mlsearch train options]
 #   scripts/train_run.sh lam30 --sampling hybrid --alpha 0.5 --teacher-weight 30 --steps 300 --warmup 30 --lr 2e-5
-#   scripts/train_run.sh base            # scores the built-in model only
+#   scripts/train_run.sh base            # scores the untrained base only
+#
+# Training starts from the untrained base (`--model base`), not the shipped built-in model.
 #
 # Shared settings: 9 of 12 layers frozen, batch 32, seed 42 (the default), validation
 # every 100 steps, no early stop. Output in target/runs/NAME/ and target/val/NAME.*.
@@ -15,15 +17,15 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/mlsearch}
 DATA=${MLSEARCH_DATA:-../shared/data}
 name=$1; shift
-[ -s target/mix/train.jsonl ] || "$BIN" train prepare mix --data "$DATA" --exclude ell,vie --out target/mix
+[ -s target/mix/train.jsonl ] || "$BIN" train prepare mix --data "$DATA" --sources ntrex,flores,tico,mgsm,qa --exclude ell,vie --out target/mix
 mkdir -p target/runs/"$name" target/val
-model=()
+model=(--model base)
 if [ "$name" != base ]; then
   dir=target/runs/$name
   if [ ! -s "$dir/model.gguf" ]; then
     resume=()
     [ -f "$dir/model.train/checkpoint/state.json" ] && resume=(--resume)
-    "$BIN" train --train target/mix/train.jsonl --valid target/mix/valid.jsonl -o "$dir/model.gguf" \
+    "$BIN" train --model base --train target/mix/train.jsonl --valid target/mix/valid.jsonl -o "$dir/model.gguf" \
       --checkpoints "$dir/model.train" --frozen-layers 9 --batch-size 32 --patience 0 \
       --checkpoint-every 25 --validate-every 100 "$@" "${resume[@]}" 2>&1 | tee -a "$dir/train.log"
   fi

@@ -42,7 +42,7 @@ interpolate xy30-600 0.5 xy30-600-t50 "${long[@]}"
 
 # Raw vectors (no per-language centring): reuses the embedding cache, 15 s a model.
 for name in base xx30 a75 lam30 a25 xy30 lam0 xy30-t30 xy30-t50 xy30-t70 a25-t50 lam30-t50 a75-t50 xy30-600 xy30-600-t50; do
-  model=(); [ "$name" = base ] || model=(--model target/runs/$name/model.gguf)
+  model=(--model base); [ "$name" = base ] || model=(--model target/runs/$name/model.gguf)
   [ -s target/val/$name.raw.xquad.json ] || "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense \
     --json --no-centring "${model[@]}" > target/val/$name.raw.xquad.json
 done

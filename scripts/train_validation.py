@@ -63,10 +63,13 @@ def flores_rows(data, variant):
 class Embedder:
     def __init__(self, binary, model, cache):
         self.binary, self.model = binary, model
-        tag = "builtin"
-        if model:
-            with open(model, "rb") as f:
-                tag = hashlib.blake2b(f.read(), digest_size=8).hexdigest()
+        # The built-in model is the binary's (it changed when the trained one shipped);
+        # `base` is the untrained base; a file is named by its bytes.
+        if model == "base":
+            tag = "base"
+        else:
+            with open(model or binary, "rb") as f:
+                tag = ("builtin-" if not model else "") + hashlib.blake2b(f.read(), digest_size=8).hexdigest()
         self.cache = os.path.join(cache, tag)
         os.makedirs(self.cache, exist_ok=True)
 
@@ -245,7 +248,7 @@ def cross_part(embed, valid, transform=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mix", required=True, help="folder of `train prepare mix --out`")
-    ap.add_argument("--model", help="model file (default: the built-in model)")
+    ap.add_argument("--model", help="model file, or base for the untrained base (default: the built-in model)")
     ap.add_argument("--bin", default="target/release/mlsearch")
     ap.add_argument("--flores", default=os.path.join(os.environ.get("MLSEARCH_DATA", "../shared/data"), "flores-sib200"))
     ap.add_argument("--flores-langs", default=",".join(FLORES), help="comma-separated variants, or all")

@@ -53,11 +53,7 @@ pub enum Error {
         requested: PathBuf,
     },
     /// The index holds another model's vectors (or none, or some where none were asked for).
-    #[error(
-        "index at {} holds vectors of {indexed}, not {requested}; use --rebuild to re-embed everything \
-         with this choice, or --index for another index",
-        path.display()
-    )]
+    #[error("index at {} holds vectors of {indexed}, not {requested}; {advice}", path.display())]
     OtherModel {
         /// The index folder.
         path: PathBuf,
@@ -65,6 +61,8 @@ pub enum Error {
         indexed: String,
         /// What this run asked for.
         requested: String,
+        /// What to do about it (see `ModelIdentity::mismatch`).
+        advice: String,
     },
     /// Dense or hybrid search on an index without vectors (or without the encoder).
     #[error("index at {} has no vectors (it was built with --no-vectors): use --mode bm25, or rebuild it with vectors", path.display())]

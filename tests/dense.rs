@@ -138,6 +138,35 @@ fn another_model_or_no_vectors_is_a_clear_error() {
     assert!(run.stderr.contains("no vectors"), "{run:?}");
 }
 
+/// An index made by the previous built-in model (the untrained base) says so in plain
+/// words and how to re-embed, and is still searched with `--model base`.
+#[test]
+fn an_index_of_the_previous_builtin_model_says_how_to_re_embed() {
+    if !builtin_available() {
+        return;
+    }
+    let ws = Workspace::with_vectors();
+    let corpus = fixture_corpus().join("records");
+    let run = ws.run(&["index", corpus.to_str().unwrap(), "--model", "base"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = ws.run(&["query", "lighthouse", "--mode", "dense", "--model", "base"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let trained = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+    if !trained.exists() {
+        return; // a build that ships the base has nothing to tell apart
+    }
+    let run = ws.run(&["query", "lighthouse", "--mode", "dense"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("previous built-in model") && run.stderr.contains("--rebuild"),
+        "{run:?}"
+    );
+    let run = ws.run(&["index", corpus.to_str().unwrap(), "--rebuild"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = ws.run(&["query", "lighthouse", "--mode", "dense"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
 #[test]
 fn a_damaged_vector_file_is_detected() {
     if !builtin_available() {

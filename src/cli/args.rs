@@ -382,6 +382,22 @@ pub enum ModelAction {
         /// The model file.
         path: PathBuf,
     },
+    /// Write what training changed as a weight delta: the tensors of TRAINED that differ
+    /// from the base it was trained from. `--model DELTA` applies it to the built-in base;
+    /// the built-in model ships this way (see `build.rs`).
+    Delta {
+        /// The trained model file (`mlsearch train -o`).
+        trained: PathBuf,
+        /// The base model training started from (default: the built-in base).
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// The delta file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// What the delta is (recorded in it, shown in messages).
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// `mlsearch bench`.
@@ -593,8 +609,12 @@ pub enum TrainCommand {
 #[derive(Debug, Args)]
 pub struct PrepareArgs {
     /// Which corpus, or `mix`: all of them, each record with its `source`.
-    #[arg(value_parser = ["ntrex", "flores", "tico", "mgsm", "qa", "mix"])]
+    #[arg(value_parser = ["ntrex", "flores", "tico", "mgsm", "qa", "squad2-fi", "jaquad", "mix"])]
     pub corpus: String,
+    /// For `mix`: only these sources (e.g. `ntrex,flores,tico,mgsm,qa`, the sentence mix the
+    /// shipped model was trained on) [default: all].
+    #[arg(long, value_name = "SOURCE[,SOURCE]")]
+    pub sources: Option<String>,
     /// Its folder (for `mix`: the data root) [default: $MLSEARCH_DATA/<corpus folder>, else
     /// ../shared/data/…].
     #[arg(long, value_name = "DIR")]

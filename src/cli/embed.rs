@@ -5,7 +5,7 @@ use std::io::{BufRead, BufWriter, Write};
 use anyhow::Context;
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
-use mlsearch::encoder::{Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
+use mlsearch::encoder::{Delta, Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
 use mlsearch::engine;
 use mlsearch::store::ModelIdentity;
 
@@ -217,6 +217,36 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
                 model.config.pooling,
                 model.config.query_prefix,
                 model.config.passage_prefix
+            );
+        }
+        ModelAction::Delta {
+            trained,
+            base,
+            output,
+            name,
+        } => {
+            let (base_model, base_hash) = match &base {
+                Some(path) => {
+                    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                    let model = ModelFile::from_bytes(&bytes).with_context(|| format!("reading {}", path.display()))?;
+                    (model, blake3::hash(&bytes).to_hex().to_string())
+                }
+                None => {
+                    let model = ModelFile::builtin_base()
+                        .context("this binary has no built-in model: pass --base PATH")??;
+                    (model, mlsearch::encoder::builtin_base_blake3().unwrap_or_default().to_string())
+                }
+            };
+            let trained_model = ModelFile::open(&trained).with_context(|| format!("reading {}", trained.display()))?;
+            let delta = Delta::between(&base_model, &trained_model, &base_hash, &name)
+                .with_context(|| format!("{} against its base", trained.display()))?;
+            let changed = delta.tensors.len();
+            delta.write(&output)?;
+            println!(
+                "wrote {} ({:.1} MB): {changed} of {} tensors differ from the base",
+                output.display(),
+                std::fs::metadata(&output)?.len() as f64 / 1e6,
+                trained_model.tensors.len()
             );
         }
         ModelAction::Info { path } => {

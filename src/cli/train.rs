@@ -46,7 +46,12 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
             .unwrap_or_default(),
     };
     let (prepared, per_source) = if args.corpus == "mix" {
-        data::prepare_mix(&data, &options)
+        let sources: Vec<String> = args
+            .sources
+            .as_deref()
+            .map(|l| l.split(',').map(|c| c.trim().to_string()).collect())
+            .unwrap_or_default();
+        data::prepare_mix(&data, &options, &sources)
     } else {
         data::prepare_source(&args.corpus, &data, &options).map(|p| (p, Vec::new()))
     }

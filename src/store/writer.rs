@@ -107,12 +107,11 @@ impl StoreWriter {
             (Some((model, _)), Some(info)) if &info.model == model => Some(Vectors::load(&store.vectors_dir(), info)?),
             (None, Some(_)) if options.rebuild => None,
             (model, indexed) => {
-                let label = |m: Option<&ModelIdentity>, none: &str| m.map_or(none.to_string(), ModelIdentity::label);
-                return Err(Error::OtherModel {
-                    path: dir.to_path_buf(),
-                    indexed: label(indexed.as_ref().map(|v| &v.model), "none (BM25 only)"),
-                    requested: label(model.map(|(m, _)| m), "none (--no-vectors)"),
-                });
+                return Err(ModelIdentity::mismatch(
+                    dir,
+                    indexed.as_ref().map(|v| &v.model),
+                    model.map(|(m, _)| m),
+                ));
             }
         };
         let committed = store.index.reader().at(dir)?.searcher();

@@ -296,14 +296,16 @@ pub fn prepare_flores(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
     Ok(prepared)
 }
 
-/// The training sources `train prepare mix` reads, with their folders under the data
-/// root.
-pub const SOURCES: [(&str, &str); 5] = [
+/// The training sources, with their folders under the data root; `train prepare mix`
+/// reads all of them unless `--sources` names some.
+pub const SOURCES: [(&str, &str); 7] = [
     ("ntrex", "ntrex-128"),
     ("flores", "flores-sib200"),
     ("tico", "tico-19"),
     ("mgsm", "mgsm"),
     ("qa", "qa-native"),
+    ("squad2-fi", "squad2-fi"),
+    ("jaquad", "jaquad"),
 ];
 
 /// Records of one source in a mix.
@@ -325,18 +327,30 @@ pub fn prepare_source(source: &str, dir: &Path, options: &PrepareOptions) -> Res
         "tico" => super::sources::prepare_tico(dir, options),
         "mgsm" => super::sources::prepare_mgsm(dir, options),
         "qa" => super::sources::prepare_qa(dir, options),
+        "squad2-fi" => super::sources::prepare_squad2_fi(dir, options),
+        "jaquad" => super::sources::prepare_jaquad(dir, options),
         other => Err(Error::InvalidSetting(format!("unknown training source {other:?}"))),
     }
 }
 
-/// Every source under `root` (its [`SOURCES`] folders) in one set of records, each with
+/// Every source under `root` (its [`SOURCES`] folders; only `sources` when not empty) in
+/// one set of records, each with
 /// its `source`; each source keeps its own validation split (whole documents held out).
 /// Returns the mix and the records of each source.
-pub fn prepare_mix(root: &Path, options: &PrepareOptions) -> Result<(Prepared, Vec<SourceCount>)> {
+pub fn prepare_mix(root: &Path, options: &PrepareOptions, sources: &[String]) -> Result<(Prepared, Vec<SourceCount>)> {
+    if let Some(unknown) = sources.iter().find(|s| !SOURCES.iter().any(|(name, _)| name == s)) {
+        return Err(Error::InvalidSetting(format!(
+            "unknown training source {unknown:?}: {}",
+            SOURCES.map(|(name, _)| name).join(", ")
+        )));
+    }
     let mut mix = Prepared::default();
     let mut counts = Vec::new();
     let mut languages = std::collections::BTreeSet::new();
-    for (source, folder) in SOURCES {
+    let wanted = SOURCES
+        .into_iter()
+        .filter(|(name, _)| sources.is_empty() || sources.iter().any(|s| s == name));
+    for (source, folder) in wanted {
         let dir = root.join(folder);
         let mut prepared = prepare_source(source, &dir, options)?;
         // One code per language across sources (`deu` and `de` → `de`).

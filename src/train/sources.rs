@@ -13,7 +13,17 @@
 //!   two questions about one paragraph never share a batch (each would be the other's
 //!   false negative).
 //!
-//! Validation: every `valid_every`-th document (TICO, QA) or question (MGSM) is held out.
+//! - **Finnish SQuAD 2.0** (`squad2-fi/`: `paragraphs.jsonl.gz` with `context_fi` and its
+//!   English back-translation `context_en`, `questions.jsonl.gz` with `question_fi` /
+//!   `question_en`): a question in both languages with its paragraph in both, one group a
+//!   question, so X-X pairs (fi→fi, en→en) and the cross-lingual question → paragraph pairs
+//!   (fi → en, en → fi) the paper trained on. The paragraph is the record's document.
+//! - **JaQuAD** (`jaquad/{train,dev}/*.json`, SQuAD JSON): Japanese question → the
+//!   sentences around its answer, X-X pairs like the native QA sets.
+//!
+//! Validation: every `valid_every`-th document (TICO, QA) or question (MGSM) is held out;
+//! for Finnish SQuAD every `valid_every`-th article (its paragraphs share topics and
+//! names), and for JaQuAD its own dev split.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -281,9 +291,10 @@ struct Question {
 }
 
 /// Characters of passage a QA record keeps around its answer: about the 128 tokens that
-/// training encodes of a passage, for Arabic and Thai; Chinese spends more per character.
+/// training encodes of a passage, for Arabic and Thai; Chinese and Japanese spend more per
+/// character.
 fn passage_chars(lang: &str) -> usize {
-    if lang == "zh" {
+    if lang == "zh" || lang == "ja" {
         160
     } else {
         400
@@ -457,6 +468,109 @@ pub fn prepare_qa(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
     Ok(prepared)
 }
 
+/// The lines of a gzipped JSONL file, parsed; a bad line is an error naming it.
+fn gz_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(file)
+        .read_to_string(&mut text)
+        .map_err(|e| data_error(path, format!("not gzipped UTF-8 text: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(line).map_err(|e| Error::QueriesFile {
+            path: path.to_path_buf(),
+            line: n + 1,
+            reason: e.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+/// Finnish SQuAD 2.0 with its English back-translation (`squad2-fi/`): every question in
+/// Finnish and English, each with its paragraph in its language, one group a question;
+/// the validation split is taken by article.
+pub fn prepare_squad2_fi(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
+    let paragraphs_path = dir.join("paragraphs.jsonl.gz");
+    let questions_path = dir.join("questions.jsonl.gz");
+    let text = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().trim().to_string();
+    // para_key → (article, Finnish context, English context)
+    let mut paragraphs: BTreeMap<String, (u64, String, String)> = BTreeMap::new();
+    for p in gz_jsonl(&paragraphs_path)? {
+        let article = p["article"]
+            .as_u64()
+            .ok_or_else(|| data_error(&paragraphs_path, "a paragraph without its article number"))?;
+        paragraphs.insert(text(&p, "para_key"), (article, text(&p, "context_fi"), text(&p, "context_en")));
+    }
+    let mut prepared = Prepared::default();
+    let langs: Vec<&str> = ["fi", "en"].into_iter().filter(|l| options.wanted(l)).collect();
+    for q in gz_jsonl(&questions_path)? {
+        let para_key = text(&q, "para_key");
+        let Some((article, context_fi, context_en)) = paragraphs.get(&para_key) else {
+            return Err(data_error(
+                &questions_path,
+                format!("question {} names paragraph {para_key:?}, not in paragraphs.jsonl.gz", text(&q, "key")),
+            ));
+        };
+        let valid = held_out(*article as usize, options.valid_every);
+        for &lang in &langs {
+            let (question, passage) = match lang {
+                "fi" => (text(&q, "question_fi"), context_fi),
+                _ => (text(&q, "question_en"), context_en),
+            };
+            if question.is_empty() || passage.is_empty() {
+                continue;
+            }
+            let record = Record {
+                id: format!("squad2-fi:{}", text(&q, "key")),
+                lang: lang.to_string(),
+                query: question,
+                passage: passage.clone(),
+                doc: Some(format!("squad2-fi:{para_key}:{lang}")),
+                source: None,
+                cross_only: false,
+            };
+            prepared.push(record, valid);
+        }
+    }
+    prepared.languages = langs.iter().map(|l| l.to_string()).collect();
+    Ok(prepared)
+}
+
+/// JaQuAD (`jaquad/`): Japanese questions with the sentences around their answers; its
+/// `train/` files train and its `dev/` files validate.
+pub fn prepare_jaquad(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
+    let mut prepared = Prepared::default();
+    if !options.wanted("ja") {
+        prepared.skipped.push(("ja".into(), "excluded".into()));
+        return Ok(prepared);
+    }
+    for (split, valid) in [("train", false), ("dev", true)] {
+        for (tag, file) in files_between(&dir.join(split), "jaquad_", ".json")? {
+            for q in squad_questions(&file)? {
+                let passage = answer_window(&q.context, q.answer_start, q.answer.as_deref(), passage_chars("ja"));
+                if q.question.trim().is_empty() || passage.is_empty() {
+                    continue;
+                }
+                let record = Record {
+                    id: format!("jaquad:{}", q.id),
+                    lang: "ja".into(),
+                    query: q.question.trim().to_string(),
+                    passage,
+                    doc: Some(format!("jaquad:{tag}:{}", q.paragraph)),
+                    source: None,
+                    cross_only: false,
+                };
+                prepared.push(record, valid);
+            }
+        }
+    }
+    prepared.languages = vec!["ja".into()];
+    Ok(prepared)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -592,5 +706,76 @@ mod tests {
         assert_eq!(q1.doc, q2.doc, "one paragraph, one document");
         let t1 = p.train.iter().find(|r| r.lang == "th").unwrap();
         assert_eq!(t1.passage, "กรุงเทพเป็นเมืองหลวง");
+    }
+
+    fn write_gz(path: &Path, lines: &[serde_json::Value]) {
+        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
+        for l in lines {
+            writeln!(enc, "{l}").unwrap();
+        }
+        enc.finish().unwrap();
+    }
+
+    #[test]
+    fn squad2_fi_gives_each_question_in_both_languages_and_holds_out_whole_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let paragraphs: Vec<serde_json::Value> = (0..4)
+            .map(|a| {
+                serde_json::json!({"para_key": format!("d{a}-p0"), "article": a, "paragraph": 0,
+                    "context_fi": format!("Mylly {a} rakennettiin vuonna 1820."), "context_en": format!("Mill {a} was built in 1820.")})
+            })
+            .collect();
+        write_gz(&dir.path().join("paragraphs.jsonl.gz"), &paragraphs);
+        let questions: Vec<serde_json::Value> = (0..4)
+            .flat_map(|a| {
+                (0..2).map(move |q| {
+                    serde_json::json!({"key": format!("d{a}-p0-q{q}"), "para_key": format!("d{a}-p0"),
+                        "question_fi": format!("Milloin mylly {a} rakennettiin? {q}"), "question_en": format!("When was mill {a} built? {q}")})
+                })
+            })
+            .collect();
+        write_gz(&dir.path().join("questions.jsonl.gz"), &questions);
+        let options = PrepareOptions {
+            valid_every: 2,
+            exclude: Vec::new(),
+            only: Vec::new(),
+        };
+        let p = prepare_squad2_fi(dir.path(), &options).unwrap();
+        assert_eq!(p.languages, ["fi", "en"]);
+        assert_eq!((p.train.len(), p.valid.len()), (8, 8), "articles 1 and 3 held out, two languages each");
+        assert!(p.valid.iter().all(|r| r.id.contains("d1-") || r.id.contains("d3-")));
+        let group: Vec<&Record> = p.train.iter().filter(|r| r.id == "squad2-fi:d0-p0-q1").collect();
+        assert_eq!(group.len(), 2, "one group, both languages: X-X and X-Y pairs");
+        let fi = group.iter().find(|r| r.lang == "fi").unwrap();
+        let en = group.iter().find(|r| r.lang == "en").unwrap();
+        assert_eq!(fi.passage, "Mylly 0 rakennettiin vuonna 1820.");
+        assert_eq!(en.query, "When was mill 0 built? 1");
+        assert_ne!(fi.doc, en.doc);
+        // A question naming a missing paragraph is an error naming the file.
+        write_gz(
+            &dir.path().join("questions.jsonl.gz"),
+            &[serde_json::json!({"key": "x", "para_key": "nope", "question_fi": "a", "question_en": "b"})],
+        );
+        let err = prepare_squad2_fi(dir.path(), &options).unwrap_err().to_string();
+        assert!(err.contains("questions.jsonl.gz") && err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn jaquad_trains_on_train_and_validates_on_dev() {
+        let dir = tempfile::tempdir().unwrap();
+        for split in ["train", "dev"] {
+            std::fs::create_dir(dir.path().join(split)).unwrap();
+            let context = "東大寺は奈良にある。大仏で知られる。";
+            let squad = serde_json::json!({"data": [{"title": "東大寺", "paragraphs": [{"context": context, "qas": [
+                {"id": format!("{split}-1"), "question": "東大寺はどこにある?", "answers": [{"text": "奈良", "answer_start": 4}]}
+            ]}]}]});
+            std::fs::write(dir.path().join(split).join(format!("jaquad_{split}_0000.json")), squad.to_string()).unwrap();
+        }
+        let p = prepare_jaquad(dir.path(), &options()).unwrap();
+        assert_eq!(p.languages, ["ja"]);
+        assert_eq!(p.train.len(), 1);
+        assert_eq!(p.valid.len(), 1);
+        assert_eq!(p.valid[0].id, "jaquad:dev-1");
+        assert!(p.train[0].passage.contains("奈良"), "{}", p.train[0].passage);
     }
 }
