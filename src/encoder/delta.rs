@@ -195,7 +195,7 @@ fn copy_of(tensor: &QTensor) -> Result<QTensor, EncoderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::{Encoder, TextKind};
+    use crate::encoder::{Encoder, Precision, TextKind};
     use candle_core::quantized::GgmlDType;
 
     const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
@@ -204,7 +204,7 @@ mod tests {
     fn trained() -> (ModelFile, ModelFile) {
         let base = ModelFile::from_bytes(TINY).unwrap();
         let mut saved = ModelFile::from_bytes(TINY).unwrap();
-        let encoder = Encoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap();
+        let encoder = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
         encoder.store_into(&mut saved, GgmlDType::Q8_0).unwrap();
         let last = saved.config.num_layers - 1;
         let name = crate::encoder::weights::name(last, crate::encoder::weights::Part::ALL[0], "w");
