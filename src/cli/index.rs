@@ -122,7 +122,10 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
     let report = result.with_context(|| format!("indexing {}", args.dir.display()))?;
 
     let mut out = std::io::stdout().lock();
-    write_summary(&mut out, &report, warnings, "")?;
+    // An interrupted run that committed nothing has no summary to give: the index is as it was.
+    if report.committed || !report.interrupted {
+        write_summary(&mut out, &report, warnings, "")?;
+    }
     if report.interrupted {
         out.flush()?;
         eprintln!("mlsearch: {}", interrupted_message(&report));
@@ -139,15 +142,8 @@ fn interrupted_message(report: &IndexReport) -> String {
             "interrupted; committed: {} files, {} passages are searchable now",
             report.files, report.passages
         )
-    } else if report.files > 0 {
-        format!(
-            "interrupted before any passage was embedded; the index is as it was ({} files, {} passages)",
-            report.files, report.passages
-        )
     } else {
-        "interrupted before any passage was embedded; nothing is searchable yet (the vectors made so far are \
-         kept for the next run)"
-            .to_string()
+        "interrupted before a file was embedded whole: nothing committed, the index is as it was".to_string()
     };
     format!("{searchable}; {} files are left to index", report.not_reached)
 }

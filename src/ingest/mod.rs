@@ -277,8 +277,12 @@ pub fn index_folder(
             }
         }
         embedded_limit = kept_until;
-        if writer.is_fresh() && writer.manifest().files.values().all(|e| e.passages == 0) {
-            // Nothing to publish: the embedded windows stay in the cache for the next run.
+        if writer.manifest().files.values().all(|e| e.passages == 0) {
+            // Nothing to publish (a new index, or a `--rebuild`, stopped before a file was
+            // embedded whole): the index stays as it was, and the embedded windows stay in
+            // the cache for the next run.
+            report.not_reached += report.added + report.updated;
+            (report.added, report.updated, report.passages_written) = (0, 0, 0);
             writer.abandon();
             report.seconds = started.elapsed().as_secs_f64();
             return Ok(report);
@@ -737,7 +741,53 @@ mod tests {
         let report = index_with(&corpus, &index, &rest).unwrap();
         assert!(!report.interrupted);
         assert_eq!((report.added, report.unchanged, report.passages), (18, 12, 1200));
-        assert_eq!(stored_vectors(&index).len(), 1200);
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        // Keys are not reused: the left-out files' passages had keys of their own.
+        assert_eq!(store.manifest.vectors.as_ref().map(|v| v.count), Some(1200));
+    }
+
+    /// A `--rebuild` stopped before any file was embedded whole publishes nothing: the
+    /// index stays as it was.
+    #[test]
+    fn a_rebuild_stopped_before_a_file_is_embedded_keeps_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let (corpus, index) = (dir.path().join("corpus"), dir.path().join("index"));
+        write_corpus(
+            &corpus,
+            &[(
+                "mill.txt",
+                "The old mill by the river grinds wheat for the village baker.",
+            )],
+        );
+        index_with(&corpus, &index, &tiny(usize::MAX)).unwrap();
+        // One file of 1200 passages: the first window (512) ends inside it.
+        let records: String = (0..1200)
+            .map(|i| {
+                serde_json::json!({"id": format!("d{i}"), "lang": "en", "text": format!("comet {i}")}).to_string()
+                    + "\n"
+            })
+            .collect();
+        fs::write(corpus.join("comets.jsonl"), records).unwrap();
+        let stop = AtomicBool::new(false);
+        let embedder = Stopping {
+            inner: tiny(usize::MAX),
+            stop: &stop,
+        };
+        let options = IndexOptions {
+            embedder: Some(&embedder),
+            stop: Some(&stop),
+            rebuild: true,
+            ..Default::default()
+        };
+        let report = index_folder(&corpus, &index, &options, &mut |_| {}).unwrap();
+        assert!(report.interrupted && !report.committed, "{report:?}");
+        assert_eq!((report.added, report.not_reached), (0, 2), "{report:?}");
+        let store = Store::open(&index).unwrap();
+        assert_eq!(store.manifest.generation, 1);
+        let files: Vec<&str> = store.manifest.files.keys().map(String::as_str).collect();
+        assert_eq!(files, ["mill.txt"]);
+        assert_eq!(bm25_hits(&index, "mill").len(), 1);
     }
 
     fn write_corpus(corpus: &Path, files: &[(&str, &str)]) {
