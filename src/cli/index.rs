@@ -145,7 +145,11 @@ fn interrupted_message(report: &IndexReport) -> String {
     } else {
         "interrupted before a file was embedded whole: nothing committed, the index is as it was".to_string()
     };
-    format!("{searchable}; {} files are left to index", report.not_reached)
+    let left = match report.not_reached {
+        1 => "1 file is".to_string(),
+        n => format!("{n} files are"),
+    };
+    format!("{searchable}; {left} left to index")
 }
 
 /// This command line, as the shell would take it again, without `--rebuild` (the next
