@@ -10,6 +10,7 @@ mod export;
 mod formats;
 mod frozen_index;
 mod incremental;
+mod long_runs;
 mod mutation;
 mod query;
 mod safety;

@@ -162,6 +162,13 @@ pub struct IndexArgs {
     pub bm25: Bm25Args,
     #[command(flatten)]
     pub model: ModelChoice,
+    /// No progress lines on stderr when it is not a terminal (warnings and the summary
+    /// stay).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Seconds between two progress lines when stderr is not a terminal.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", hide = true)]
+    pub progress_every: f64,
 }
 
 /// `mlsearch query`.

@@ -12,6 +12,9 @@ mod serve;
 mod train;
 mod watch;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use args::{Cli, Command};
 
 /// Success.
@@ -26,6 +29,9 @@ pub const EXIT_INDEX: u8 = 3;
 pub const EXIT_NOTHING_TO_INDEX: u8 = 4;
 /// A failure of mlsearch itself (a bug to report), not of the input or the index.
 pub const EXIT_INTERNAL: u8 = 5;
+/// `index` was interrupted (Ctrl-C, SIGTERM): what was embedded is committed, the rest
+/// is left to the next run (128 + SIGINT, as a shell reports a process ended by Ctrl-C).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the parsed command; returns the exit code on success.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -42,6 +48,44 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => serve::serve(args),
         Command::Mcp(args) => serve::mcp(args),
     }
+}
+
+/// Sets `stop` at the first Ctrl-C or SIGTERM (and says `message` on stderr); exits the
+/// process with 130 at the second. The handlers are in place when this returns (a
+/// signal before them would end the process the default way, silently).
+pub fn stop_on_signals(stop: Arc<AtomicBool>, message: &'static str) -> anyhow::Result<()> {
+    use std::future::Future;
+    use std::task::Poll;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (installed, ready) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            // A first poll registers a signal future's handlers; true when it is done already.
+            async fn arm(signal: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+                std::future::poll_fn(|cx| Poll::Ready(signal.as_mut().poll(cx).is_ready())).await
+            }
+            let first = mlsearch::server::shutdown_signal();
+            tokio::pin!(first);
+            let done = arm(&mut first).await;
+            let _ = installed.send(());
+            if !done {
+                first.await;
+            }
+            // Listening for the second before saying so: it may come at once.
+            let second = mlsearch::server::shutdown_signal();
+            tokio::pin!(second);
+            let done = arm(&mut second).await;
+            stop.store(true, Ordering::SeqCst);
+            eprintln!("mlsearch: {message}");
+            if !done {
+                second.await;
+            }
+        });
+        eprintln!("mlsearch: stopped at once; the index is as of its last commit");
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+    let _ = ready.recv_timeout(std::time::Duration::from_secs(5));
+    Ok(())
 }
 
 /// A progress bar on stderr with `template` (indicatif), hidden when stderr is not a

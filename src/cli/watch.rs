@@ -4,7 +4,7 @@
 //! good, and an interrupted embedding resumes from its cache).
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         max_delay: Duration::from_millis(args.max_delay_ms.max(args.debounce_ms)),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    stop_on_signals(stop.clone())?;
+    super::stop_on_signals(
+        stop.clone(),
+        "stopping after the run in progress (Ctrl-C again to stop now)",
+    )?;
     eprintln!("mlsearch: watching {} (Ctrl-C to stop)", args.index.dir.display());
     let mut warnings = 0;
     watch(
@@ -54,17 +57,4 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     .with_context(|| format!("watching {}", args.index.dir.display()))?;
     eprintln!("mlsearch: stopped");
     Ok(EXIT_OK)
-}
-
-/// Sets `stop` at the first Ctrl-C / SIGTERM; exits at the second.
-fn stop_on_signals(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    std::thread::spawn(move || {
-        runtime.block_on(mlsearch::server::shutdown_signal());
-        stop.store(true, Ordering::Relaxed);
-        eprintln!("mlsearch: stopping after the run in progress (Ctrl-C again to stop now)");
-        runtime.block_on(mlsearch::server::shutdown_signal());
-        std::process::exit(130);
-    });
-    Ok(())
 }

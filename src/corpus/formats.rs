@@ -30,9 +30,15 @@ pub enum ReadError {
     /// A `.gz` file that inflates past the size limit.
     #[error("inflates past the size limit of {0} bytes (--max-filesize)")]
     Inflates(u64),
-    /// JSON that does not parse or has no documents in a layout mlsearch knows.
+    /// JSON that does not parse or has no documents in a layout mlsearch knows, though
+    /// it looks like a document file (it names a text field).
     #[error("{0}")]
     Json(String),
+    /// JSON that is not a document file (a `package.json`, `renovate.json`, a test
+    /// fixture): no record names a text field, so nothing was meant to be indexed. The
+    /// indexer counts such files in its summary instead of warning about each.
+    #[error("no documents: expected SQuAD (`data[].paragraphs[].context`) or records with a \"text\" field")]
+    NotDocuments,
     /// A DOCX, ODT or EPUB file whose zip container or XML cannot be read.
     #[error("not a readable {format} file: {reason}")]
     Container {
@@ -282,8 +288,21 @@ fn read_jsonl(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Re
     Ok(())
 }
 
+/// The keys of a record's text (and of a SQuAD paragraph's): a JSON file that names
+/// none of them is not a document file.
+const TEXT_KEYS: [&str; 4] = ["text", "contents", "body", "context"];
+
 fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), ReadError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ReadError::Json(format!("invalid JSON: {e}")))?;
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        // A file that never names a text field (JSON with comments such as a
+        // `tsconfig.json`, a template) was not meant to be indexed; damage to a document
+        // file is reported.
+        Err(_) if !TEXT_KEYS.iter().any(|key| text.contains(&format!("\"{key}\""))) => {
+            return Err(ReadError::NotDocuments)
+        }
+        Err(e) => return Err(ReadError::Json(format!("invalid JSON: {e}"))),
+    };
     if let Some(articles) = value.get("data").and_then(Value::as_array) {
         // SQuAD layout: every paragraph's context is a document `<file>#<article>-<paragraph>`.
         for (a, article) in articles.iter().enumerate() {
@@ -317,6 +336,15 @@ fn read_json(rel: &str, text: &str, outcome: &mut ReadOutcome) -> Result<(), Rea
         }
     }
     if outcome.documents.is_empty() {
+        // Records that name a text field but fail (an invalid language tag, a text that is
+        // not a string) look like documents: that is reported.
+        let named = records.iter().any(|r| {
+            r.as_object()
+                .is_some_and(|o| TEXT_KEYS[..3].iter().any(|k| o.contains_key(*k)))
+        });
+        if !named {
+            return Err(ReadError::NotDocuments);
+        }
         return Err(ReadError::Json(
             "no documents: expected SQuAD (`data[].paragraphs[].context`) or records with a \"text\" field".into(),
         ));
@@ -357,6 +385,37 @@ mod tests {
         assert_eq!(out.documents.len(), 2);
         assert_eq!(out.documents[1].id, "squad.json#0-1");
         assert_eq!(out.documents[1].title, "Super Bowl");
+    }
+
+    /// Issue 29: JSON that never names a text field is not a document file (counted, not
+    /// warned about); JSON that does and fails is reported.
+    #[test]
+    fn json_without_text_fields_is_not_a_document_file() {
+        let read = |name: &str, data: &str| read_documents(&file(name), data.as_bytes(), 1 << 20);
+        let quiet = [
+            (
+                "package.json",
+                r#"{"name":"left-pad","version":"1.3.0","scripts":{"test":"node test"}}"#,
+            ),
+            ("renovate.json", r#"{"extends":["config:base"]}"#),
+            ("fixture.json", r#"[1, 2, {"a": null}]"#),
+            (
+                "tsconfig.json",
+                "{\n  // comments are not JSON\n  \"compilerOptions\": {}\n}",
+            ),
+        ];
+        for (name, data) in quiet {
+            assert_eq!(read(name, data).unwrap_err(), ReadError::NotDocuments, "{name}");
+        }
+        let reported = [
+            ("broken.json", r#"[{"text": "An unfinished record"#),
+            ("numbers.json", r#"[{"id": 1, "text": 42}]"#),
+            ("tags.json", r#"{"text": "Hallo", "lang": "not a tag!"}"#),
+            ("empty-squad.json", r#"{"data": []}"#),
+        ];
+        for (name, data) in reported {
+            assert!(matches!(read(name, data), Err(ReadError::Json(_))), "{name}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! to learn language means and add the centred vectors ([`Window`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
 use super::embed_cache::{cache_path, embed_cached, read_complete, CachedEmbedding};
@@ -61,12 +62,14 @@ impl Window {
 
 /// Embeds every window that arrives on `windows` into the cache in `dir`, sending the
 /// count of passages embedded so far on `done`; returns the windows once the sender hangs
-/// up (or the first error).
+/// up, `stop` is set (the window being embedded is finished first), or at the first
+/// error.
 pub fn embed_windows(
     embedder: &dyn PassageEmbedder,
     dir: &Path,
     windows: Receiver<Pending>,
     done: Sender<usize>,
+    stop: Option<&AtomicBool>,
 ) -> Result<Vec<Window>> {
     let embed = |chunk: &[&str]| embedder.embed_passages(chunk);
     let how = CachedEmbedding {
@@ -79,6 +82,9 @@ pub fn embed_windows(
     let mut finished = Vec::new();
     let mut before = 0;
     for pending in windows {
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            break;
+        }
         let texts: Vec<&str> = pending.texts.iter().map(String::as_str).collect();
         embed_cached(&how, &texts, dir, &mut |count, _| {
             let _ = done.send(before + count);

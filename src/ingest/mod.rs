@@ -13,7 +13,7 @@ mod watch;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -53,6 +53,10 @@ pub struct IndexOptions<'a> {
     pub max_file_bytes: u64,
     /// Which files of the folder to take (hidden files, ignore files, globs).
     pub walk: WalkOptions,
+    /// Set by an interrupt (Ctrl-C): the run reads no further file, finishes the window
+    /// being embedded, and commits the files whose passages are all embedded
+    /// ([`IndexReport::interrupted`]); the next run indexes the rest.
+    pub stop: Option<&'a AtomicBool>,
 }
 
 impl Default for IndexOptions<'_> {
@@ -67,6 +71,7 @@ impl Default for IndexOptions<'_> {
             bm25_b: None,
             max_file_bytes: MAX_FILE_BYTES,
             walk: WalkOptions::default(),
+            stop: None,
         }
     }
 }
@@ -90,6 +95,8 @@ pub enum Progress<'a> {
         rel_path: &'a str,
         /// Its size.
         bytes: u64,
+        /// Its passages added by this run (0 when unchanged or skipped).
+        passages: usize,
     },
     /// Something the user should know (a skipped file, a repaired one).
     Warning(String),
@@ -117,6 +124,9 @@ pub struct IndexReport {
     pub skipped: usize,
     /// Files ignored for their type.
     pub unsupported: usize,
+    /// JSON files that hold no documents and name no text field (`package.json`): not
+    /// document files, counted here rather than reported one by one.
+    pub json_without_documents: usize,
     /// Files and folders left out, by rule (hidden, ignore files, `--glob`).
     pub ignored: BTreeMap<IgnoreRule, Ignored>,
     /// Passages written by this run.
@@ -131,6 +141,13 @@ pub struct IndexReport {
     pub languages: BTreeMap<String, u64>,
     /// Whether a commit was made (false when nothing changed).
     pub committed: bool,
+    /// The run was stopped ([`IndexOptions::stop`]): what it had embedded is committed
+    /// (when anything), the rest is left to the next run.
+    pub interrupted: bool,
+    /// Files of the folder an interrupted run left to the next one: not read yet, or read
+    /// but with passages not embedded yet (a changed one of these is out of the index
+    /// until then).
+    pub not_reached: usize,
     /// Wall time.
     pub seconds: f64,
 }
@@ -232,8 +249,45 @@ pub fn index_folder(
         threads,
         embedder,
         cache_dir: &cache_dir,
+        stop: options.stop,
     };
-    let windows = reading.run(&mut writer, &mut report, progress)?;
+    let read = reading.run(&mut writer, &mut report, progress)?;
+    let windows = read.windows;
+    // Passages of the run's windows whose vectors are added (all but those of files left
+    // out after an interrupt).
+    let mut embedded_limit = usize::MAX;
+    if read.stopped {
+        report.interrupted = true;
+        report.not_reached = found.files.len() - read.handled;
+        // Keep the files whose passages are all embedded; the others go to the next run.
+        let embedded: usize = windows.iter().flatten().map(|w| w.keys.len()).sum();
+        let mut kept_until = 0;
+        for (rel_path, known, start, end) in &read.added {
+            if embedder.is_some() && *end > embedded {
+                writer.remove_file(rel_path)?;
+                report.not_reached += 1;
+                if *known {
+                    report.updated -= 1;
+                } else {
+                    report.added -= 1;
+                }
+                report.passages_written -= (end - start) as u64;
+            } else {
+                kept_until = *end;
+            }
+        }
+        embedded_limit = kept_until;
+        if writer.manifest().files.values().all(|e| e.passages == 0) {
+            // Nothing to publish (a new index, or a `--rebuild`, stopped before a file was
+            // embedded whole): the index stays as it was, and the embedded windows stay in
+            // the cache for the next run.
+            report.not_reached += report.added + report.updated;
+            (report.added, report.updated, report.passages_written) = (0, 0, 0);
+            writer.abandon();
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+    }
 
     let seen: BTreeSet<&str> = found.files.iter().map(|f| f.rel_path.as_str()).collect();
     let gone: Vec<String> = writer
@@ -255,8 +309,7 @@ pub fn index_folder(
         });
     }
     if let (Some(vectors), Some(windows)) = (writer.vectors(), windows) {
-        add_vectors(vectors, &windows, options.centre_languages)?;
-        report.passages_embedded = windows.iter().map(|w| w.keys.len() as u64).sum();
+        report.passages_embedded = add_vectors(vectors, &windows, embedded_limit, options.centre_languages)? as u64;
     }
     // BM25 parameters are read at query time: a change needs a commit, not a re-index.
     let bm25 = writer
@@ -292,26 +345,46 @@ struct Reading<'a> {
     /// The encoder, when this run embeds.
     embedder: Option<&'a dyn PassageEmbedder>,
     cache_dir: &'a Path,
+    /// Set by an interrupt.
+    stop: Option<&'a AtomicBool>,
+}
+
+/// What [`Reading::run`] did.
+struct Read {
+    /// The embedded windows (when embedding).
+    windows: Option<Vec<Window>>,
+    /// Files added to the writer, in order: path, whether it was indexed before, and the
+    /// range of its passages in the run's embedding order.
+    added: Vec<(String, bool, usize, usize)>,
+    /// Files handed to the writer or counted (read, unchanged, failed).
+    handled: usize,
+    /// The run was stopped before the last file.
+    stopped: bool,
 }
 
 impl Reading<'_> {
-    /// Reads every file into `writer`; returns the embedded windows (when embedding).
+    /// Reads every file into `writer` (up to an interrupt); returns the embedded windows
+    /// (when embedding) and what was added.
     fn run(
         &self,
         writer: &mut StoreWriter,
         report: &mut IndexReport,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<Option<Vec<Window>>> {
+    ) -> Result<Read> {
         let previous: HashMap<String, FileEntry> = writer.manifest().files.clone().into_iter().collect();
         let next = AtomicUsize::new(0);
         let (sender, receiver) = mpsc::sync_channel::<(usize, Prepared)>(self.threads * 4);
         let mut queued = 0usize;
-        std::thread::scope(|scope| -> Result<Option<Vec<Window>>> {
+        let mut added = Vec::new();
+        let stopped = || self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+        let mut stopping = false;
+        let mut expected = 0;
+        let windows = std::thread::scope(|scope| -> Result<Option<Vec<Window>>> {
             let mut stream = self.embedder.map(|embedder| {
                 let (to_embed, windows) = mpsc::sync_channel::<Pending>(1);
                 let (done_sender, done) = mpsc::channel::<usize>();
-                let cache_dir = self.cache_dir;
-                let thread = scope.spawn(move || embed_windows(embedder, cache_dir, windows, done_sender));
+                let (cache_dir, stop) = (self.cache_dir, self.stop);
+                let thread = scope.spawn(move || embed_windows(embedder, cache_dir, windows, done_sender, stop));
                 (to_embed, done, thread, Pending::default())
             });
             for _ in 0..self.threads {
@@ -327,21 +400,36 @@ impl Reading<'_> {
             }
             drop(sender);
             let mut waiting = BTreeMap::new();
-            let mut expected = 0;
             'files: for (i, prepared) in receiver {
                 waiting.insert(i, prepared);
                 while let Some(prepared) = waiting.remove(&expected) {
+                    if stopped() {
+                        // The workers stop when the receiver goes.
+                        stopping = true;
+                        break 'files;
+                    }
                     let file = &self.files[expected];
                     expected += 1;
                     let known = previous.contains_key(&file.rel_path);
+                    let mut passages_added = 0;
                     let bytes = match prepared {
                         Prepared::Unchanged { bytes } => {
                             report.unchanged += 1;
                             bytes
                         }
+                        // A file that held documents before is reported as any failure.
+                        Prepared::Failed { reason, bytes } | Prepared::NotDocuments { reason, bytes } if known => {
+                            report.skipped += 1;
+                            progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
+                            bytes
+                        }
                         Prepared::Failed { reason, bytes } => {
                             report.skipped += 1;
                             progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
+                            bytes
+                        }
+                        Prepared::NotDocuments { bytes, .. } => {
+                            report.json_without_documents += 1;
                             bytes
                         }
                         Prepared::Read {
@@ -360,6 +448,8 @@ impl Reading<'_> {
                             report.passages_written += u64::from(entry.passages);
                             let bytes = entry.bytes;
                             let keys = writer.add_file(&file.rel_path, entry, &passages)?;
+                            added.push((file.rel_path.clone(), known, queued, queued + keys.len()));
+                            passages_added = keys.len();
                             if let Some((to_embed, _, _, pending)) = stream.as_mut() {
                                 for (key, passage) in keys.into_iter().zip(&passages) {
                                     pending.keys.push(key);
@@ -379,6 +469,7 @@ impl Reading<'_> {
                     progress(Progress::File {
                         rel_path: &file.rel_path,
                         bytes,
+                        passages: passages_added,
                     });
                     if let Some(done) = stream.as_ref().and_then(|(_, done, _, _)| done.try_iter().last()) {
                         progress(Progress::Embedded { done, total: queued });
@@ -388,7 +479,8 @@ impl Reading<'_> {
             let Some((to_embed, done, thread, pending)) = stream else {
                 return Ok(None);
             };
-            if !pending.is_empty() {
+            // After an interrupt the window being filled is not embedded.
+            if !pending.is_empty() && !stopping {
                 let _ = to_embed.send(pending);
             }
             drop(to_embed);
@@ -399,21 +491,41 @@ impl Reading<'_> {
                 });
             }
             thread.join().expect("the embedding thread does not panic").map(Some)
+        })?;
+        // Stopped while the last windows were embedded: the files are all read, some of
+        // their passages not embedded.
+        let embedded: usize = windows.iter().flatten().map(|w| w.keys.len()).sum();
+        stopping |= windows.is_some() && embedded < queued;
+        Ok(Read {
+            windows,
+            added,
+            handled: expected,
+            stopped: stopping,
         })
     }
 }
 
-/// Adds a run's vectors, one window in memory at a time.
-fn add_vectors(vectors: &mut Vectors, windows: &[Window], centre_languages: bool) -> Result<()> {
+/// Adds the vectors of a run's first `limit` passages, one window in memory at a time;
+/// returns how many.
+fn add_vectors(vectors: &mut Vectors, windows: &[Window], limit: usize, centre_languages: bool) -> Result<usize> {
     let dim = vectors.dim();
+    let mut added = 0;
     add_raw_vectors(vectors, centre_languages, &mut |sink| {
+        added = 0;
         for window in windows {
-            for ((key, lang), vector) in window.keys.iter().zip(&window.langs).zip(window.vectors(dim)?) {
+            let take = window.keys.len().min(limit - added);
+            if take == 0 {
+                break;
+            }
+            let raw = window.vectors(dim)?;
+            for ((key, lang), vector) in window.keys.iter().zip(&window.langs).zip(raw).take(take) {
                 sink(*key, lang, vector)?;
             }
+            added += take;
         }
         Ok(())
-    })
+    })?;
+    Ok(added)
 }
 
 /// A visitor of raw passage vectors: called with a sink for (key, language, vector).
@@ -560,6 +672,122 @@ mod tests {
         let (a, b) = (stored_vectors(&index), stored_vectors(&clean));
         assert_eq!(a.len(), 1200);
         assert_eq!(a, b);
+    }
+
+    /// The tiny model, setting `stop` (as Ctrl-C does) when it is first asked to embed.
+    struct Stopping<'a> {
+        inner: Interrupted,
+        stop: &'a AtomicBool,
+    }
+
+    impl PassageEmbedder for Stopping<'_> {
+        fn identity(&self) -> &ModelIdentity {
+            self.inner.identity()
+        }
+        fn dim(&self) -> usize {
+            self.inner.dim()
+        }
+        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            self.stop.store(true, Ordering::SeqCst);
+            self.inner.embed_passages(texts)
+        }
+    }
+
+    /// Issue 29: a run stopped while its first window is embedded finishes that window,
+    /// commits the files whose passages are all in it (not the one it cuts), and the next
+    /// run indexes the rest.
+    #[test]
+    fn a_stopped_run_commits_the_files_it_embedded_and_the_next_run_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        fs::create_dir(&corpus).unwrap();
+        // 30 files of 40 passages: the first window (512) ends inside the 13th file.
+        for f in 0..30 {
+            let records: String = (0..40)
+                .map(|i| {
+                    let text = format!("file {f} passage {i} tells of the river, the mill and the baker");
+                    serde_json::json!({"id": format!("f{f}-{i}"), "lang": "en", "text": text}).to_string() + "\n"
+                })
+                .collect();
+            fs::write(corpus.join(format!("f{f:02}.jsonl")), records).unwrap();
+        }
+        let index = dir.path().join("index");
+        let stop = AtomicBool::new(false);
+        let embedder = Stopping {
+            inner: tiny(usize::MAX),
+            stop: &stop,
+        };
+        let options = IndexOptions {
+            embedder: Some(&embedder),
+            stop: Some(&stop),
+            ..Default::default()
+        };
+        let report = index_folder(&corpus, &index, &options, &mut |_| {}).unwrap();
+        assert!(report.interrupted && report.committed, "{report:?}");
+        assert_eq!((report.files, report.passages), (12, 480), "{report:?}");
+        assert_eq!((report.added, report.not_reached), (12, 18), "{report:?}");
+        assert_eq!(
+            embedder.inner.texts.load(Ordering::SeqCst),
+            WINDOW,
+            "one window, finished"
+        );
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        assert!(store.manifest.files.contains_key("f11.jsonl") && !store.manifest.files.contains_key("f12.jsonl"));
+        assert_eq!(stored_vectors(&index).len(), 480);
+        assert!(!bm25_hits(&index, "baker").is_empty());
+
+        let rest = tiny(usize::MAX);
+        let report = index_with(&corpus, &index, &rest).unwrap();
+        assert!(!report.interrupted);
+        assert_eq!((report.added, report.unchanged, report.passages), (18, 12, 1200));
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        // Keys are not reused: the left-out files' passages had keys of their own.
+        assert_eq!(store.manifest.vectors.as_ref().map(|v| v.count), Some(1200));
+    }
+
+    /// A `--rebuild` stopped before any file was embedded whole publishes nothing: the
+    /// index stays as it was.
+    #[test]
+    fn a_rebuild_stopped_before_a_file_is_embedded_keeps_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let (corpus, index) = (dir.path().join("corpus"), dir.path().join("index"));
+        write_corpus(
+            &corpus,
+            &[(
+                "mill.txt",
+                "The old mill by the river grinds wheat for the village baker.",
+            )],
+        );
+        index_with(&corpus, &index, &tiny(usize::MAX)).unwrap();
+        // One file of 1200 passages: the first window (512) ends inside it.
+        let records: String = (0..1200)
+            .map(|i| {
+                serde_json::json!({"id": format!("d{i}"), "lang": "en", "text": format!("comet {i}")}).to_string()
+                    + "\n"
+            })
+            .collect();
+        fs::write(corpus.join("comets.jsonl"), records).unwrap();
+        let stop = AtomicBool::new(false);
+        let embedder = Stopping {
+            inner: tiny(usize::MAX),
+            stop: &stop,
+        };
+        let options = IndexOptions {
+            embedder: Some(&embedder),
+            stop: Some(&stop),
+            rebuild: true,
+            ..Default::default()
+        };
+        let report = index_folder(&corpus, &index, &options, &mut |_| {}).unwrap();
+        assert!(report.interrupted && !report.committed, "{report:?}");
+        assert_eq!((report.added, report.not_reached), (0, 2), "{report:?}");
+        let store = Store::open(&index).unwrap();
+        assert_eq!(store.manifest.generation, 1);
+        let files: Vec<&str> = store.manifest.files.keys().map(String::as_str).collect();
+        assert_eq!(files, ["mill.txt"]);
+        assert_eq!(bm25_hits(&index, "mill").len(), 1);
     }
 
     fn write_corpus(corpus: &Path, files: &[(&str, &str)]) {

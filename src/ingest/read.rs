@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 
-use crate::corpus::{read_documents, split_passages, Passage, SourceFile};
+use crate::corpus::{read_documents, split_passages, Passage, ReadError, SourceFile};
 use crate::store::FileEntry;
 
 /// A file after the worker threads' part of the work.
@@ -14,6 +14,9 @@ pub(super) enum Prepared {
     Unchanged { bytes: u64 },
     /// Could not be read or parsed.
     Failed { reason: String, bytes: u64 },
+    /// JSON that holds no documents and names no text field (a `package.json`): not a
+    /// document file, counted rather than reported.
+    NotDocuments { reason: String, bytes: u64 },
     /// New or changed: its manifest entry and passages.
     Read {
         entry: FileEntry,
@@ -88,6 +91,12 @@ fn prepare_file(
     }
     let outcome = match read_documents(file, &bytes, max_bytes) {
         Ok(outcome) => outcome,
+        Err(e @ ReadError::NotDocuments) => {
+            return Prepared::NotDocuments {
+                reason: e.to_string(),
+                bytes: size,
+            }
+        }
         Err(e) => {
             return Prepared::Failed {
                 reason: e.to_string(),
