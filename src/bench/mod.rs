@@ -8,6 +8,7 @@
 pub mod lareqa;
 pub mod metrics;
 pub mod miracl;
+pub mod query_lang;
 pub mod speed;
 
 use std::collections::HashMap;

@@ -13,7 +13,7 @@ use mlsearch::search::{Mode, SearchOptions};
 use mlsearch::store::EncoderEmbedder;
 use mlsearch::store::{Alignment, Bm25Params};
 
-use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, SpeedArgs};
+use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, QueryLangArgs, SpeedArgs};
 use super::EXIT_OK;
 
 pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
@@ -23,7 +23,96 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
         BenchCommand::Miracl(a) => miracl_bench(a),
         BenchCommand::Speed(a) => speed_bench(a),
         BenchCommand::Eval(a) => eval(a),
+        BenchCommand::QueryLang(a) => query_lang_bench(a),
     }
+}
+
+fn query_lang_bench(args: QueryLangArgs) -> anyhow::Result<u8> {
+    use mlsearch::bench::query_lang;
+    use mlsearch::encoder::TextKind;
+    use mlsearch::engine::{Engine, EngineOptions};
+    use mlsearch::ingest::embed_cache::{embed_cached, CachedEmbedding};
+
+    let texts = query_lang::read_labelled(&args.queries)?;
+    let dir = &args.location.index;
+    let engine = Engine::open(
+        dir,
+        &EngineOptions {
+            model: args.model.spec(),
+            dense: !args.no_vectors,
+        },
+    )
+    .with_context(|| format!("opening index {}", dir.display()))?;
+    let vectors = match engine.encoder() {
+        Some(model) if !args.no_vectors => {
+            let cache = match &args.work {
+                Some(work) => work.clone(),
+                None => default_work_dir(),
+            }
+            .join("embeddings");
+            let embed = |chunk: &[&str]| Ok(model.encoder.embed(chunk, TextKind::Query)?);
+            let how = CachedEmbedding {
+                model: &model.identity,
+                kind: TextKind::Query,
+                dim: model.encoder.dim(),
+                chunk: 512,
+                embed: &embed,
+            };
+            let strs: Vec<&str> = texts.iter().map(|t| t.text.as_str()).collect();
+            let bar = bar("embedding queries");
+            let vectors = embed_cached(&how, &strs, &cache, &mut |d, t| update(&bar, d, t))?;
+            bar.finish_and_clear();
+            Some(vectors)
+        }
+        _ => None,
+    };
+    let mut evidence = match &args.evidence {
+        Some(path) => Some(create(path)?),
+        None => None,
+    };
+    let searcher = engine.searcher();
+    let report = query_lang::run(
+        &searcher,
+        &texts,
+        vectors.as_deref(),
+        evidence.as_mut().map(|w| w as &mut dyn Write),
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(
+        out,
+        "index languages: {}; query vectors: {}; {:.1} µs per identification\n",
+        searcher.languages().keys().cloned().collect::<Vec<_>>().join(" "),
+        if report.vectors { "yes" } else { "no" },
+        report.micros_per_query
+    )?;
+    writeln!(out, "| lang | texts | right | unsure | wrong (most often) |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for (lang, s) in &report.languages {
+        let top = s
+            .wrong
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(l, n)| format!("{} ({l} {n})", s.wrong.values().sum::<usize>()));
+        writeln!(
+            out,
+            "| {lang} | {} | {:.3} | {:.3} | {} |",
+            s.n,
+            s.accuracy(),
+            s.unsure as f64 / s.n.max(1) as f64,
+            top.unwrap_or_else(|| "0".into())
+        )?;
+    }
+    let min = report.languages.values().map(|s| s.accuracy()).fold(1.0, f64::min);
+    writeln!(
+        out,
+        "| **mean** | | **{:.3}** (min {min:.3}) | | |",
+        report.mean_accuracy()
+    )?;
+    Ok(EXIT_OK)
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<u8> {
@@ -494,9 +583,13 @@ fn default_data(name: &str) -> PathBuf {
 }
 
 fn work_dir(common: &BenchCommon) -> PathBuf {
-    if let Some(dir) = &common.work {
-        return dir.clone();
+    match &common.work {
+        Some(dir) => dir.clone(),
+        None => default_work_dir(),
     }
+}
+
+fn default_work_dir() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
