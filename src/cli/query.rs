@@ -34,7 +34,7 @@ impl<'a> JsonHit<'a> {
             qid,
             hit,
             query_lang: &results.query_lang,
-            query_lang_confidence: (results.query_lang_confidence * 1000.0).round() / 1000.0,
+            query_lang_confidence: results.query_lang_confidence,
             query_lang_source: explain.then_some(results.query_lang_source),
         }
     }
