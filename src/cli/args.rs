@@ -505,6 +505,10 @@ pub struct LareqaArgs {
     /// scripts/fit_alignment.py); languages without a map keep their vectors.
     #[arg(long, value_name = "DIR", conflicts_with = "no_centring")]
     pub align: Option<PathBuf>,
+    /// Read each question as a user's search would, its language identified among the
+    /// data's languages (script, text detector, nearest language mean), not given.
+    #[arg(long)]
+    pub detect_query_lang: bool,
     #[command(flatten)]
     pub common: BenchCommon,
 }

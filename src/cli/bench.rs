@@ -177,6 +177,38 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         data.edge_cases
     );
 
+    let mut data = data;
+    let mut model_name = None;
+    // Raw vectors first: identifying the question language (--detect-query-lang) uses them.
+    let raw = if modes.iter().any(|&m| m != Mode::Bm25) {
+        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
+        model_name = Some(identity.name.clone());
+        let model = EncoderEmbedder { encoder, identity };
+        let bar = bar("embedding");
+        let vectors = benchmarks::lareqa_dense(&data, &model, &work, &mut |what, d, t| {
+            bar.set_message(format!("embedding {what}"));
+            update(&bar, d, t)
+        })?;
+        bar.finish_and_clear();
+        Some(vectors)
+    } else {
+        None
+    };
+    let identified = if args.detect_query_lang {
+        let dense = raw.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice()));
+        let right = benchmarks::identify_questions(&mut data, dense)?;
+        eprintln!(
+            "query language identified (not given), share right: {}",
+            right
+                .iter()
+                .map(|(l, r)| format!("{l} {r:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Some(right)
+    } else {
+        None
+    };
     let bm25 = if modes.iter().any(|&m| m != Mode::Dense) {
         let bar = bar("BM25 questions");
         let lists = benchmarks::lareqa_bm25(
@@ -191,30 +223,20 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let mut model_name = None;
-    let dense = if modes.iter().any(|&m| m != Mode::Bm25) {
-        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
-        model_name = Some(identity.name.clone());
-        let model = EncoderEmbedder { encoder, identity };
-        let bar = bar("embedding");
-        let vectors = benchmarks::lareqa_dense(&data, &model, &work, &mut |what, d, t| {
-            bar.set_message(format!("embedding {what}"));
-            update(&bar, d, t)
-        })?;
-        bar.finish_and_clear();
-        let (mut questions, mut candidates) = vectors;
-        if !args.no_centring {
-            benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
+    let dense = match raw {
+        Some((mut questions, mut candidates)) => {
+            if !args.no_centring {
+                benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
+            }
+            if let Some(dir) = &args.align {
+                let dim = candidates.first().map_or(0, Vec::len);
+                let alignment = Alignment::load_dir(dir, dim)?;
+                eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
+                benchmarks::align_by_language(&data, &alignment, &mut questions, &mut candidates);
+            }
+            Some((questions, candidates))
         }
-        if let Some(dir) = &args.align {
-            let dim = candidates.first().map_or(0, Vec::len);
-            let alignment = Alignment::load_dir(dir, dim)?;
-            eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
-            benchmarks::align_by_language(&data, &alignment, &mut questions, &mut candidates);
-        }
-        Some((questions, candidates))
-    } else {
-        None
+        None => None,
     };
     let evidence = Evidence {
         dense: dense.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
@@ -274,6 +296,8 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
             "candidates": candidates,
             "questions": questions,
             "edge_cases": data.edge_cases,
+            "query_lang": if identified.is_some() { "identified" } else { "given" },
+            "query_lang_identified_right": identified,
             "reports": reports,
             "seconds": seconds,
         });
@@ -283,9 +307,10 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let model = model_name.unwrap_or_else(|| "-".into());
     writeln!(
         out,
-        "{name}: {} candidates, {} questions, {:.0} s\n",
+        "{name}: {} candidates, {} questions, query language {}, {:.0} s\n",
         data.candidates.len(),
         data.questions.len(),
+        if identified.is_some() { "identified" } else { "given" },
         seconds
     )?;
     writeln!(
