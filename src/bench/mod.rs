@@ -197,3 +197,26 @@ pub fn identify_questions(
     }
     Ok(right.into_iter().map(|(l, (n, r))| (l, r as f64 / n as f64)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detected_questions_are_read_in_their_identified_language() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lareqa");
+        let mut data = Dataset::load(Path::new(dir)).unwrap();
+        assert!(data
+            .questions
+            .iter()
+            .all(|q| q.read_as.as_deref() == Some(q.lang.as_str())));
+        let right = identify_questions(&mut data, None).unwrap();
+        assert_eq!(right.keys().collect::<Vec<_>>(), ["de", "en", "es"]);
+        // Whatever was found is one of the data's languages, or unknown.
+        for q in &data.questions {
+            assert!(q.read_as.as_ref().is_none_or(|l| data.langs.contains(l)), "{q:?}");
+        }
+        let mean = right.values().sum::<f64>() / right.len() as f64;
+        assert!(mean >= 0.5, "{right:?}");
+    }
+}
