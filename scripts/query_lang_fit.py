@@ -5,7 +5,10 @@ on TRAINING texts, from the evidence `mlsearch bench query-lang --evidence` writ
     python3 scripts/query_lang_data.py                      # target/query-lang/{train,xquad}.tsv
     ./target/release/mlsearch bench query-lang --index target/xquad-index \
         --queries target/query-lang/train.tsv --evidence target/query-lang/train.evidence.jsonl
-    python3 scripts/query_lang_fit.py target/query-lang/train.evidence.jsonl
+    python3 scripts/query_lang_fit.py target/query-lang/train.evidence.jsonl \
+        target/ntrex-lang/train.evidence.jsonl      # and FLORES rows on the 67-language index
+
+With several evidence files (one per index), the grid maximises the mean of their scores.
 
 The rule: the text detector (restricted to the index's languages of the query's script)
 votes with min(1, confidence / TEXT_SCALE), the nearest language mean with
@@ -62,16 +65,19 @@ def score(rows, params, use_vector=True):
 
 
 def main():
-    rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
-    print(f"{len(rows)} texts")
+    sets = [[json.loads(l) for l in open(path, encoding="utf-8")] for path in sys.argv[1:]]
+    print(" + ".join(f"{len(rows)} texts" for rows in sets))
     grid = itertools.product(
-        [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0],
-        [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1],
-        [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+        [0.1, 0.2, 0.3, 0.5, 0.7, 1.0],
+        [0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2],
+        [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
     )
     results = []
     for params in grid:
-        mean, worst, _, _, utility = score(rows, params)
+        scores = [score(rows, params) for rows in sets]
+        mean = sum(s[0] for s in scores) / len(scores)
+        worst = min(s[1] for s in scores)
+        utility = sum(s[4] for s in scores) / len(scores)
         results.append((round(utility, 4), round(mean, 4), round(worst, 4), params))
     results.sort(key=lambda r: (r[0], r[1], r[2]), reverse=True)
     print("best (utility: right + unknown/2, mean right, worst right, (TEXT_SCALE, VECTOR_MARGIN, MIN_CONFIDENCE)):")
@@ -79,9 +85,12 @@ def main():
         print(" ", r)
     best = results[0][3]
     print("\nMIN_CONFIDENCE at the chosen scales (utility, mean right, worst right):")
-    for c in [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]:
-        mean, worst, _, wrong, utility = score(rows, (best[0], best[1], c))
-        print(f"  {c:.2f}: {utility:.4f} {mean:.4f} {worst:.4f} wrong {sum(wrong.values()) / len(wrong):.4f}")
+    for c in [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]:
+        for rows in sets:
+            mean, worst, _, wrong, utility = score(rows, (best[0], best[1], c))
+            print(f"  {c:.2f}: {utility:.4f} {mean:.4f} {worst:.4f} wrong {sum(wrong.values()) / len(wrong):.4f}", end="")
+        print()
+    rows = sets[0]
     for use_vector in (True, False):
         mean, worst, acc, wrong, _ = score(rows, best, use_vector)
         print(f"\nchosen {best}, vectors {'on' if use_vector else 'off'}: mean {mean:.3f}, worst {worst:.3f}")
