@@ -55,6 +55,38 @@ fn the_same_queries_find_their_passage_with_lang_any() {
     }
 }
 
+/// Issue 28: a `--lang` filter is where to look, not the query's language. Before, an
+/// English question that detection could not call reliably was read as German here.
+#[test]
+fn issue_28_a_filter_language_is_not_taken_for_the_query_language() {
+    let ws = indexed();
+    let hits = ws.hits(&[
+        "Which cities are Bratislava and Budapest in?",
+        "--lang",
+        "de",
+        "-k",
+        "1",
+    ]);
+    assert_eq!(hits[0]["doc"], "parallel/danube.de.txt", "{hits:#?}");
+    assert_eq!(hits[0]["query_lang"], "en", "{hits:#?}");
+    let confidence = hits[0]["query_lang_confidence"].as_f64().unwrap();
+    assert!(confidence > 0.0 && confidence <= 1.0, "{hits:#?}");
+    // The script decides alone: Greek in an index whose only Greek-script language is Greek.
+    let hits = ws.hits(&["Βουδαπέστη", "--lang", "el,de", "--explain"]);
+    assert!(!hits.is_empty());
+    for hit in &hits {
+        assert_eq!(hit["query_lang"], "el");
+        assert_eq!(hit["query_lang_source"], "script");
+        assert_eq!(hit["query_lang_confidence"], 1.0);
+    }
+    // Text with no letters is not identified: each field reads it (and nothing is invented).
+    let run = ws.run(&["query", "2019", "--lang", "de", "--explain"]);
+    assert!(run.code == 0 || run.code == 1, "{run:?}");
+    if run.code == 1 {
+        assert!(run.stderr.contains("query read as und"), "{run:?}");
+    }
+}
+
 #[test]
 fn a_word_inside_unspaced_chinese_japanese_thai_text_is_found() {
     let ws = indexed();

@@ -146,7 +146,13 @@ fn serve_answers_like_query_json_and_batches_lists_of_queries() {
     for (served, printed) in hits.iter().zip(&cli) {
         assert_eq!(served["doc"], printed["doc"]);
         let mut printed = printed.as_object().unwrap().clone();
-        printed.remove("query_lang");
+        // Per query, not per hit, in the server's answer.
+        for field in ["query_lang", "query_lang_source"] {
+            assert_eq!(body[field], printed[field], "{field}");
+            printed.remove(field);
+        }
+        let confidence = printed.remove("query_lang_confidence").unwrap().as_f64().unwrap();
+        assert!((body["query_lang_confidence"].as_f64().unwrap() - confidence).abs() < 1e-6);
         let served_keys: Vec<&String> = served.as_object().unwrap().keys().collect();
         assert_eq!(served_keys, printed.keys().collect::<Vec<_>>());
     }

@@ -187,25 +187,8 @@ pub struct Detection {
 
 /// Detects the language of `text`.
 pub fn detect(text: &str) -> Detection {
-    // Names and terms in Latin script inside Greek, Thai, Russian or Chinese text can
-    // outnumber the native letters and make a trigram detector call the text English or
-    // French: when another script has a real share of the letters, it decides.
-    let (latin, other) = text
-        .chars()
-        .filter(|c| c.is_alphabetic())
-        .fold(
-            (0usize, 0usize),
-            |(l, o), c| {
-                if is_latin(c) {
-                    (l + 1, o)
-                } else {
-                    (l, o + 1)
-                }
-            },
-        );
-    if latin > other && other * 100 >= (latin + other) * 15 {
-        let native: Vec<&str> = text.split_whitespace().filter(|w| !w.chars().any(is_latin)).collect();
-        return detect(&native.join(" "));
+    if let std::borrow::Cow::Owned(native) = native_text(text) {
+        return detect(&native);
     }
     if let Some(code) = script_language(text) {
         return Detection { code, reliable: true };
@@ -225,6 +208,69 @@ pub fn detect(text: &str) -> Detection {
             reliable: false,
         },
     }
+}
+
+/// `text` without its Latin-script words when another script has a real share (15%) of
+/// its letters but fewer than the Latin ones: names and terms in Latin script inside
+/// Greek, Thai, Russian or Chinese text can outnumber the native letters and make a
+/// trigram detector call the text English or French; the other script decides.
+fn native_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let (latin, other) = text
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .fold(
+            (0usize, 0usize),
+            |(l, o), c| if is_latin(c) { (l + 1, o) } else { (l, o + 1) },
+        );
+    if latin > other && other * 100 >= (latin + other) * 15 {
+        let native: Vec<&str> = text.split_whitespace().filter(|w| !w.chars().any(is_latin)).collect();
+        return std::borrow::Cow::Owned(native.join(" "));
+    }
+    std::borrow::Cow::Borrowed(text)
+}
+
+/// The languages of `among` that can be written in the script of `text` (its dominant
+/// script, Latin-script names inside another script left out), in the order of `among`;
+/// `None` when the text has no letters. Han admits Chinese and Japanese, kana Japanese,
+/// Latin also the languages `whatlang` lacks (Swahili, Yoruba), Lao Lao.
+pub fn script_languages<'a>(text: &str, among: &[&'a str]) -> Option<Vec<&'a str>> {
+    let native = native_text(text);
+    let codes: Vec<&'static str> = if script_language(&native) == Some("lo") {
+        vec!["lo"]
+    } else {
+        let script = whatlang::detect_script(&native)?;
+        let mut codes: Vec<&'static str> = script.langs().iter().map(|l| iso639_1(*l)).collect();
+        match script {
+            whatlang::Script::Latin => codes.extend(PROFILES.iter().map(|p| p.code)),
+            whatlang::Script::Mandarin => codes.push("ja"),
+            _ => {}
+        }
+        codes
+    };
+    Some(among.iter().copied().filter(|c| codes.contains(c)).collect())
+}
+
+/// The language of `text` among `among` by `whatlang`'s trigram and alphabet models (and
+/// the function-word profiles of Swahili and Yoruba), with whatlang's confidence (0 to 1).
+/// `None` when no language of `among` fits the text's script, or the text has no letters.
+pub fn detect_among(text: &str, among: &[&str]) -> Option<(&'static str, f32)> {
+    let native = native_text(text);
+    let native = native.as_ref();
+    if among.iter().any(|c| PROFILES.iter().any(|p| p.code == *c)) {
+        if let Some(code) = function_word_language(native).filter(|c| among.contains(c)) {
+            return Some((code, 1.0));
+        }
+    }
+    let allow: Vec<whatlang::Lang> = whatlang::Lang::all()
+        .iter()
+        .copied()
+        .filter(|l| among.contains(&iso639_1(*l)))
+        .collect();
+    if allow.is_empty() {
+        return None;
+    }
+    let info = whatlang::Detector::with_allowlist(allow).detect(native)?;
+    Some((iso639_1(info.lang()), info.confidence() as f32))
 }
 
 fn is_latin(c: char) -> bool {
@@ -422,6 +468,44 @@ mod tests {
     fn latin_names_do_not_outvote_the_native_script() {
         let el = "Το NBA (Los Angeles Lakers, Los Angeles Clippers), το MLB (Los Angeles Dodgers, San Diego Padres) και το NHL (Los Angeles Kings, Anaheim Ducks) έχουν ομάδες εδώ.";
         assert_eq!(detect(el).code, "el");
+    }
+
+    #[test]
+    fn the_script_narrows_the_candidates() {
+        let index = ["ar", "de", "el", "en", "hi", "ja", "ru", "zh"];
+        assert_eq!(script_languages("कितने अंक?", &index), Some(vec!["hi"]));
+        assert_eq!(script_languages("Πόσους πόντους;", &index), Some(vec!["el"]));
+        assert_eq!(script_languages("北京在哪里", &index), Some(vec!["ja", "zh"]));
+        assert_eq!(script_languages("How many points?", &index), Some(vec!["de", "en"]));
+        assert_eq!(script_languages("Сколько очков?", &["en", "de"]), Some(vec![]));
+        assert_eq!(script_languages("2019 ?", &index), None);
+        // Latin-script names inside Greek do not make it Latin.
+        assert_eq!(
+            script_languages("Πού παίζουν οι Los Angeles Lakers;", &index),
+            Some(vec!["el"])
+        );
+    }
+
+    #[test]
+    fn detection_among_candidates_never_leaves_them() {
+        // Unrestricted, a short English question is not reliably English; among German and
+        // English it is English.
+        let (code, confidence) = detect_among("How many points did the defense give up?", &["de", "en"]).unwrap();
+        assert_eq!(code, "en");
+        assert!(confidence > 0.0 && confidence <= 1.0);
+        assert_eq!(
+            detect_among("Wie viele Punkte gab die Abwehr ab?", &["de", "en"])
+                .unwrap()
+                .0,
+            "de"
+        );
+        assert!(detect_among("How many points?", &["ru", "zh"]).is_none());
+        assert_eq!(
+            detect_among("Mji mkuu wa Kenya ni nini na uko wapi?", &["en", "sw"])
+                .unwrap()
+                .0,
+            "sw"
+        );
     }
 
     #[test]

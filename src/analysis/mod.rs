@@ -9,7 +9,10 @@ pub mod lang;
 pub mod normalize;
 pub mod tokenizer;
 
-pub use lang::{detect, is_known, language, normalize_tag, two_letter, Detection, Language, LANGUAGES, UNDETERMINED};
+pub use lang::{
+    detect, detect_among, is_known, language, normalize_tag, script_languages, two_letter, Detection, Language,
+    LANGUAGES, UNDETERMINED,
+};
 pub use tokenizer::{sentence_breaks, word_ranges, Analyzer};
 
 /// Version of the analysis pipeline; bump it when tokens change, so old indexes are rebuilt.

@@ -46,6 +46,9 @@ pub struct Question {
     pub lang: String,
     /// The question.
     pub text: String,
+    /// The language searches read it in: its own (given, the default), or as identified
+    /// (`bench --detect-query-lang`; `None`: unsure).
+    pub read_as: Option<String>,
     /// Indices into [`Dataset::candidates`]: the answer sentence in each language that has
     /// this question.
     pub relevant: Vec<usize>,
@@ -145,6 +148,7 @@ impl Dataset {
                     id: id.clone(),
                     lang: lang.clone(),
                     text: text.clone(),
+                    read_as: Some(lang.clone()),
                     relevant,
                 });
             }
@@ -409,7 +413,12 @@ pub fn evaluate(
 
     let score_one = |qi: usize| -> QuestionScores {
         let q = &data.questions[qi];
-        let x = lang_index[q.lang.as_str()];
+        // The language the question is read in (given or identified; unknown: none), for
+        // the cross-language BM25 rule; a language without candidates matches none.
+        let read_as = q
+            .read_as
+            .as_deref()
+            .map(|l| lang_index.get(l).map_or(u32::MAX, |&i| i as u32));
         let dense: Vec<f32> = match evidence.dense {
             Some((questions, candidates)) => candidates.iter().map(|c| dot(&questions[qi], c)).collect(),
             None => Vec::new(),
@@ -445,7 +454,7 @@ pub fn evaluate(
                         &list(&bm25, false, hybrid_options.candidates),
                         &list(&dense, true, pool.len()),
                         &|c| Some(cand_lang[c as usize] as u32),
-                        Some(x as u32),
+                        read_as,
                         &hybrid_options,
                     )
                     .into_iter()

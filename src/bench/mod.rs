@@ -8,6 +8,7 @@
 pub mod lareqa;
 pub mod metrics;
 pub mod miracl;
+pub mod query_lang;
 pub mod speed;
 
 use std::collections::HashMap;
@@ -72,7 +73,7 @@ pub fn lareqa_bm25(
         let options = SearchOptions {
             k: data.candidates.len(),
             langs: LangFilter::Any,
-            query_lang: Some(q.lang.clone()),
+            query_lang: q.read_as.clone(),
             snippets: false,
             mode: Some(Mode::Bm25),
             bm25,
@@ -153,7 +154,69 @@ pub fn centre_by_language(data: &Dataset, questions: &mut [Vec<f32>], candidates
         centring.centre_passage(&c.lang, v);
     }
     for (q, v) in data.questions.iter().zip(questions.iter_mut()) {
-        centring.centre_query(Some(&q.lang), v);
+        centring.centre_query(q.read_as.as_deref(), v);
     }
     Ok(())
+}
+
+/// Reads every question as a user's search would (`bench --detect-query-lang`): its
+/// language identified among the data's languages ([`crate::search::query_lang`]), with
+/// the raw question vectors and the candidates' per-language means when `dense` is given.
+/// Returns the share identified right per language.
+pub fn identify_questions(
+    data: &mut Dataset,
+    dense: Option<(&[Vec<f32>], &[Vec<f32>])>,
+) -> Result<std::collections::BTreeMap<String, f64>> {
+    let means = match dense {
+        Some((_, candidates)) if !candidates.is_empty() => {
+            let mut centring = Vectors::new(candidates[0].len())?;
+            let raw: Vec<(&str, &[f32])> = data
+                .candidates
+                .iter()
+                .zip(candidates)
+                .map(|(c, v)| (c.lang.as_str(), v.as_slice()))
+                .collect();
+            centring.learn_means(&raw);
+            Some(centring.means().clone())
+        }
+        _ => None,
+    };
+    let langs: Vec<&str> = data.langs.iter().map(String::as_str).collect();
+    let mut right: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut read_as = Vec::with_capacity(data.questions.len());
+    for (i, q) in data.questions.iter().enumerate() {
+        let vector = dense.map(|(questions, _)| questions[i].as_slice());
+        let found = crate::search::query_lang::identify(&q.text, None, &langs, means.as_ref(), vector)?.lang;
+        let entry = right.entry(q.lang.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(found.as_deref() == Some(q.lang.as_str()));
+        read_as.push(found);
+    }
+    for (q, lang) in data.questions.iter_mut().zip(read_as) {
+        q.read_as = lang;
+    }
+    Ok(right.into_iter().map(|(l, (n, r))| (l, r as f64 / n as f64)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detected_questions_are_read_in_their_identified_language() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lareqa");
+        let mut data = Dataset::load(Path::new(dir)).unwrap();
+        assert!(data
+            .questions
+            .iter()
+            .all(|q| q.read_as.as_deref() == Some(q.lang.as_str())));
+        let right = identify_questions(&mut data, None).unwrap();
+        assert_eq!(right.keys().collect::<Vec<_>>(), ["de", "en", "es"]);
+        // Whatever was found is one of the data's languages, or unknown.
+        for q in &data.questions {
+            assert!(q.read_as.as_ref().is_none_or(|l| data.langs.contains(l)), "{q:?}");
+        }
+        let mean = right.values().sum::<f64>() / right.len() as f64;
+        assert!(mean >= 0.5, "{right:?}");
+    }
 }

@@ -432,6 +432,34 @@ pub enum BenchCommand {
     /// Score a TREC run file against qrels as `trec_eval -c -M DEPTH` does: MAP, nDCG@10,
     /// Recall@100.
     Eval(EvalArgs),
+    /// Query language identification on an index: labelled short texts (`lang<TAB>text` or
+    /// `lang<TAB>group<TAB>text`), the share identified right per language, and its time.
+    #[command(name = "query-lang")]
+    QueryLang(QueryLangArgs),
+}
+
+/// `mlsearch bench query-lang`.
+#[derive(Debug, Args)]
+pub struct QueryLangArgs {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    /// Labelled texts: `lang<TAB>text` or `lang<TAB>group<TAB>text` lines.
+    #[arg(long, value_name = "FILE")]
+    pub queries: PathBuf,
+    /// Without the query vectors' vote (as BM25-only searches identify).
+    #[arg(long)]
+    pub no_vectors: bool,
+    /// Write each text's evidence and decision as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// Folder for the query embedding cache [default: as the other benchmarks].
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelChoice,
 }
 
 /// `mlsearch bench eval`.
@@ -500,6 +528,10 @@ pub struct LareqaArgs {
     /// scripts/fit_alignment.py); languages without a map keep their vectors.
     #[arg(long, value_name = "DIR", conflicts_with = "no_centring")]
     pub align: Option<PathBuf>,
+    /// Read each question as a user's search would, its language identified among the
+    /// data's languages (script, text detector, nearest language mean), not given.
+    #[arg(long)]
+    pub detect_query_lang: bool,
     #[command(flatten)]
     pub common: BenchCommon,
 }

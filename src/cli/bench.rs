@@ -13,7 +13,7 @@ use mlsearch::search::{Mode, SearchOptions};
 use mlsearch::store::EncoderEmbedder;
 use mlsearch::store::{Alignment, Bm25Params};
 
-use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, SpeedArgs};
+use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, QueryLangArgs, SpeedArgs};
 use super::EXIT_OK;
 
 pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
@@ -23,7 +23,96 @@ pub fn run(args: BenchArgs) -> anyhow::Result<u8> {
         BenchCommand::Miracl(a) => miracl_bench(a),
         BenchCommand::Speed(a) => speed_bench(a),
         BenchCommand::Eval(a) => eval(a),
+        BenchCommand::QueryLang(a) => query_lang_bench(a),
     }
+}
+
+fn query_lang_bench(args: QueryLangArgs) -> anyhow::Result<u8> {
+    use mlsearch::bench::query_lang;
+    use mlsearch::encoder::TextKind;
+    use mlsearch::engine::{Engine, EngineOptions};
+    use mlsearch::ingest::embed_cache::{embed_cached, CachedEmbedding};
+
+    let texts = query_lang::read_labelled(&args.queries)?;
+    let dir = &args.location.index;
+    let engine = Engine::open(
+        dir,
+        &EngineOptions {
+            model: args.model.spec(),
+            dense: !args.no_vectors,
+        },
+    )
+    .with_context(|| format!("opening index {}", dir.display()))?;
+    let vectors = match engine.encoder() {
+        Some(model) if !args.no_vectors => {
+            let cache = match &args.work {
+                Some(work) => work.clone(),
+                None => default_work_dir(),
+            }
+            .join("embeddings");
+            let embed = |chunk: &[&str]| Ok(model.encoder.embed(chunk, TextKind::Query)?);
+            let how = CachedEmbedding {
+                model: &model.identity,
+                kind: TextKind::Query,
+                dim: model.encoder.dim(),
+                chunk: 512,
+                embed: &embed,
+            };
+            let strs: Vec<&str> = texts.iter().map(|t| t.text.as_str()).collect();
+            let bar = bar("embedding queries");
+            let vectors = embed_cached(&how, &strs, &cache, &mut |d, t| update(&bar, d, t))?;
+            bar.finish_and_clear();
+            Some(vectors)
+        }
+        _ => None,
+    };
+    let mut evidence = match &args.evidence {
+        Some(path) => Some(create(path)?),
+        None => None,
+    };
+    let searcher = engine.searcher();
+    let report = query_lang::run(
+        &searcher,
+        &texts,
+        vectors.as_deref(),
+        evidence.as_mut().map(|w| w as &mut dyn Write),
+    )?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(
+        out,
+        "index languages: {}; query vectors: {}; {:.1} µs per identification\n",
+        searcher.languages().keys().cloned().collect::<Vec<_>>().join(" "),
+        if report.vectors { "yes" } else { "no" },
+        report.micros_per_query
+    )?;
+    writeln!(out, "| lang | texts | right | unsure | wrong (most often) |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for (lang, s) in &report.languages {
+        let top = s
+            .wrong
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(l, n)| format!("{} ({l} {n})", s.wrong.values().sum::<usize>()));
+        writeln!(
+            out,
+            "| {lang} | {} | {:.3} | {:.3} | {} |",
+            s.n,
+            s.accuracy(),
+            s.unsure as f64 / s.n.max(1) as f64,
+            top.unwrap_or_else(|| "0".into())
+        )?;
+    }
+    let min = report.languages.values().map(|s| s.accuracy()).fold(1.0, f64::min);
+    writeln!(
+        out,
+        "| **mean** | | **{:.3}** (min {min:.3}) | | |",
+        report.mean_accuracy()
+    )?;
+    Ok(EXIT_OK)
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<u8> {
@@ -88,6 +177,38 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         data.edge_cases
     );
 
+    let mut data = data;
+    let mut model_name = None;
+    // Raw vectors first: identifying the question language (--detect-query-lang) uses them.
+    let raw = if modes.iter().any(|&m| m != Mode::Bm25) {
+        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
+        model_name = Some(identity.name.clone());
+        let model = EncoderEmbedder { encoder, identity };
+        let bar = bar("embedding");
+        let vectors = benchmarks::lareqa_dense(&data, &model, &work, &mut |what, d, t| {
+            bar.set_message(format!("embedding {what}"));
+            update(&bar, d, t)
+        })?;
+        bar.finish_and_clear();
+        Some(vectors)
+    } else {
+        None
+    };
+    let identified = if args.detect_query_lang {
+        let dense = raw.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice()));
+        let right = benchmarks::identify_questions(&mut data, dense)?;
+        eprintln!(
+            "query language identified (not given), share right: {}",
+            right
+                .iter()
+                .map(|(l, r)| format!("{l} {r:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Some(right)
+    } else {
+        None
+    };
     let bm25 = if modes.iter().any(|&m| m != Mode::Dense) {
         let bar = bar("BM25 questions");
         let lists = benchmarks::lareqa_bm25(
@@ -102,30 +223,20 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let mut model_name = None;
-    let dense = if modes.iter().any(|&m| m != Mode::Bm25) {
-        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
-        model_name = Some(identity.name.clone());
-        let model = EncoderEmbedder { encoder, identity };
-        let bar = bar("embedding");
-        let vectors = benchmarks::lareqa_dense(&data, &model, &work, &mut |what, d, t| {
-            bar.set_message(format!("embedding {what}"));
-            update(&bar, d, t)
-        })?;
-        bar.finish_and_clear();
-        let (mut questions, mut candidates) = vectors;
-        if !args.no_centring {
-            benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
+    let dense = match raw {
+        Some((mut questions, mut candidates)) => {
+            if !args.no_centring {
+                benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
+            }
+            if let Some(dir) = &args.align {
+                let dim = candidates.first().map_or(0, Vec::len);
+                let alignment = Alignment::load_dir(dir, dim)?;
+                eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
+                benchmarks::align_by_language(&data, &alignment, &mut questions, &mut candidates);
+            }
+            Some((questions, candidates))
         }
-        if let Some(dir) = &args.align {
-            let dim = candidates.first().map_or(0, Vec::len);
-            let alignment = Alignment::load_dir(dir, dim)?;
-            eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
-            benchmarks::align_by_language(&data, &alignment, &mut questions, &mut candidates);
-        }
-        Some((questions, candidates))
-    } else {
-        None
+        None => None,
     };
     let evidence = Evidence {
         dense: dense.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
@@ -185,6 +296,8 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
             "candidates": candidates,
             "questions": questions,
             "edge_cases": data.edge_cases,
+            "query_lang": if identified.is_some() { "identified" } else { "given" },
+            "query_lang_identified_right": identified,
             "reports": reports,
             "seconds": seconds,
         });
@@ -194,9 +307,10 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let model = model_name.unwrap_or_else(|| "-".into());
     writeln!(
         out,
-        "{name}: {} candidates, {} questions, {:.0} s\n",
+        "{name}: {} candidates, {} questions, query language {}, {:.0} s\n",
         data.candidates.len(),
         data.questions.len(),
+        if identified.is_some() { "identified" } else { "given" },
         seconds
     )?;
     writeln!(
@@ -494,9 +608,13 @@ fn default_data(name: &str) -> PathBuf {
 }
 
 fn work_dir(common: &BenchCommon) -> PathBuf {
-    if let Some(dir) = &common.work {
-        return dir.clone();
+    match &common.work {
+        Some(dir) => dir.clone(),
+        None => default_work_dir(),
     }
+}
+
+fn default_work_dir() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))

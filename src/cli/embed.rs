@@ -100,7 +100,16 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
         }
         if let Some(means) = &means {
             for (text, vector) in texts.iter().zip(embedded.iter_mut()) {
-                let lang = mlsearch::search::query_language(text, args.query_lang.as_deref())?;
+                // Identified among the export's languages, as the index would.
+                let langs: Vec<&str> = means.keys().map(String::as_str).collect();
+                let lang = mlsearch::search::query_lang::identify(
+                    text,
+                    args.query_lang.as_deref(),
+                    &langs,
+                    Some(means),
+                    Some(vector),
+                )?
+                .lang;
                 mlsearch::store::vectors::centre_query(means, lang.as_deref(), vector);
             }
         }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use mlsearch::engine::{Engine, EngineOptions};
-use mlsearch::search::{Hit, LangFilter, Mode, SearchOptions};
+use mlsearch::search::{Hit, LangFilter, Mode, QueryLangSource, SearchOptions, SearchResults};
 use mlsearch::Error;
 use serde::Serialize;
 
@@ -22,6 +22,22 @@ struct JsonHit<'a> {
     #[serde(flatten)]
     hit: &'a Hit,
     query_lang: &'a str,
+    query_lang_confidence: f32,
+    /// With `--explain`: how the query's language was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_lang_source: Option<QueryLangSource>,
+}
+
+impl<'a> JsonHit<'a> {
+    fn new(qid: Option<&'a str>, hit: &'a Hit, results: &'a SearchResults, explain: bool) -> JsonHit<'a> {
+        JsonHit {
+            qid,
+            hit,
+            query_lang: &results.query_lang,
+            query_lang_confidence: results.query_lang_confidence,
+            query_lang_source: explain.then_some(results.query_lang_source),
+        }
+    }
 }
 
 pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
@@ -67,13 +83,20 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
     // The process ends next: freeing the tokenizer's 250k-piece trie would take longer
     // than the query (measured: ~20% of a hybrid query's wall time). The OS reclaims it.
     std::mem::forget(engine);
+    if args.explain && !args.json {
+        writeln!(
+            out,
+            "query language: {} ({}, confidence {:.2})\n",
+            results.query_lang,
+            serde_json::to_value(results.query_lang_source)?
+                .as_str()
+                .unwrap_or_default(),
+            results.query_lang_confidence
+        )?;
+    }
     for hit in &results.hits {
         if args.json {
-            let line = JsonHit {
-                qid: None,
-                hit,
-                query_lang: &results.query_lang,
-            };
+            let line = JsonHit::new(None, hit, &results, args.explain);
             writeln!(out, "{}", serde_json::to_string(&line)?)?;
         } else {
             print_hit(&mut out, hit, color)?;
@@ -159,11 +182,7 @@ fn batch(
             }
         } else {
             for hit in &results.hits {
-                let line = JsonHit {
-                    qid: Some(qid),
-                    hit,
-                    query_lang: &results.query_lang,
-                };
+                let line = JsonHit::new(Some(qid), hit, &results, args.explain);
                 writeln!(out, "{}", serde_json::to_string(&line)?)?;
             }
         }

@@ -4,10 +4,11 @@
 //! The query text is never parsed as query syntax: it is analysed into terms, and each
 //! term becomes a `TermQuery`, so `"`, `:`, `(`, `*`, `AND` or a lone `-` are just text.
 //!
-//! Which analyzer reads the query: `--query-lang` if given, else the detected language
-//! when detection is reliable, else the one language of `--lang` if there is exactly one.
-//! When none of these applies, each language's field reads the query with its own
-//! analyzer (the query is assumed to be in whichever language it is searched in).
+//! Which analyzer reads the query: `--query-lang` if given, else the language identified
+//! among the index's languages ([`query_lang`]: script, a restricted text detector and the
+//! query vector's nearest language mean). When identification is unsure, each language's
+//! field reads the query with its own analyzer and the query vector is centred with its
+//! nearest mean. A `--lang` filter never stands for the query's language.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -23,7 +24,7 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
-use crate::analysis::{detect, is_known, normalize_tag, Analyzer, UNDETERMINED};
+use crate::analysis::{normalize_tag, Analyzer, UNDETERMINED};
 use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
 use crate::store::{AtIndex, Fields, Manifest, ModelIdentity, Store, VectorFile, Vectors, EXACT_SCAN_MAX};
@@ -33,8 +34,10 @@ use passage_table::PassageTable;
 pub mod bm25;
 pub mod fusion;
 mod passage_table;
+pub mod query_lang;
 pub use bm25::{Bm25Params, FieldStats};
 pub use fusion::{fuse, keep_language_positions, rank_hybrid, Fusion, HybridOptions};
+pub use query_lang::{QueryLangSource, QueryLanguage};
 
 /// Which passage languages a search may return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,20 +139,6 @@ impl Default for SearchOptions {
     }
 }
 
-/// How the query's analyzer was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum QueryLangSource {
-    /// `--query-lang`.
-    Given,
-    /// Language detection (reliable).
-    Detected,
-    /// The single language of `--lang`.
-    Filter,
-    /// Unknown: each field analysed the query with its own analyzer.
-    PerField,
-}
-
 /// A passage found by a search.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hit {
@@ -207,6 +196,8 @@ pub struct SearchResults {
     pub query_lang: String,
     /// How it was chosen.
     pub query_lang_source: QueryLangSource,
+    /// How sure the identification is, 0 to 1 (1 when given).
+    pub query_lang_confidence: f32,
     /// The retrieval that ran.
     pub mode: Mode,
     /// Ranked hits.
@@ -363,8 +354,9 @@ impl Searcher {
     }
 
     fn search_unguarded(&self, text: &str, vector: Option<&[f32]>, options: &SearchOptions) -> Result<SearchResults> {
-        let (query_lang, source) = choose_query_lang(text, options)?;
         let mode = self.mode(options.mode, vector.is_some())?;
+        let identified = self.identify_query(text, options.query_lang.as_deref(), vector)?;
+        let query_lang = identified.lang.clone();
         // Queries are centred like the index's passages (see `store::Centring`).
         let vectors = if vector.is_some() { self.vectors()? } else { None };
         let centred: Option<Vec<f32>> = match (vector, vectors) {
@@ -468,7 +460,8 @@ impl Searcher {
 
         let mut results = SearchResults {
             query_lang: query_lang.clone().unwrap_or_else(|| UNDETERMINED.to_string()),
-            query_lang_source: source,
+            query_lang_source: identified.source,
+            query_lang_confidence: identified.confidence,
             mode,
             hits: Vec::new(),
         };
@@ -545,7 +538,7 @@ impl Searcher {
     }
 
     fn bm25_unguarded(&self, text: &str, options: &SearchOptions) -> Result<Vec<(u64, f32)>> {
-        let (query_lang, _) = choose_query_lang(text, options)?;
+        let query_lang = self.identify_query(text, options.query_lang.as_deref(), None)?.lang;
         let searcher = self.reader.searcher();
         let query = self.build_query(&searcher, text, query_lang.as_deref(), options)?;
         Ok(self
@@ -555,15 +548,34 @@ impl Searcher {
             .collect())
     }
 
-    /// Centres a query vector of `text` as a search of this index does (its language's
-    /// mean removed: `query_lang`, else the detected language, else the nearest mean), so
+    /// Centres a raw query vector of `text` as a search of this index does (its language's
+    /// mean removed: `query_lang`, else the identified language, else the nearest mean), so
     /// it can be compared with the stored vectors elsewhere (an exported index).
     pub fn centre_query_vector(&self, text: &str, query_lang: Option<&str>, vector: &mut [f32]) -> Result<()> {
-        let lang = query_language(text, query_lang)?;
+        let lang = self.identify_query(text, query_lang, Some(vector))?.lang;
         if let Some(vectors) = self.vectors()? {
             vectors.centre_query(lang.as_deref(), vector);
         }
         Ok(())
+    }
+
+    /// The language this index's searches read `text` in: `given`, else the language
+    /// identified among the index's languages (see [`query_lang`]); `vector`, the raw query
+    /// vector, lets the nearest language mean vote.
+    pub fn identify_query(&self, text: &str, given: Option<&str>, vector: Option<&[f32]>) -> Result<QueryLanguage> {
+        let langs: Vec<&str> = self.languages.keys().map(String::as_str).collect();
+        query_lang::identify(text, given, &langs, self.language_means(), vector)
+    }
+
+    /// What identification sees in `text` on this index (measurement).
+    pub fn query_lang_evidence(&self, text: &str, vector: Option<&[f32]>) -> query_lang::Evidence {
+        let langs: Vec<&str> = self.languages.keys().map(String::as_str).collect();
+        query_lang::evidence(text, &langs, self.language_means(), vector)
+    }
+
+    /// The per-language means the index centres with (from its manifest).
+    fn language_means(&self) -> Option<&crate::store::vectors::Centring> {
+        self.store.manifest.vectors.as_ref().map(|v| &v.language_means)
     }
 
     /// Languages of the index with their passage counts.
@@ -863,7 +875,6 @@ fn field_stats<'a>(
     Ok(stats)
 }
 
-/// Picks the analyzer language for the query (see the module docs).
 /// A stored text field's value ("" when absent).
 fn stored_text(stored: &TantivyDocument, field: Field) -> String {
     stored
@@ -871,33 +882,6 @@ fn stored_text(stored: &TantivyDocument, field: Field) -> String {
         .and_then(|v| v.as_str())
         .unwrap_or_default()
         .to_string()
-}
-
-/// The language a search reads `text` in: `query_lang` when given, else the detected
-/// one when detection is reliable (`None`: unknown).
-pub fn query_language(text: &str, query_lang: Option<&str>) -> Result<Option<String>> {
-    let options = SearchOptions {
-        query_lang: query_lang.map(str::to_string),
-        ..SearchOptions::default()
-    };
-    Ok(choose_query_lang(text, &options)?.0)
-}
-
-fn choose_query_lang(text: &str, options: &SearchOptions) -> Result<(Option<String>, QueryLangSource)> {
-    if let Some(tag) = &options.query_lang {
-        let code = normalize_tag(tag).ok_or_else(|| Error::InvalidLanguage(tag.clone()))?;
-        return Ok((Some(code), QueryLangSource::Given));
-    }
-    let detection = detect(text);
-    if detection.reliable && is_known(detection.code) {
-        return Ok((Some(detection.code.to_string()), QueryLangSource::Detected));
-    }
-    if let LangFilter::Only(codes) = &options.langs {
-        if let [only] = codes.as_slice() {
-            return Ok((Some(only.clone()), QueryLangSource::Filter));
-        }
-    }
-    Ok((None, QueryLangSource::PerField))
 }
 
 /// The best fragment of `text` with highlight ranges, or its beginning when no query term

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Query language identification on an index of many languages (issue 28): NTREX-128's
+languages that mlsearch analyses on their own terms (one file per language, one code each).
+
+Writes OUT/corpus/<code>.jsonl (the first PASSAGES sentences of each language as passages,
+with their `lang`) and OUT/queries.tsv (sentences 1000-1099 of each language cut to their
+first 4-12 words, 8-24 characters for unspaced scripts: short texts never indexed and never
+used to choose the rule) and OUT/train.tsv (100 FLORES train rows a language, cut the same
+way: training texts, for checking the rule's constants on this index). Then:
+
+    python3 scripts/query_lang_ntrex.py --out target/ntrex-lang
+    ./target/release/mlsearch index target/ntrex-lang/corpus --index target/ntrex-lang/index
+    ./target/release/mlsearch bench query-lang --index target/ntrex-lang/index \
+        --queries target/ntrex-lang/queries.tsv
+"""
+import argparse
+import json
+import os
+import random
+
+# NTREX file code -> mlsearch code (languages with their own analyzer; one variant each).
+CODES = {
+    "afr": "af", "amh": "am", "arb": "ar", "aze-Latn": "az", "bel": "be", "bul": "bg", "ben": "bn",
+    "cat": "ca", "ces": "cs", "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng-US": "en",
+    "est": "et", "fas": "fa", "fin": "fi", "fra": "fr", "guj": "gu", "heb": "he", "hin": "hi",
+    "hrv": "hr", "hun": "hu", "hye": "hy", "ind": "id", "ita": "it", "jpn": "ja", "kat": "ka",
+    "khm": "km", "kan": "kn", "kor": "ko", "lao": "lo", "lit": "lt", "lav": "lv", "mkd": "mk",
+    "mal": "ml", "mar": "mr", "mya": "my", "nob": "nb", "nep": "ne", "nld": "nl", "pan": "pa",
+    "pol": "pl", "por": "pt", "ron": "ro", "rus": "ru", "sin": "si", "slk": "sk", "slv": "sl",
+    "sna-Latn": "sn", "srp-Cyrl": "sr", "swe": "sv", "swa": "sw", "tam": "ta", "tel": "te",
+    "tha": "th", "tuk": "tk", "fil": "tl", "tur": "tr", "ukr": "uk", "urd": "ur", "uzb": "uz",
+    "vie": "vi", "yor": "yo", "zho-CN": "zh", "zul": "zu", "spa": "es",
+}
+PASSAGES = 60
+# FLORES folders of the same languages (TRAINING texts for choosing the rule on this index).
+FLORES_EXCEPTIONS = {"ar": "arb_Arab", "az": "azj_Latn", "fa": "pes_Arab", "lv": "lvs_Latn", "ne": "npi_Deva",
+                     "sw": "swh_Latn", "tl": "tgl_Latn", "uz": "uzn_Latn", "zh": "zho_Hans"}
+
+
+def prefix(text, rng):
+    words = text.split()
+    if len(words) <= 3:
+        return text[: rng.randint(8, 24)]
+    return " ".join(words[: rng.randint(4, 12)])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.environ.get("MLSEARCH_DATA", "../shared/data"))
+    ap.add_argument("--out", default="target/ntrex-lang")
+    args = ap.parse_args()
+    rng = random.Random(28)
+    corpus = os.path.join(args.out, "corpus")
+    os.makedirs(corpus, exist_ok=True)
+    queries = []
+    for file_code, code in sorted(CODES.items(), key=lambda kv: kv[1]):
+        path = os.path.join(args.data, "ntrex-128", "NTREX-128", f"newstest2019-ref.{file_code}.txt")
+        with open(path, encoding="utf-8") as f:
+            lines = [" ".join(l.split()) for l in f.read().splitlines()]
+        with open(os.path.join(corpus, f"{code}.jsonl"), "w", encoding="utf-8") as f:
+            for i, line in enumerate(lines[:PASSAGES]):
+                f.write(json.dumps({"docid": f"{code}-{i}", "lang": code, "text": line}, ensure_ascii=False) + "\n")
+        queries += [(code, prefix(l, rng)) for l in lines[1000:1100] if l]
+    with open(os.path.join(args.out, "queries.tsv"), "w", encoding="utf-8") as f:
+        for code, text in queries:
+            f.write(f"{code}\tntrex\t{text}\n")
+    folders = os.listdir(os.path.join(args.data, "flores-sib200"))
+    with open(os.path.join(args.out, "train.tsv"), "w", encoding="utf-8") as f:
+        for file_code, code in sorted(CODES.items(), key=lambda kv: kv[1]):
+            folder = FLORES_EXCEPTIONS.get(code) or next(d for d in folders if d.startswith(file_code.split("-")[0] + "_"))
+            with open(os.path.join(args.data, "flores-sib200", folder, "train.tsv"), encoding="utf-8") as t:
+                rows = [l.split("\t")[2] for l in t.read().splitlines()[1:] if l.count("\t") >= 2]
+            for text in rng.sample(rows, 100):
+                f.write(f"{code}\tflores\t{' '.join(prefix(text, rng).split())}\n")
+    print(len(CODES), "languages,", len(queries), "queries")
+
+
+if __name__ == "__main__":
+    main()
