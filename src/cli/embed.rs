@@ -241,9 +241,12 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
                     (model, blake3::hash(&bytes).to_hex().to_string())
                 }
                 None => {
-                    let model = ModelFile::builtin_base()
-                        .context("this binary has no built-in model: pass --base PATH")??;
-                    (model, mlsearch::encoder::builtin_base_blake3().unwrap_or_default().to_string())
+                    let model =
+                        ModelFile::builtin_base().context("this binary has no built-in model: pass --base PATH")??;
+                    (
+                        model,
+                        mlsearch::encoder::builtin_base_blake3().unwrap_or_default().to_string(),
+                    )
                 }
             };
             let trained_model = ModelFile::open(&trained).with_context(|| format!("reading {}", trained.display()))?;

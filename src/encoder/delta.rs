@@ -204,7 +204,8 @@ mod tests {
     fn trained() -> (ModelFile, ModelFile) {
         let base = ModelFile::from_bytes(TINY).unwrap();
         let mut saved = ModelFile::from_bytes(TINY).unwrap();
-        let encoder = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
+        let encoder =
+            Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
         encoder.store_into(&mut saved, GgmlDType::Q8_0).unwrap();
         let last = saved.config.num_layers - 1;
         let name = crate::encoder::weights::name(last, crate::encoder::weights::Part::ALL[0], "w");

@@ -278,7 +278,11 @@ impl Searcher {
     pub fn check_model(&self, identity: &ModelIdentity) -> Result<()> {
         if let Some(info) = &self.store.manifest.vectors {
             if &info.model != identity {
-                return Err(ModelIdentity::mismatch(&self.store.dir, Some(&info.model), Some(identity)));
+                return Err(ModelIdentity::mismatch(
+                    &self.store.dir,
+                    Some(&info.model),
+                    Some(identity),
+                ));
             }
         }
         Ok(())

@@ -140,8 +140,7 @@ impl ModelIdentity {
     /// Whether these vectors were made by the base while a trained built-in model ships:
     /// the built-in model of mlsearch before it was hybrid-trained.
     pub fn is_previous_builtin(&self) -> bool {
-        crate::encoder::builtin_delta().is_some()
-            && Some(self.blake3.as_str()) == crate::encoder::builtin_base_blake3()
+        crate::encoder::builtin_delta().is_some() && Some(self.blake3.as_str()) == crate::encoder::builtin_base_blake3()
     }
 
     /// The error for an index at `dir` whose vectors (`indexed`, `None`: BM25 only) were

@@ -502,7 +502,10 @@ pub fn prepare_squad2_fi(dir: &Path, options: &PrepareOptions) -> Result<Prepare
         let article = p["article"]
             .as_u64()
             .ok_or_else(|| data_error(&paragraphs_path, "a paragraph without its article number"))?;
-        paragraphs.insert(text(&p, "para_key"), (article, text(&p, "context_fi"), text(&p, "context_en")));
+        paragraphs.insert(
+            text(&p, "para_key"),
+            (article, text(&p, "context_fi"), text(&p, "context_en")),
+        );
     }
     let mut prepared = Prepared::default();
     let langs: Vec<&str> = ["fi", "en"].into_iter().filter(|l| options.wanted(l)).collect();
@@ -511,7 +514,10 @@ pub fn prepare_squad2_fi(dir: &Path, options: &PrepareOptions) -> Result<Prepare
         let Some((article, context_fi, context_en)) = paragraphs.get(&para_key) else {
             return Err(data_error(
                 &questions_path,
-                format!("question {} names paragraph {para_key:?}, not in paragraphs.jsonl.gz", text(&q, "key")),
+                format!(
+                    "question {} names paragraph {para_key:?}, not in paragraphs.jsonl.gz",
+                    text(&q, "key")
+                ),
             ));
         };
         let valid = held_out(*article as usize, options.valid_every);
@@ -742,7 +748,11 @@ mod tests {
         };
         let p = prepare_squad2_fi(dir.path(), &options).unwrap();
         assert_eq!(p.languages, ["fi", "en"]);
-        assert_eq!((p.train.len(), p.valid.len()), (8, 8), "articles 1 and 3 held out, two languages each");
+        assert_eq!(
+            (p.train.len(), p.valid.len()),
+            (8, 8),
+            "articles 1 and 3 held out, two languages each"
+        );
         assert!(p.valid.iter().all(|r| r.id.contains("d1-") || r.id.contains("d3-")));
         let group: Vec<&Record> = p.train.iter().filter(|r| r.id == "squad2-fi:d0-p0-q1").collect();
         assert_eq!(group.len(), 2, "one group, both languages: X-X and X-Y pairs");
@@ -769,7 +779,11 @@ mod tests {
             let squad = serde_json::json!({"data": [{"title": "東大寺", "paragraphs": [{"context": context, "qas": [
                 {"id": format!("{split}-1"), "question": "東大寺はどこにある?", "answers": [{"text": "奈良", "answer_start": 4}]}
             ]}]}]});
-            std::fs::write(dir.path().join(split).join(format!("jaquad_{split}_0000.json")), squad.to_string()).unwrap();
+            std::fs::write(
+                dir.path().join(split).join(format!("jaquad_{split}_0000.json")),
+                squad.to_string(),
+            )
+            .unwrap();
         }
         let p = prepare_jaquad(dir.path(), &options()).unwrap();
         assert_eq!(p.languages, ["ja"]);
