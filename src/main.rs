@@ -24,13 +24,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Commands that run the encoder over many texts: the ones [`keep_freed_memory`] is for.
-/// Query serving keeps the allocator's defaults (its batches are small, its threads many).
+/// Commands that run the encoder over many texts (training too: its forward and backward
+/// passes allocate the same large per-layer buffers): the ones [`keep_freed_memory`] is
+/// for. Query serving keeps the allocator's defaults (its batches are small, its threads
+/// many).
 fn embeds_in_bulk(command: &cli::args::Command) -> bool {
     use cli::args::Command;
     matches!(
         command,
-        Command::Index(_) | Command::Watch(_) | Command::Embed(_) | Command::Bench(_)
+        Command::Index(_) | Command::Watch(_) | Command::Embed(_) | Command::Bench(_) | Command::Train(_)
     )
 }
 
