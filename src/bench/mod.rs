@@ -159,13 +159,16 @@ pub fn centre_by_language(data: &Dataset, questions: &mut [Vec<f32>], candidates
     Ok(())
 }
 
+/// Raw vectors of a dataset's questions and of its candidates, in their order.
+pub type RawVectors<'a> = (&'a [Vec<f32>], &'a [Vec<f32>]);
+
 /// Reads every question as a user's search would (`bench --detect-query-lang`): its
 /// language identified among the data's languages ([`crate::search::query_lang`]), with
 /// the raw question vectors and the candidates' per-language means when `dense` is given.
 /// Returns the share identified right per language.
 pub fn identify_questions(
     data: &mut Dataset,
-    dense: Option<(&[Vec<f32>], &[Vec<f32>])>,
+    dense: Option<RawVectors<'_>>,
 ) -> Result<std::collections::BTreeMap<String, f64>> {
     let means = match dense {
         Some((_, candidates)) if !candidates.is_empty() => {
