@@ -223,21 +223,12 @@ fn kill_trials(trials: usize) {
     corpus(&docs, 400);
     let tiny = fixture("models/tiny.e5s1.bin");
     let (d, i, m) = (docs.to_str().unwrap(), index.to_str().unwrap(), tiny.to_str().unwrap());
-    let first = std::time::Instant::now();
     assert_eq!(
         Run::from(mlsearch_in(dir.path(), &["index", d, "--index", i, "--model", m])).code,
         0
     );
-    // Kill moments spread over a first full run's time: a release build finishes an
-    // update run in far less than a debug build, and either must be caught mid-run.
-    let window_ms = (first.elapsed().as_millis() as u64).clamp(20, 400);
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut killed = 0;
-    for trial in 0..trials {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        // Change a tenth of the files, so the run has work to interrupt.
+    // Change a tenth of the files, so the run has work to interrupt.
+    let change = |seed: u64, trial: usize| {
         for f in 0..40 {
             let n = (seed as usize + f * 7) % 400;
             std::fs::write(
@@ -246,6 +237,24 @@ fn kill_trials(trials: usize) {
             )
             .unwrap();
         }
+    };
+    // Kill moments spread over the time of one such update run, timed here: a release
+    // build finishes it far sooner than a debug build, and far sooner than the first full
+    // run, and either must be caught mid-run.
+    change(1, usize::MAX);
+    let update = std::time::Instant::now();
+    assert_eq!(
+        Run::from(mlsearch_in(dir.path(), &["index", d, "--index", i, "--model", m])).code,
+        0
+    );
+    let window_ms = (update.elapsed().as_millis() as u64).clamp(5, 400);
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut killed = 0;
+    for trial in 0..trials {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        change(seed, trial);
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
             .args(["index", d, "--index", i, "--model", m])
             .env_remove("MLSEARCH_INDEX")
