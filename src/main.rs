@@ -44,7 +44,8 @@ fn embeds_in_bulk(command: &cli::args::Command) -> bool {
 /// grew again around the smaller ones. Measured on XQuAD's 240 English paragraphs: 20% of
 /// the CPU time in the kernel, 1.07 M minor faults (int8), 10 M (f32). So: no `mmap` for
 /// large blocks, one arena (per-thread arenas cannot hold a block above 64 MB and would
-/// `mmap` it anyway), and the heap's free top is kept up to 512 MB. Must run before any
+/// `mmap` it anyway), and the heap's free top is kept (up to 2 GB: training at batch 128
+/// frees more than 512 MB between steps). Must run before any
 /// thread is started (the arena count is fixed by then). Numbers: docs/memory.md.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
@@ -52,7 +53,7 @@ fn keep_freed_memory() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
         libc::mallopt(libc::M_MMAP_MAX, 0);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
