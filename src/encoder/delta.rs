@@ -132,26 +132,13 @@ impl Delta {
 
     /// Writes the delta to `path` (through a temporary file, then renamed).
     pub fn write(&self, path: &Path) -> Result<(), EncoderError> {
-        let io = |e: std::io::Error| EncoderError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
         let metadata = [
             ("general.architecture", Value::String(ARCHITECTURE.into())),
             ("mlsearch.delta_format", Value::U32(DELTA_FORMAT)),
             ("mlsearch.delta.name", Value::String(self.name.clone())),
             ("mlsearch.delta.base_blake3", Value::String(self.base_blake3.clone())),
         ];
-        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
-        let mut names: Vec<&String> = self.tensors.keys().collect();
-        names.sort();
-        let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (n.as_str(), &self.tensors[*n])).collect();
-        let tmp = path.with_extension("tmp");
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-        gguf_file::write(&mut file, &metadata, &tensors)?;
-        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        super::model_file::write_gguf_file(path, &metadata, &self.tensors)
     }
 
     /// Replaces `base`'s tensors with the delta's. `base_blake3` is the hash of the base

@@ -194,10 +194,6 @@ impl ModelFile {
 
     /// Writes the model as GGUF to `path` (through a temporary file, then renamed).
     pub fn write_gguf(&self, path: &Path) -> Result<(), EncoderError> {
-        let io = |e: std::io::Error| EncoderError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
         let config = serde_json::to_string(&self.config).expect("config serialises");
         let specials = self.tokenizer.specials();
         let mut metadata: Vec<(&str, Value)> = vec![
@@ -235,16 +231,7 @@ impl ModelFile {
                 ("tokenizer.huggingface.json", Value::String(json.clone())),
             ]),
         }
-        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
-        let mut names: Vec<&String> = self.tensors.keys().collect();
-        names.sort();
-        let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (n.as_str(), &self.tensors[*n])).collect();
-        let tmp = path.with_extension("gguf.tmp");
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-        gguf_file::write(&mut file, &metadata, &tensors)?;
-        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_gguf_file(path, &metadata, &self.tensors)
     }
 
     /// Stores every linear layer's matrix as int8 with one scale per output row: GGML Q8_0
@@ -359,6 +346,29 @@ fn aligned(bytes: &[u8]) -> Cow<'_, [u8]> {
     } else {
         Cow::Owned(bytes.to_vec())
     }
+}
+
+/// Writes a GGUF file of `metadata` and `tensors` (in name order) to `path`, through a
+/// temporary file synced and then renamed, so a reader never sees half a file.
+pub(super) fn write_gguf_file(
+    path: &Path,
+    metadata: &[(&str, Value)],
+    tensors: &HashMap<String, QTensor>,
+) -> Result<(), EncoderError> {
+    let io = |e: std::io::Error| EncoderError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (n.as_str(), &tensors[*n])).collect();
+    let tmp = path.with_extension("gguf.tmp");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+    gguf_file::write(&mut file, &metadata, &tensors)?;
+    let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 fn flatten_normalization(map: &[(u32, Vec<u32>)]) -> Vec<u32> {

@@ -52,30 +52,30 @@ pub fn load_model_file(spec: &ModelSpec) -> Result<(ModelFile, ModelIdentity)> {
         let model = ModelFile::builtin_base().ok_or_else(without)??;
         return Ok((model, ModelIdentity::base(Precision::F32).ok_or_else(hash_missing)?));
     }
-    let files = if path.is_dir() {
-        ["config.json", "tokenizer.json", "model.safetensors"]
-            .map(|f| path.join(f))
-            .to_vec()
-    } else {
-        vec![path.clone()]
-    };
+    // The identity hashes the bytes the model was read from, each file read once.
     let mut hasher = blake3::Hasher::new();
-    let model = if path.is_file() && is_delta_file(path)? {
-        // A weight delta (from `mlsearch model delta`) applies to the built-in base.
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let mut model = ModelFile::builtin_base().ok_or_else(without)??;
-        let base_hash = crate::encoder::builtin_base_blake3().ok_or_else(hash_missing)?;
-        Delta::from_bytes(&bytes)
-            .and_then(|d| d.apply(&mut model, base_hash))
-            .map_err(|e| e.with_path(path))?;
-        hasher.update(crate::encoder::builtin_base().ok_or_else(without)?);
-        model
-    } else {
+    let model = if path.is_dir() {
+        for file in ["config.json", "tokenizer.json", "model.safetensors"].map(|f| path.join(f)) {
+            hasher.update(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?);
+        }
         ModelFile::open(path).map_err(|e| e.with_path(path))?
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let model = if Delta::is_delta(&bytes) {
+            // A weight delta (from `mlsearch model delta`) applies to the built-in base.
+            let mut model = ModelFile::builtin_base().ok_or_else(without)??;
+            let base_hash = crate::encoder::builtin_base_blake3().ok_or_else(hash_missing)?;
+            Delta::from_bytes(&bytes)
+                .and_then(|d| d.apply(&mut model, base_hash))
+                .map_err(|e| e.with_path(path))?;
+            hasher.update(crate::encoder::builtin_base().ok_or_else(without)?);
+            model
+        } else {
+            ModelFile::from_bytes(&bytes).map_err(|e| e.with_path(path))?
+        };
+        hasher.update(&bytes);
+        model
     };
-    for file in files {
-        hasher.update(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?);
-    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -90,16 +90,6 @@ pub fn load_model_file(spec: &ModelSpec) -> Result<(ModelFile, ModelIdentity)> {
 
 /// `--model base`: the built-in model's untrained base (unless a file of that name exists).
 pub const BASE: &str = "base";
-
-/// Whether the file at `path` is a weight delta (reads its first bytes only).
-fn is_delta_file(path: &std::path::Path) -> Result<bool> {
-    use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
-        .map_err(|e| Error::io(path, e))?;
-    Ok(Delta::is_delta(&head))
-}
 
 /// The device called `name` (`auto`: CUDA, else Metal, else the CPU).
 pub fn device(name: &str) -> Result<Device> {

@@ -417,19 +417,14 @@ impl Reading<'_> {
                             report.unchanged += 1;
                             bytes
                         }
-                        // A file that held documents before is reported as any failure.
-                        Prepared::Failed { reason, bytes } | Prepared::NotDocuments { reason, bytes } if known => {
-                            report.skipped += 1;
-                            progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
-                            bytes
-                        }
-                        Prepared::Failed { reason, bytes } => {
-                            report.skipped += 1;
-                            progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
-                            bytes
-                        }
-                        Prepared::NotDocuments { bytes, .. } => {
+                        Prepared::NotDocuments { bytes, .. } if !known => {
                             report.json_without_documents += 1;
+                            bytes
+                        }
+                        // A file that held documents before is reported as any failure.
+                        Prepared::Failed { reason, bytes } | Prepared::NotDocuments { reason, bytes } => {
+                            report.skipped += 1;
+                            progress(Progress::Warning(skip_message(&file.rel_path, &reason, known)));
                             bytes
                         }
                         Prepared::Read {
