@@ -31,8 +31,9 @@ pub use model::{device, load_model, load_model_file, ModelSpec};
 
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
+use crate::ingest::{IndexOptions, IndexReport, Progress};
 use crate::search::{Mode, SearchOptions, SearchResults, Searcher};
-use crate::store::{EncoderEmbedder, Manifest, PassageEmbedder, Store, VectorsInfo};
+use crate::store::{EncoderEmbedder, Manifest, PassageEmbedder, Store, StoreWriter, VectorsInfo, WriterOptions};
 
 /// How to open an index.
 #[derive(Debug, Clone)]
@@ -71,23 +72,70 @@ impl Engine {
     /// `options.dense`). Fails with [`Error::OtherModel`] when the encoder is not the
     /// model that made the vectors.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Engine> {
-        let stamp = FileStamp::of(dir);
         let searcher = Searcher::open(dir)?;
         let encoder = match &searcher.manifest().vectors {
             Some(info) if options.dense => {
                 let encoder = load_model(&options.model, Some(info.model.precision))?;
                 searcher.check_model(&encoder.identity)?;
-                Some(Arc::new(encoder))
+                Some(encoder)
             }
             _ => None,
         };
-        Ok(Engine {
+        Ok(Engine::with(dir, searcher, encoder))
+    }
+
+    /// Creates an empty index in `dir` (with vectors of `options.model` when
+    /// `options.dense`) and opens it: for documents added from code, or a folder indexed
+    /// with [`Engine::index_folder`]. An index already there is an error, not replaced.
+    pub fn create(dir: &Path, options: &EngineOptions) -> Result<Engine> {
+        if Store::open(dir).is_ok() {
+            return Err(Error::IndexExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        let encoder = match options.dense {
+            true => Some(load_model(&options.model, None)?),
+            false => None,
+        };
+        let writer = StoreWriter::open(
+            dir,
+            WriterOptions {
+                root: PathBuf::new(),
+                rebuild: false,
+                threads: 1,
+                model: encoder.as_ref().map(|e| (&e.identity, e.encoder.dim())),
+            },
+        )?;
+        writer.commit()?;
+        Ok(Engine::with(dir, Searcher::open(dir)?, encoder))
+    }
+
+    fn with(dir: &Path, searcher: Searcher, encoder: Option<EncoderEmbedder>) -> Engine {
+        Engine {
             dir: dir.to_path_buf(),
             current: RwLock::new(Arc::new(searcher)),
-            stamp: Mutex::new(stamp),
-            encoder,
+            stamp: Mutex::new(FileStamp::of(dir)),
+            encoder: encoder.map(Arc::new),
             writing: Mutex::new(()),
-        })
+        }
+    }
+
+    /// Indexes (or updates) the folder `root` into this index with this engine's encoder,
+    /// as `mlsearch index` does, then searches its commit. `options.embedder` is ignored.
+    pub fn index_folder(
+        &self,
+        root: &Path,
+        options: &IndexOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IndexReport> {
+        let _one_writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let options = IndexOptions {
+            embedder: self.embedder(),
+            ..options.clone()
+        };
+        let report = crate::ingest::index_folder(root, &self.dir, &options, progress)?;
+        self.refresh()?;
+        Ok(report)
     }
 
     /// The index folder.
