@@ -10,10 +10,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="$PWD/target/python-venv"
 rm -rf "$venv"
-python3 -m venv "$venv"
+# Debian's python3 may come without the venv module (package python3-venv): then the
+# virtualenv tool from PyPI makes it.
+if ! python3 -m venv "$venv" 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m pip install --quiet --user --break-system-packages virtualenv 2>/dev/null ||
+    python3 -m pip install --quiet --user virtualenv
+  python3 -m virtualenv --quiet "$venv"
+fi
 "$venv/bin/pip" install --quiet --upgrade pip
 started=$(date +%s)
 "$venv/bin/pip" install --quiet "./python[test]"
 echo "python package built and installed in $(( $(date +%s) - started )) s"
-cd python
-"$venv/bin/python" -m pytest -q tests
+# pytest (not `python -m pytest`): the source folder python/mlsearch has no compiled
+# module and must not shadow the installed package.
+"$venv/bin/pytest" -q -p no:cacheprovider python/tests

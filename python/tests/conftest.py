@@ -1,6 +1,7 @@
 """Fixtures: a real index of the repository's fixture corpus, made once per session with
 the built-in encoder (the same files the Rust tests use)."""
 
+import os
 import pathlib
 import shutil
 
@@ -8,7 +9,17 @@ import pytest
 
 import mlsearch
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures"
+
+
+def cli_binary():
+    """The `mlsearch` binary of this checkout to compare with ($MLSEARCH_BIN, else the
+    newest of target/{debug,release}), or None."""
+    if os.environ.get("MLSEARCH_BIN"):
+        return pathlib.Path(os.environ["MLSEARCH_BIN"])
+    built = [p for p in (ROOT / "target" / "debug" / "mlsearch", ROOT / "target" / "release" / "mlsearch") if p.exists()]
+    return max(built, key=lambda p: p.stat().st_mtime, default=None)
 
 
 @pytest.fixture(scope="session")

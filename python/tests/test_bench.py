@@ -1,15 +1,12 @@
 """Benchmarks from Python return the CLI's numbers."""
 
 import json
-import pathlib
 import subprocess
 
 import pytest
 
 import mlsearch
-from conftest import FIXTURES
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from conftest import FIXTURES, cli_binary
 
 
 def test_evaluate_matches_trec_eval_semantics():
@@ -29,9 +26,9 @@ def test_mlqa_r_on_the_fixture_equals_the_cli(tmp_path):
     dense = ours["reports"][1]
     assert 0 < dense["mono_map"] <= 1 and dense["rank_distance"] >= 0
     assert set(ours["questions"]) == {"de", "en", "es"}
-    binary = ROOT / "target" / "release" / "mlsearch"
-    if not binary.exists():
-        pytest.skip("no release binary to compare with")
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("no mlsearch binary built to compare with (cargo build)")
     out = subprocess.run([str(binary), "bench", "mlqa-r", "--data", str(data), "--mode", "bm25,dense",
                           "--work", str(tmp_path / "cli"), "--json"],
                          capture_output=True, text=True, check=True)

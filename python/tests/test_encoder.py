@@ -2,15 +2,13 @@
 
 import json
 import os
-import pathlib
 import subprocess
 
 import numpy as np
 import pytest
 
 import mlsearch
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from conftest import cli_binary
 
 
 def test_vectors_are_float32_unit_rows(encoder):
@@ -42,9 +40,9 @@ def test_int8_matches_f32(encoder):
 
 
 def test_same_vectors_as_the_cli(encoder):
-    binary = ROOT / "target" / "release" / "mlsearch"
-    if not binary.exists():
-        pytest.skip("no release binary to compare with")
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("no mlsearch binary built to compare with (cargo build)")
     text = "Wann knetet der Bäcker den Teig?"
     out = subprocess.run([str(binary), "embed", "--query"], input=text, capture_output=True,
                          text=True, check=True, env={k: v for k, v in os.environ.items() if k != "MLSEARCH_MODEL"})
