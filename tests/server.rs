@@ -307,6 +307,14 @@ fn bad_requests_get_their_status_and_code_and_the_server_keeps_answering() {
         server.raw(format!("GET /search?q={} HTTP/1.1\r\n\r\n", "a".repeat(200_000)).as_bytes()) / 100,
         4
     );
+    // A 2 MB request URL on many connections at once: every one is answered (431), none
+    // reset before the client reads the answer (the server drains what it did not read).
+    let long = format!("GET /search?q={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(2 << 20));
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..16).map(|_| s.spawn(|| server.raw(long.as_bytes()))).collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|&s| s == 431 || s == 414), "{statuses:?}");
     let (status, body) = server.get("/search?q=B%C3%A4cker+Teig&k=1");
     assert_eq!(status, 200);
     assert_eq!(body["hits"][0]["doc"], "parallel/bakery.de.txt");
