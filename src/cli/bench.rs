@@ -163,7 +163,6 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let work = work_dir(common).join(name);
     let threads = threads(common.threads);
     let candidates = data.candidates_per_language();
-    let questions = data.questions_per_language();
     eprintln!(
         "{name}: {} languages, {} candidate sentences ({}), {} questions; edge cases: {:?}",
         data.langs.len(),
