@@ -50,7 +50,8 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let many_ms = start.elapsed().as_secs_f64() * 1e3 / n;
-    let line = serde_json::json!({"mode": mode.name(), "queries": queries.len(), "single_ms": single_ms, "many_ms": many_ms});
+    let line =
+        serde_json::json!({"mode": mode.name(), "queries": queries.len(), "single_ms": single_ms, "many_ms": many_ms});
     println!("{line}");
     Ok(())
 }

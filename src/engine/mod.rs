@@ -359,18 +359,31 @@ mod tests {
         let note = serde_json::json!({"id": "note-1", "text": "Der Bäcker knetet den Teig.", "lang": "de"});
         writer.add_record(&note).unwrap();
         writer.commit().unwrap();
-        assert_eq!(engine.search("Bäcker", &SearchOptions::default()).unwrap().hits[0].doc, "note-1");
+        assert_eq!(
+            engine.search("Bäcker", &SearchOptions::default()).unwrap().hits[0].doc,
+            "note-1"
+        );
 
         let folder = tmp.path().join("docs");
         std::fs::create_dir(&folder).unwrap();
-        std::fs::write(folder.join("bread.txt"), "The baker kneads the dough early in the morning.").unwrap();
+        std::fs::write(
+            folder.join("bread.txt"),
+            "The baker kneads the dough early in the morning.",
+        )
+        .unwrap();
         let report = engine
             .index_folder(&folder, &IndexOptions::default(), &mut |_| {})
             .unwrap();
         assert!(report.committed && report.added == 1, "{report:?}");
-        assert_eq!(engine.search("baker", &SearchOptions::default()).unwrap().hits[0].doc, "bread.txt");
+        assert_eq!(
+            engine.search("baker", &SearchOptions::default()).unwrap().hits[0].doc,
+            "bread.txt"
+        );
         assert_eq!(engine.stats().root, folder.canonicalize().unwrap().to_string_lossy());
-        assert_eq!(engine.search("Bäcker", &SearchOptions::default()).unwrap().hits[0].doc, "note-1");
+        assert_eq!(
+            engine.search("Bäcker", &SearchOptions::default()).unwrap().hits[0].doc,
+            "note-1"
+        );
 
         let again = Engine::create(&dir, &bm25_only);
         assert!(matches!(again, Err(Error::IndexExists { .. })), "{:?}", again.err());
