@@ -245,6 +245,10 @@ pub struct LareqaOptions<'a> {
     pub run_depth: usize,
 }
 
+/// Receives each mode's run lines: mode, setting (`de-en`, `de-any`), question id, ranked
+/// candidates.
+pub type ModeRunSink<'a> = &'a mut dyn FnMut(Mode, &str, &str, &[(usize, f64)]);
+
 /// What [`run_lareqa`] measured.
 pub struct LareqaOutcome {
     /// One report per mode, in the order asked.
@@ -284,7 +288,7 @@ impl LareqaOutcome {
 pub fn run_lareqa(
     data: &mut Dataset,
     options: &LareqaOptions,
-    mut sink: Option<&mut dyn FnMut(Mode, &str, &str, &[(usize, f64)])>,
+    mut sink: Option<ModeRunSink>,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<LareqaOutcome> {
     let needs_dense = options.modes.iter().any(|&m| m != Mode::Bm25);
