@@ -9,6 +9,8 @@ on TRAINING texts, from the evidence `mlsearch bench query-lang --evidence` writ
         target/ntrex-lang/train.evidence.jsonl      # and FLORES rows on the 67-language index
 
 With several evidence files (one per index), the grid maximises the mean of their scores.
+`--unknown FILE` (evidence of names-only queries, e.g. on the fixture index) rules out the
+settings that give any of its texts a language (docs/query-language.md, the selection rule).
 
 The rule: the text detector (restricted to the index's languages of the query's script)
 votes with min(1, confidence / TEXT_SCALE), the nearest language mean with
@@ -65,15 +67,25 @@ def score(rows, params, use_vector=True):
 
 
 def main():
-    sets = [[json.loads(l) for l in open(path, encoding="utf-8")] for path in sys.argv[1:]]
-    print(" + ".join(f"{len(rows)} texts" for rows in sets))
+    args = sys.argv[1:]
+    # --unknown FILE: evidence of texts that must stay unknown (names-only queries of the
+    # test suite); settings that give any of them a language are out.
+    unknown = []
+    while "--unknown" in args:
+        i = args.index("--unknown")
+        unknown += [json.loads(l) for l in open(args[i + 1], encoding="utf-8")]
+        del args[i : i + 2]
+    sets = [[json.loads(l) for l in open(path, encoding="utf-8")] for path in args]
+    print(" + ".join(f"{len(rows)} texts" for rows in sets), f"({len(unknown)} must stay unknown)")
     grid = itertools.product(
-        [0.1, 0.2, 0.3, 0.5, 0.7, 1.0],
-        [0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.2],
-        [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0],
+        [0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.07, 0.1],
+        [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
     )
     results = []
     for params in grid:
+        if any(decide(u["evidence"], *params) is not None for u in unknown):
+            continue
         scores = [score(rows, params) for rows in sets]
         mean = sum(s[0] for s in scores) / len(scores)
         worst = min(s[1] for s in scores)
@@ -85,11 +97,15 @@ def main():
         print(" ", r)
     best = results[0][3]
     print("\nMIN_CONFIDENCE at the chosen scales (utility, mean right, worst right):")
-    for c in [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]:
+    for c in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]:
         for rows in sets:
             mean, worst, _, wrong, utility = score(rows, (best[0], best[1], c))
             print(f"  {c:.2f}: {utility:.4f} {mean:.4f} {worst:.4f} wrong {sum(wrong.values()) / len(wrong):.4f}", end="")
         print()
+    for c in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]:
+        bad = [u["text"] for u in unknown if decide(u["evidence"], best[0], best[1], c) is not None]
+        if bad:
+            print(f"  at {c:.2f} these names get a language: {bad}")
     rows = sets[0]
     for use_vector in (True, False):
         mean, worst, acc, wrong, _ = score(rows, best, use_vector)

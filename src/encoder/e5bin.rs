@@ -106,6 +106,14 @@ pub fn is_e5bin(data: &[u8]) -> bool {
 
 /// Parses an `E5S1` image.
 pub fn parse(data: &[u8]) -> Result<E5Bin<'_>, EncoderError> {
+    parse_parts(data, &[])
+}
+
+/// [`parse`] of a file held in two parts: `head` (its first bytes, at least up to the end of
+/// the tensor directory) and `tail` (the rest). A tensor at or after `head`'s end is read
+/// from `tail`; none may straddle the two.
+pub fn parse_parts<'a>(head: &'a [u8], tail: &'a [u8]) -> Result<E5Bin<'a>, EncoderError> {
+    let data = head;
     if !is_e5bin(data) {
         return Err(EncoderError::Format("not an E5S1 model file (bad magic)".into()));
     }
@@ -208,7 +216,10 @@ pub fn parse(data: &[u8]) -> Result<E5Bin<'_>, EncoderError> {
         }
         let bytes = offset
             .checked_add(nbytes)
-            .and_then(|end| data.get(offset..end))
+            .and_then(|end| match offset.checked_sub(data.len()) {
+                Some(in_tail) => tail.get(in_tail..end - data.len()),
+                None => data.get(offset..end),
+            })
             .ok_or_else(|| EncoderError::Format(format!("tensor {name} lies outside the file (truncated?)")))?;
         tensors.push(RawTensor {
             name,
@@ -315,5 +326,29 @@ mod tests {
         let mut header = b"E5S1".to_vec();
         header.extend(1u32.to_le_bytes());
         assert!(parse(&header).is_err());
+    }
+
+    /// The built-in base is held as a compressed head and its tensors (issue 27): split at
+    /// its first tensor, the file reads the same.
+    #[test]
+    fn a_file_in_two_parts_reads_like_the_whole() {
+        let data = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+        let whole = parse(data).unwrap();
+        let first = whole
+            .tensors
+            .iter()
+            .map(|t| t.bytes.as_ptr() as usize - data.as_ptr() as usize)
+            .min()
+            .unwrap();
+        let (head, tail) = data.split_at(first);
+        let parts = parse_parts(head, tail).unwrap();
+        assert_eq!(parts.config, whole.config);
+        assert_eq!(parts.vocab.pieces, whole.vocab.pieces);
+        assert_eq!(parts.tensors.len(), whole.tensors.len());
+        for (a, b) in parts.tensors.iter().zip(&whole.tensors) {
+            assert_eq!((&a.name, a.bytes), (&b.name, b.bytes));
+        }
+        // A head cut inside the directory is an error, not a panic.
+        assert!(parse_parts(&head[..head.len() - 30], tail).is_err());
     }
 }

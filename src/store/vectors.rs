@@ -118,9 +118,10 @@ const BASE_NAME: &str = "built-in multilingual-e5-small (Q4_0)";
 impl ModelIdentity {
     /// The built-in model's identity, when this build has one.
     pub fn builtin(precision: Precision) -> Option<ModelIdentity> {
-        let name = match crate::encoder::builtin_delta() {
-            Some(_) => "built-in multilingual-e5-small, hybrid-trained (Q4_0 base + Q8_0 delta)",
-            None => BASE_NAME,
+        let name = if crate::encoder::has_builtin_delta() {
+            "built-in multilingual-e5-small, hybrid-trained (Q4_0 base + Q8_0 delta)"
+        } else {
+            BASE_NAME
         };
         Some(ModelIdentity {
             name: name.into(),
@@ -141,7 +142,7 @@ impl ModelIdentity {
     /// Whether these vectors were made by the base while a trained built-in model ships:
     /// the built-in model of mlsearch before it was hybrid-trained.
     pub fn is_previous_builtin(&self) -> bool {
-        crate::encoder::builtin_delta().is_some() && Some(self.blake3.as_str()) == crate::encoder::builtin_base_blake3()
+        crate::encoder::has_builtin_delta() && Some(self.blake3.as_str()) == crate::encoder::builtin_base_blake3()
     }
 
     /// The error for an index at `dir` whose vectors (`indexed`, `None`: BM25 only) were
