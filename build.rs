@@ -20,11 +20,6 @@ fn main() {
     println!("cargo::rerun-if-changed={DELTA}");
     println!("cargo::rustc-check-cfg=cfg(mlsearch_builtin_model)");
     println!("cargo::rustc-check-cfg=cfg(mlsearch_builtin_delta)");
-    // Release binaries: the linker folds identical functions (generic code instantiated
-    // alike in many crates; -0.6 MB, issue 27).
-    if std::env::var("PROFILE").as_deref() == Ok("release") {
-        println!("cargo::rustc-link-arg-bins=-Wl,--icf=all");
-    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = std::env::var_os("MLSEARCH_BUILTIN_MODEL")
         .map(PathBuf::from)
