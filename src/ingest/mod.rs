@@ -636,7 +636,10 @@ impl Reading<'_> {
                     });
                 }
                 handover.add_embedded(writer, report)?;
-                handover.commit_if_due(writer, centre, progress)?;
+                // Once all is embedded the run's last commit comes at once.
+                if handover.embedded < queued {
+                    handover.commit_if_due(writer, centre, progress)?;
+                }
             }
             thread.join().expect("the embedding thread does not panic")
         })?;
