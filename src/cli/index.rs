@@ -116,10 +116,16 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
                 warnings += 1;
                 bar.suspend(|| eprintln!("mlsearch: warning: {message}"));
             }
-            Progress::Committed { files, passages, .. } if !args.quiet => {
+            Progress::Committed {
+                files,
+                passages,
+                seconds,
+                ..
+            } if !args.quiet => {
                 bar.suspend(|| {
                     eprintln!(
-                        "mlsearch: committed: {files} files, {passages} passages are searchable now; indexing goes on"
+                        "mlsearch: committed: {files} files, {passages} passages are searchable now \
+                         (a {seconds:.1} s commit); indexing goes on"
                     )
                 });
             }

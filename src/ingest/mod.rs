@@ -271,7 +271,9 @@ pub fn index_folder(
         embedder,
         cache_dir: &cache_dir,
         stop: options.stop,
-        commit_every: options.commit_every,
+        // A rebuild of an index that exists commits once: the old index stays whole and
+        // searchable until the new one is.
+        commit_every: options.commit_every.filter(|_| !options.rebuild || writer.is_fresh()),
         centre_languages: options.centre_languages,
     };
     let read = reading.run(&mut writer, &mut report, progress)?;
@@ -1069,6 +1071,22 @@ mod tests {
             assert!(!hits.is_empty(), "{query}");
             assert_eq!(hits, scored(&once, query), "{query}");
         }
+
+        // A rebuild of an index that exists commits once (the first commit would be due as
+        // soon as a file is embedded).
+        let tiny = tiny(usize::MAX);
+        let rebuild = IndexOptions {
+            embedder: Some(&tiny),
+            commit_every: Some(Duration::ZERO),
+            rebuild: true,
+            ..Default::default()
+        };
+        let report = index_folder(&corpus, &index, &rebuild, &mut |_| {}).unwrap();
+        assert_eq!((report.progressive_commits, report.passages), (0, 2113));
+        assert_eq!(
+            Store::open(&index).unwrap().manifest.generation,
+            commits.len() as u64 + 2
+        );
     }
 
     fn write_corpus(corpus: &Path, files: &[(&str, &str)]) {
