@@ -962,15 +962,10 @@ mod tests {
         }
     }
 
-    /// Issue 29: a run that commits as it goes makes several commits, the first of which
-    /// finds the first files (and not the last), and ends with the index a run that
-    /// commits once makes: the same vectors, means, graph and BM25 hits. Spanish has
-    /// fewer than 20 passages at the first commits (no mean yet, uncentred there) and 25 in
-    /// all; French has 10 (never a mean).
-    #[test]
-    fn progressive_commits_end_with_the_index_of_one_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let corpus = dir.path().join("corpus");
+    /// 2,113 passages: Spanish (12), French (10), 32 English files of 64 (four windows),
+    /// German (30), Spanish (13), each file with words of its own.
+    fn mixed_corpus(dir: &Path) -> PathBuf {
+        let corpus = dir.join("corpus");
         fs::create_dir(&corpus).unwrap();
         let jsonl = |name: &str, lang: &str, n: usize, words: &str| {
             let records: String = (0..n)
@@ -994,7 +989,18 @@ mod tests {
         }
         jsonl("c-de.jsonl", "de", 30, "die Mühle am Fluss mahlt Weizen");
         jsonl("c-es.jsonl", "es", 13, "el panadero amasa la masa");
+        corpus
+    }
 
+    /// Issue 29: a run that commits as it goes makes several commits, the first of which
+    /// finds the first files (and not the last), and ends with the index a run that
+    /// commits once makes: the same vectors, means, graph and BM25 hits. Spanish has
+    /// fewer than 20 passages at the first commits (no mean yet, uncentred there) and 25 in
+    /// all; French has 10 (never a mean).
+    #[test]
+    fn progressive_commits_end_with_the_index_of_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = mixed_corpus(dir.path());
         let index = dir.path().join("index");
         let embedder = Slow(tiny(usize::MAX));
         let options = IndexOptions {
@@ -1087,6 +1093,39 @@ mod tests {
             Store::open(&index).unwrap().manifest.generation,
             commits.len() as u64 + 2
         );
+    }
+
+    /// A run that fails (as a killed one stops) after a progressive commit leaves that
+    /// commit, whole, with its means; the next run indexes the rest and keeps those means.
+    #[test]
+    fn a_run_stopped_after_a_progressive_commit_leaves_it_and_the_next_run_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = mixed_corpus(dir.path());
+        let index = dir.path().join("index");
+        // Fails in its fourth window, after the first one's commit.
+        let failing = Slow(tiny(3 * WINDOW / CHUNK));
+        let options = IndexOptions {
+            embedder: Some(&failing),
+            commit_every: Some(Duration::ZERO),
+            ..Default::default()
+        };
+        assert!(index_folder(&corpus, &index, &options, &mut |_| {}).is_err());
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        let committed = store.manifest.passages();
+        assert!(0 < committed && committed < 2113, "{committed}");
+        assert_eq!(stored_vectors(&index).len() as u64, committed);
+        let means = store.manifest.vectors.clone().unwrap().language_means;
+        assert!(means.contains_key("en"));
+
+        let report = index_with(&corpus, &index, &tiny(usize::MAX)).unwrap();
+        assert_eq!(report.passages, 2113);
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        assert_eq!(stored_vectors(&index).len(), 2113);
+        let after = store.manifest.vectors.clone().unwrap().language_means;
+        assert_eq!(after["en"], means["en"], "a mean once committed is kept");
+        assert!(!bm25_hits(&index, "panadero").is_empty());
     }
 
     fn write_corpus(corpus: &Path, files: &[(&str, &str)]) {
