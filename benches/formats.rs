@@ -7,7 +7,7 @@
 //! the file, parse it, split passages: what a worker thread does), per format; (2) a whole
 //! BM25 `index_folder` run with one thread (walk, hash, extract, analyse, Tantivy, commit).
 //! Extraction's share of the index run is (1) / (2). Embedding, when vectors are on,
-//! comes on top of (2): see README for the `mlsearch index` wall time with vectors.
+//! comes on top of (2): see docs/encoder.md ("Indexing") for the `mlsearch index` wall time with vectors.
 //!
 //! `cargo bench --bench formats`
 

@@ -11,7 +11,7 @@
     python3 scripts/e5_parity.py --against f32        # int8 against our own f32 path
 
 `--against f32` compares mlsearch's int8 vectors with its f32 vectors (the int8 accuracy
-check of README) instead of with the reference engine; the tokenizer part is skipped.
+check of docs/encoder.md) instead of with the reference engine; the tokenizer part is skipped.
 
 Needs the release binary (`cargo build --release`) and gcc; see scripts/e5_reference.py.
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`mlsearch index` of XQuAD paragraphs against the reference engine embedding the same
-paragraph texts, on the same machine and thread count (README, "Encoder speed").
+paragraph texts, on the same machine and thread count (docs/encoder.md, "Speed").
 
 Writes the first N paragraphs of each XQuAD language as one JSONL record each, times
 `mlsearch index --rebuild` of them with int8 and with f32 (reading, analysis, BM25 and

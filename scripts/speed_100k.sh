@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Query latency, HNSW recall and memory on a 100k-passage index with vectors (README,
-# "Hybrid and dense query latency"). Makes the corpus from NTREX-128 (the first 51 files
+# Query latency, HNSW recall and memory on a 100k-passage index with vectors
+# (docs/measurements/dense-latency.md). Makes the corpus from NTREX-128 (the first 51 files
 # in name order, every sentence a passage: 101,845 passages, no `lang` field), indexes it
 # with vectors (about 2.5 h of embedding on 2 cores; incremental, so an interrupted run
 # continues), then runs `mlsearch bench speed` and times a query process.

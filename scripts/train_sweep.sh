@@ -2,7 +2,7 @@
 # Issue 12's comparison from one base, one data mix, one budget and one seed: X-X, X-Y and
 # hybrid batches (the α sweep 0, 0.25, 0.5, 0.75, 1) with the teacher anchor (λ 30), hybrid
 # without it (λ 0), then weight interpolation (WiSE-FT) of the finished runs, then the
-# README table. Each run goes through scripts/train_run.sh, so the sweep is resumable:
+# table of docs/measurements/training.md. Each run goes through scripts/train_run.sh, so the sweep is resumable:
 # finished runs and scores are skipped, an interrupted run continues from its checkpoint.
 # About 35 minutes a training run (57 for the 600-step one) and 5–10 a scoring on 2 cores: 6 hours in all.
 #

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""README rows for issue 12's training runs, from what `scripts/train_run.sh NAME` wrote:
+"""Rows of docs/measurements/training.md for issue 12's training runs, from what
+`scripts/train_run.sh NAME` wrote:
 full XQuAD-R dense mAP (centred, and raw where `NAME.raw.xquad.json` exists: `bench
 xquad-r --mode dense --json --no-centring`), and the validation on held-out training data
 (FLORES mean, languages that fall by more than 0.01 against the first name, held-out

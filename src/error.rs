@@ -17,6 +17,12 @@ pub enum Error {
         /// Where the index was looked for.
         path: PathBuf,
     },
+    /// An index where a new one was to be created ([`crate::engine::Engine::create`]).
+    #[error("an index already exists at {}: open it, or remove it first", path.display())]
+    IndexExists {
+        /// The index folder.
+        path: PathBuf,
+    },
     /// An index written by another format version.
     #[error(
         "index at {} has format version {found}, but this mlsearch reads format version {supported}; \

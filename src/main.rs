@@ -1,5 +1,5 @@
 //! The `mlsearch` command line: parses arguments, runs the subcommand, maps errors to
-//! exit codes (documented in README.md).
+//! exit codes (documented in docs/cli.md).
 
 mod cli;
 

@@ -11,14 +11,14 @@ pub mod miracl;
 pub mod query_lang;
 pub mod speed;
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::ingest::embed_cache::{embed_cached, CachedEmbedding};
 use crate::ingest::{index_folder, IndexOptions};
-use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
+use crate::search::{HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
 use crate::store::{Alignment, Bm25Params, EncoderEmbedder, Vectors};
 use lareqa::Dataset;
 
@@ -199,6 +199,163 @@ pub fn identify_questions(
         q.read_as = lang;
     }
     Ok(right.into_iter().map(|(l, (n, r))| (l, r as f64 / n as f64)).collect())
+}
+
+/// A benchmark's data folder: `$MLSEARCH_DATA/<name>`, else `../shared/data/<name>` (the
+/// development layout).
+pub fn default_data(name: &str) -> PathBuf {
+    std::env::var_os("MLSEARCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/data"))
+        .join(name)
+}
+
+/// Where benchmarks keep their embedding caches and indexes between runs:
+/// `$XDG_CACHE_HOME/mlsearch/bench`, else `~/.cache/mlsearch/bench`.
+pub fn default_work_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("mlsearch/bench")
+}
+
+/// How a LAReQA benchmark (XQuAD-R, MLQA-R) runs: what `mlsearch bench xquad-r` and the
+/// Python package's `bench.xquad_r` both call.
+pub struct LareqaOptions<'a> {
+    /// The retrievals to score, in order.
+    pub modes: Vec<Mode>,
+    /// The encoder (needed unless every mode is BM25).
+    pub model: Option<&'a EncoderEmbedder>,
+    /// Folder for the embedding cache and the BM25 index (kept between runs).
+    pub work: PathBuf,
+    /// Worker threads.
+    pub threads: usize,
+    /// BM25 parameters (`None`: the defaults).
+    pub bm25: Option<Bm25Params>,
+    /// Fusion settings for hybrid mode.
+    pub hybrid: HybridOptions,
+    /// Centre vectors per language, as an index does.
+    pub centring: bool,
+    /// Per-language maps applied after centring (research; see `scripts/fit_alignment.py`).
+    pub alignment: Option<&'a Alignment>,
+    /// Identify each question's language instead of taking it as given.
+    pub detect_query_lang: bool,
+    /// Candidates per setting handed to the run sink (0: none).
+    pub run_depth: usize,
+}
+
+/// Receives each mode's run lines: mode, setting (`de-en`, `de-any`), question id, ranked
+/// candidates.
+pub type ModeRunSink<'a> = &'a mut dyn FnMut(Mode, &str, &str, &[(usize, f64)]);
+
+/// What [`run_lareqa`] measured.
+pub struct LareqaOutcome {
+    /// One report per mode, in the order asked.
+    pub reports: Vec<lareqa::Report>,
+    /// With `detect_query_lang`: the share of questions identified right, per language.
+    pub identified: Option<BTreeMap<String, f64>>,
+}
+
+impl LareqaOutcome {
+    /// The run as one JSON object (`bench xquad-r --json`, the Python package's result).
+    pub fn summary(
+        &self,
+        name: &str,
+        data_dir: &Path,
+        model: Option<&str>,
+        data: &Dataset,
+        seconds: f64,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "benchmark": name,
+            "data": data_dir,
+            "model": model,
+            "candidates": data.candidates_per_language(),
+            "questions": data.questions_per_language(),
+            "edge_cases": data.edge_cases,
+            "query_lang": if self.identified.is_some() { "identified" } else { "given" },
+            "query_lang_identified_right": self.identified,
+            "reports": self.reports,
+            "seconds": seconds,
+        })
+    }
+}
+
+/// Runs a LAReQA benchmark on `data`: embeds (through the cache), identifies the question
+/// languages when asked, searches BM25, centres, and scores every mode. `sink` receives
+/// each mode's run lines; `progress` gets a stage name with done and total counts.
+pub fn run_lareqa(
+    data: &mut Dataset,
+    options: &LareqaOptions,
+    mut sink: Option<ModeRunSink>,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<LareqaOutcome> {
+    let needs_dense = options.modes.iter().any(|&m| m != Mode::Bm25);
+    // Raw vectors first: identifying the question language uses them.
+    let raw = match (needs_dense, options.model) {
+        (false, _) => None,
+        (true, Some(model)) => Some(lareqa_dense(data, model, &options.work, &mut |what, d, t| {
+            progress(&format!("embedding {what}"), d, t)
+        })?),
+        (true, None) => return Err(Error::InvalidSetting("dense and hybrid modes need an encoder".into())),
+    };
+    let identified = match options.detect_query_lang {
+        true => Some(identify_questions(
+            data,
+            raw.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
+        )?),
+        false => None,
+    };
+    let bm25 = match options.modes.iter().any(|&m| m != Mode::Dense) {
+        true => Some(lareqa_bm25(
+            data,
+            &options.work,
+            options.threads,
+            options.bm25,
+            &mut |d, t| progress("BM25 questions", d, t),
+        )?),
+        false => None,
+    };
+    let dense = match raw {
+        Some((mut questions, mut candidates)) => {
+            if options.centring {
+                centre_by_language(data, &mut questions, &mut candidates)?;
+            }
+            if let Some(alignment) = options.alignment {
+                align_by_language(data, alignment, &mut questions, &mut candidates);
+            }
+            Some((questions, candidates))
+        }
+        None => None,
+    };
+    let evidence = lareqa::Evidence {
+        dense: dense.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
+        bm25: bm25.as_deref(),
+    };
+    let mut reports = Vec::with_capacity(options.modes.len());
+    for &mode in &options.modes {
+        let scoring = lareqa::Scoring {
+            mode,
+            hybrid: options.hybrid,
+            threads: options.threads,
+            run_depth: if sink.is_some() { options.run_depth } else { 0 },
+        };
+        let mut mode_sink = |setting: &str, qid: &str, ranked: &[(usize, f64)]| {
+            if let Some(sink) = sink.as_mut() {
+                sink(mode, setting, qid, ranked)
+            }
+        };
+        let stage = format!("scoring {}", mode.name());
+        reports.push(lareqa::evaluate(
+            data,
+            &evidence,
+            scoring,
+            Some(&mut mode_sink),
+            &mut |d, t| progress(&stage, d, t),
+        )?);
+    }
+    Ok(LareqaOutcome { reports, identified })
 }
 
 #[cfg(test)]

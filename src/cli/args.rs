@@ -155,7 +155,7 @@ pub struct IndexArgs {
     #[arg(long)]
     pub no_vectors: bool,
     /// Store vectors as the encoder gives them, without per-language centring (the
-    /// language-bias remedy; see README). Applies to languages not yet centred.
+    /// language-bias remedy; see docs/measurements/xquad-r.md). Applies to languages not yet centred.
     #[arg(long)]
     pub no_centring: bool,
     #[command(flatten)]
@@ -193,7 +193,7 @@ pub struct QueryArgs {
     /// Number of hits.
     #[arg(short = 'k', long = "top", default_value_t = 10)]
     pub k: usize,
-    /// One JSON object per hit (fields documented in README.md).
+    /// One JSON object per hit (fields documented in docs/cli.md).
     #[arg(long)]
     pub json: bool,
     /// Batch mode: a file of `qid<TAB>query text` lines; hits are written as JSONL.
@@ -226,7 +226,7 @@ pub struct QueryArgs {
 #[derive(Debug, Args)]
 pub struct FusionArgs {
     /// How hybrid mode fuses the lists: a convex combination of normalised scores, or
-    /// reciprocal rank fusion (the default was chosen on XQuAD, see README).
+    /// reciprocal rank fusion (the default was chosen on XQuAD, see docs/measurements/xquad-hybrid.md).
     #[arg(long, default_value = "convex", value_parser = ["rrf", "convex"])]
     pub fusion: String,
     /// RRF rank constant.

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
-use mlsearch::bench::lareqa::{self, Dataset, Evidence};
-use mlsearch::bench::{self as benchmarks, metrics, miracl, speed};
+use mlsearch::bench::lareqa::{self, Dataset};
+use mlsearch::bench::{self as benchmarks, metrics, miracl, speed, LareqaOptions};
 use mlsearch::search::{Mode, SearchOptions};
 use mlsearch::store::EncoderEmbedder;
 use mlsearch::store::{Alignment, Bm25Params};
@@ -47,7 +47,7 @@ fn query_lang_bench(args: QueryLangArgs) -> anyhow::Result<u8> {
         Some(model) if !args.no_vectors => {
             let cache = match &args.work {
                 Some(work) => work.clone(),
-                None => default_work_dir(),
+                None => benchmarks::default_work_dir(),
             }
             .join("embeddings");
             let embed = |chunk: &[&str]| Ok(model.encoder.embed(chunk, TextKind::Query)?);
@@ -151,7 +151,7 @@ const PAPER_ROWS: [(&str, f64, f64, f64, f64); 2] = [
 fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let common = &args.common;
-    let data_dir = args.data.clone().unwrap_or_else(|| default_data(name));
+    let data_dir = args.data.clone().unwrap_or_else(|| benchmarks::default_data(name));
     let data = Dataset::load(&data_dir).with_context(|| format!("reading {name} from {}", data_dir.display()))?;
     let langs: Vec<String> = args
         .langs
@@ -159,11 +159,10 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         .map(|l| l.split(',').map(|c| c.trim().to_string()).collect())
         .unwrap_or_default();
     let data = data.subset(&langs, args.max_questions);
-    let modes = parse_modes(&common.mode)?;
+    let modes = Mode::parse_list(&common.mode)?;
     let work = work_dir(common).join(name);
     let threads = threads(common.threads);
     let candidates = data.candidates_per_language();
-    let questions = data.questions_per_language();
     eprintln!(
         "{name}: {} languages, {} candidate sentences ({}), {} questions; edge cases: {:?}",
         data.langs.len(),
@@ -178,25 +177,81 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     );
 
     let mut data = data;
-    let mut model_name = None;
-    // Raw vectors first: identifying the question language (--detect-query-lang) uses them.
-    let raw = if modes.iter().any(|&m| m != Mode::Bm25) {
-        let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
-        model_name = Some(identity.name.clone());
-        let model = EncoderEmbedder { encoder, identity };
-        let bar = bar("embedding");
-        let vectors = benchmarks::lareqa_dense(&data, &model, &work, &mut |what, d, t| {
-            bar.set_message(format!("embedding {what}"));
-            update(&bar, d, t)
-        })?;
-        bar.finish_and_clear();
-        Some(vectors)
-    } else {
-        None
+    let model = match modes.iter().any(|&m| m != Mode::Bm25) {
+        true => {
+            let (encoder, identity) = super::embed::load_with_identity(&common.model, None)?;
+            Some(EncoderEmbedder { encoder, identity })
+        }
+        false => None,
     };
-    let identified = if args.detect_query_lang {
-        let dense = raw.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice()));
-        let right = benchmarks::identify_questions(&mut data, dense)?;
+    let model_name = model.as_ref().map(|m| m.identity.name.clone());
+    let alignment = match &args.align {
+        Some(dir) => {
+            let alignment = Alignment::load_dir(dir, model.as_ref().map_or(0, |m| m.encoder.dim()))?;
+            eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
+            Some(alignment)
+        }
+        None => None,
+    };
+    let options = LareqaOptions {
+        modes: modes.clone(),
+        model: model.as_ref(),
+        work,
+        threads,
+        bm25: common.bm25.over(Bm25Params::default())?,
+        hybrid: common.fusion.options(),
+        centring: !args.no_centring,
+        alignment: alignment.as_ref(),
+        detect_query_lang: args.detect_query_lang,
+        run_depth: args.run_depth,
+    };
+    let data_ids: Vec<String> = data.candidates.iter().map(|c| c.id.clone()).collect();
+    let mut run_files = Vec::new();
+    if let Some(path) = &common.run {
+        for &mode in &modes {
+            run_files.push((mode, create(&with_suffix(path, mode.name()))?));
+        }
+    }
+    let mut write_error = None;
+    let mut sink = |mode: Mode, setting: &str, qid: &str, ranked: &[(usize, f64)]| {
+        let Some((_, out)) = run_files.iter_mut().find(|(m, _)| *m == mode) else {
+            return;
+        };
+        for (rank, (c, score)) in ranked.iter().enumerate() {
+            let id = &data_ids[*c];
+            let tag = mode.name();
+            if let Err(e) = writeln!(out, "{setting}:{qid} Q0 {id} {} {score:.6} mlsearch-{tag}", rank + 1) {
+                write_error.get_or_insert(e);
+            }
+        }
+    };
+    let bar = bar("");
+    let mut stage = String::new();
+    let outcome = benchmarks::run_lareqa(
+        &mut data,
+        &options,
+        common
+            .run
+            .is_some()
+            .then_some(&mut sink as &mut dyn FnMut(Mode, &str, &str, &[(usize, f64)])),
+        &mut |what, d, t| {
+            if what != stage {
+                stage = what.to_string();
+                bar.reset();
+                bar.set_message(stage.clone());
+            }
+            update(&bar, d, t)
+        },
+    )?;
+    bar.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e).context("writing the run file");
+    }
+    for (_, mut out) in run_files {
+        out.flush()?;
+    }
+    let identified = outcome.identified;
+    if let Some(right) = &identified {
         eprintln!(
             "query language identified (not given), share right: {}",
             right
@@ -205,83 +260,8 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        Some(right)
-    } else {
-        None
-    };
-    let bm25 = if modes.iter().any(|&m| m != Mode::Dense) {
-        let bar = bar("BM25 questions");
-        let lists = benchmarks::lareqa_bm25(
-            &data,
-            &work,
-            threads,
-            common.bm25.over(Bm25Params::default())?,
-            &mut |d, t| update(&bar, d, t),
-        )?;
-        bar.finish_and_clear();
-        Some(lists)
-    } else {
-        None
-    };
-    let dense = match raw {
-        Some((mut questions, mut candidates)) => {
-            if !args.no_centring {
-                benchmarks::centre_by_language(&data, &mut questions, &mut candidates)?;
-            }
-            if let Some(dir) = &args.align {
-                let dim = candidates.first().map_or(0, Vec::len);
-                let alignment = Alignment::load_dir(dir, dim)?;
-                eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
-                benchmarks::align_by_language(&data, &alignment, &mut questions, &mut candidates);
-            }
-            Some((questions, candidates))
-        }
-        None => None,
-    };
-    let evidence = Evidence {
-        dense: dense.as_ref().map(|(q, c)| (q.as_slice(), c.as_slice())),
-        bm25: bm25.as_deref(),
-    };
-    let hybrid = common.fusion.options();
-
-    let mut reports = Vec::new();
-    for &mode in &modes {
-        let mut run_file = match &common.run {
-            Some(path) => Some(create(&with_suffix(path, mode_name(mode)))?),
-            None => None,
-        };
-        let tag = format!("mlsearch-{}", mode_name(mode));
-        let mut write_error = None;
-        let mut sink = |setting: &str, qid: &str, ranked: &[(usize, f64)]| {
-            if let Some(out) = run_file.as_mut() {
-                for (rank, (c, score)) in ranked.iter().enumerate() {
-                    let id = &data.candidates[*c].id;
-                    if let Err(e) = writeln!(out, "{setting}:{qid} Q0 {id} {} {score:.6} {tag}", rank + 1) {
-                        write_error.get_or_insert(e);
-                    }
-                }
-            }
-        };
-        let bar = bar(&format!("scoring {}", mode_name(mode)));
-        let depth = if common.run.is_some() { args.run_depth } else { 0 };
-        let scoring = lareqa::Scoring {
-            mode,
-            hybrid,
-            threads,
-            run_depth: depth,
-        };
-        let report = lareqa::evaluate(&data, &evidence, scoring, Some(&mut sink), &mut |d, t| {
-            update(&bar, d, t)
-        })?;
-        bar.finish_and_clear();
-        if let Some(e) = write_error {
-            return Err(e).context("writing the run file");
-        }
-        if let Some(mut out) = run_file {
-            out.flush()?;
-        }
-        reports.push(report);
     }
+    let reports = outcome.reports;
     if let Some(path) = &common.run {
         write_lareqa_qrels(&data, &with_suffix(path, "qrels"))?;
     }
@@ -289,18 +269,8 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let seconds = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
     if common.json {
-        let json = serde_json::json!({
-            "benchmark": name,
-            "data": data_dir,
-            "model": model_name,
-            "candidates": candidates,
-            "questions": questions,
-            "edge_cases": data.edge_cases,
-            "query_lang": if identified.is_some() { "identified" } else { "given" },
-            "query_lang_identified_right": identified,
-            "reports": reports,
-            "seconds": seconds,
-        });
+        let outcome = benchmarks::LareqaOutcome { reports, identified };
+        let json = outcome.summary(name, &data_dir, model_name.as_deref(), &data, seconds);
         writeln!(out, "{json}")?;
         return Ok(EXIT_OK);
     }
@@ -323,7 +293,7 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         writeln!(
             out,
             "| {model} | {} | {:.3} | {:.3} | {:.3} | {:.1} | {:.3} | {:.3} | {:.3} |",
-            mode_name(r.mode),
+            r.mode.name(),
             r.mono_map,
             r.cross_map,
             r.multi_map,
@@ -342,7 +312,7 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         }
     }
     for r in &reports {
-        writeln!(out, "\nper query language, {}:\n", mode_name(r.mode))?;
+        writeln!(out, "\nper query language, {}:\n", r.mode.name())?;
         writeln!(
             out,
             "| lang | mono mAP | mono R@1 | cross mAP | cross R@1 | multi mAP | multi R@10 | rank distance |"
@@ -394,7 +364,7 @@ fn write_lareqa_qrels(data: &Dataset, path: &Path) -> anyhow::Result<()> {
 
 fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
     let common = &args.common;
-    let modes = parse_modes(&common.mode)?;
+    let modes = Mode::parse_list(&common.mode)?;
     let only: Option<Vec<String>> = match &args.lang {
         Some(spec) => match mlsearch::search::LangFilter::parse(spec)? {
             mlsearch::search::LangFilter::Only(codes) => Some(codes),
@@ -416,7 +386,10 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
             (vec![files], Vec::new())
         }
         None => {
-            let data = args.data.clone().unwrap_or_else(|| default_data("miracl-dev"));
+            let data = args
+                .data
+                .clone()
+                .unwrap_or_else(|| benchmarks::default_data("miracl-dev"));
             miracl::find_languages(&data, only.as_deref())
                 .with_context(|| format!("reading MIRACL folder {}", data.display()))?
         }
@@ -456,9 +429,9 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
         bar.finish_and_clear();
         for (s, run) in results {
             if let Some(path) = &common.run {
-                let path = with_suffix(path, &format!("{}.{}", s.lang, mode_name(s.mode)));
+                let path = with_suffix(path, &format!("{}.{}", s.lang, s.mode.name()));
                 let mut out = create(&path)?;
-                metrics::write_run(&mut out, &run, 100, &format!("mlsearch-{}", mode_name(s.mode)))?;
+                metrics::write_run(&mut out, &run, 100, &format!("mlsearch-{}", s.mode.name()))?;
                 out.flush()?;
             }
             scores.push(s);
@@ -484,7 +457,7 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
             out,
             "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {:.1} | {:.1} |",
             s.lang,
-            mode_name(s.mode),
+            s.mode.name(),
             s.topics,
             s.judged,
             s.ndcg10,
@@ -503,7 +476,7 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
             "| mean of {} ({}) | {} | | | {:.4} | {:.4} | | | |",
             of_mode.len(),
             langs.join(" "),
-            mode_name(mode),
+            mode.name(),
             of_mode.iter().map(|s| s.ndcg10).sum::<f64>() / n,
             of_mode.iter().map(|s| s.recall100).sum::<f64>() / n
         )?;
@@ -572,54 +545,11 @@ fn speed_bench(args: SpeedArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn parse_modes(spec: &str) -> anyhow::Result<Vec<Mode>> {
-    let mut modes = Vec::new();
-    for name in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let mode = match name {
-            "bm25" => Mode::Bm25,
-            "dense" => Mode::Dense,
-            "hybrid" => Mode::Hybrid,
-            other => bail!("unknown mode {other:?}: use bm25, dense or hybrid"),
-        };
-        if !modes.contains(&mode) {
-            modes.push(mode);
-        }
-    }
-    if modes.is_empty() {
-        bail!("--mode needs at least one of bm25, dense, hybrid");
-    }
-    Ok(modes)
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Bm25 => "bm25",
-        Mode::Dense => "dense",
-        Mode::Hybrid => "hybrid",
-    }
-}
-
-/// `$MLSEARCH_DATA/<name>`, else `../shared/data/<name>`.
-fn default_data(name: &str) -> PathBuf {
-    std::env::var_os("MLSEARCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data"))
-        .join(name)
-}
-
 fn work_dir(common: &BenchCommon) -> PathBuf {
     match &common.work {
         Some(dir) => dir.clone(),
-        None => default_work_dir(),
+        None => benchmarks::default_work_dir(),
     }
-}
-
-fn default_work_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("mlsearch/bench")
 }
 
 fn threads(requested: usize) -> usize {

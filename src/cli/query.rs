@@ -47,12 +47,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         query_lang: args.query_lang.clone(),
         snippet_chars: args.snippet_chars,
         snippets: !args.trec,
-        mode: match args.mode.as_deref() {
-            Some("bm25") => Some(Mode::Bm25),
-            Some("dense") => Some(Mode::Dense),
-            Some(_) => Some(Mode::Hybrid),
-            None => None,
-        },
+        mode: args.mode.as_deref().map(str::parse).transpose()?,
         hybrid: args.fusion.options(),
         explain: args.explain,
         bm25: None,

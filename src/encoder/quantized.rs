@@ -123,8 +123,8 @@ pub struct QuantizedBert {
     specials: Specials,
 }
 
-/// Which linear layers stay f32: none by default (README, "Int8 accuracy", measured
-/// per layer).
+/// Which linear layers stay f32: none by default (docs/encoder.md, "Which layers stay f32",
+/// measured per layer).
 pub fn keep_none(_layer: usize, _part: Part) -> bool {
     false
 }

@@ -31,8 +31,9 @@ pub use model::{device, load_model, load_model_file, ModelSpec};
 
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
+use crate::ingest::{IndexOptions, IndexReport, Progress};
 use crate::search::{Mode, SearchOptions, SearchResults, Searcher};
-use crate::store::{EncoderEmbedder, Manifest, PassageEmbedder, Store, VectorsInfo};
+use crate::store::{EncoderEmbedder, Manifest, PassageEmbedder, Store, StoreWriter, VectorsInfo, WriterOptions};
 
 /// How to open an index.
 #[derive(Debug, Clone)]
@@ -71,23 +72,70 @@ impl Engine {
     /// `options.dense`). Fails with [`Error::OtherModel`] when the encoder is not the
     /// model that made the vectors.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Engine> {
-        let stamp = FileStamp::of(dir);
         let searcher = Searcher::open(dir)?;
         let encoder = match &searcher.manifest().vectors {
             Some(info) if options.dense => {
                 let encoder = load_model(&options.model, Some(info.model.precision))?;
                 searcher.check_model(&encoder.identity)?;
-                Some(Arc::new(encoder))
+                Some(encoder)
             }
             _ => None,
         };
-        Ok(Engine {
+        Ok(Engine::with(dir, searcher, encoder))
+    }
+
+    /// Creates an empty index in `dir` (with vectors of `options.model` when
+    /// `options.dense`) and opens it: for documents added from code, or a folder indexed
+    /// with [`Engine::index_folder`]. An index already there is an error, not replaced.
+    pub fn create(dir: &Path, options: &EngineOptions) -> Result<Engine> {
+        if Store::open(dir).is_ok() {
+            return Err(Error::IndexExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        let encoder = match options.dense {
+            true => Some(load_model(&options.model, None)?),
+            false => None,
+        };
+        let writer = StoreWriter::open(
+            dir,
+            WriterOptions {
+                root: PathBuf::new(),
+                rebuild: false,
+                threads: 1,
+                model: encoder.as_ref().map(|e| (&e.identity, e.encoder.dim())),
+            },
+        )?;
+        writer.commit()?;
+        Ok(Engine::with(dir, Searcher::open(dir)?, encoder))
+    }
+
+    fn with(dir: &Path, searcher: Searcher, encoder: Option<EncoderEmbedder>) -> Engine {
+        Engine {
             dir: dir.to_path_buf(),
             current: RwLock::new(Arc::new(searcher)),
-            stamp: Mutex::new(stamp),
-            encoder,
+            stamp: Mutex::new(FileStamp::of(dir)),
+            encoder: encoder.map(Arc::new),
             writing: Mutex::new(()),
-        })
+        }
+    }
+
+    /// Indexes (or updates) the folder `root` into this index with this engine's encoder,
+    /// as `mlsearch index` does, then searches its commit. `options.embedder` is ignored.
+    pub fn index_folder(
+        &self,
+        root: &Path,
+        options: &IndexOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<IndexReport> {
+        let _one_writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let options = IndexOptions {
+            embedder: self.embedder(),
+            ..options.clone()
+        };
+        let report = crate::ingest::index_folder(root, &self.dir, &options, progress)?;
+        self.refresh()?;
+        Ok(report)
     }
 
     /// The index folder.
@@ -288,5 +336,57 @@ impl FileStamp {
             bytes: meta.len(),
             modified: meta.modified().ok(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A created index takes documents from code, then the first folder indexed into it;
+    /// creating it again is refused and leaves it as it was.
+    #[test]
+    fn a_created_index_takes_documents_then_a_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("index");
+        let bm25_only = EngineOptions {
+            dense: false,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::create(&dir, &bm25_only).unwrap();
+        assert_eq!(engine.stats().passages, 0);
+        let mut writer = engine.writer().unwrap();
+        let note = serde_json::json!({"id": "note-1", "text": "Der Bäcker knetet den Teig.", "lang": "de"});
+        writer.add_record(&note).unwrap();
+        writer.commit().unwrap();
+        assert_eq!(
+            engine.search("Bäcker", &SearchOptions::default()).unwrap().hits[0].doc,
+            "note-1"
+        );
+
+        let folder = tmp.path().join("docs");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(
+            folder.join("bread.txt"),
+            "The baker kneads the dough early in the morning.",
+        )
+        .unwrap();
+        let report = engine
+            .index_folder(&folder, &IndexOptions::default(), &mut |_| {})
+            .unwrap();
+        assert!(report.committed && report.added == 1, "{report:?}");
+        assert_eq!(
+            engine.search("baker", &SearchOptions::default()).unwrap().hits[0].doc,
+            "bread.txt"
+        );
+        assert_eq!(engine.stats().root, folder.canonicalize().unwrap().to_string_lossy());
+        assert_eq!(
+            engine.search("Bäcker", &SearchOptions::default()).unwrap().hits[0].doc,
+            "note-1"
+        );
+
+        let again = Engine::create(&dir, &bm25_only);
+        assert!(matches!(again, Err(Error::IndexExists { .. })), "{:?}", again.err());
+        assert_eq!(Engine::open(&dir, &bm25_only).unwrap().stats().passages, 2);
     }
 }

@@ -55,7 +55,7 @@ pub fn fuse(lists: &[(&[(u64, f32)], Weight<'_>)], fusion: Fusion) -> Vec<(u64, 
 
 /// Default weight of the dense score in convex fusion: chosen on training data (native QA
 /// in Arabic, Chinese and Thai: `scripts/fusion_validation.py`, mono MRR@10 0.925 at 0.4 and
-/// 0.5, 0.913 at 0.7), never on the sets README reports.
+/// 0.5, 0.913 at 0.7), never on the sets docs/measurements/ reports.
 pub const DEFAULT_DENSE_WEIGHT: f32 = 0.5;
 /// Default RRF rank constant (60 in Cormack et al. 2009).
 pub const DEFAULT_RRF_K: f32 = 60.0;
@@ -78,8 +78,9 @@ pub struct HybridOptions {
 
 impl Default for HybridOptions {
     /// The dense weight is chosen on training data; ignoring other-language BM25 hits and
-    /// keeping the dense language positions were chosen on XQuAD (README, "BM25, dense
-    /// and hybrid"): a cross-lingual validation set would be better, none is at hand.
+    /// keeping the dense language positions were chosen on XQuAD
+    /// (docs/measurements/xquad-hybrid.md): a cross-lingual validation set would be better,
+    /// none is at hand.
     fn default() -> Self {
         HybridOptions {
             fusion: Fusion::Convex {

@@ -108,6 +108,45 @@ pub enum Mode {
     Dense,
 }
 
+impl Mode {
+    /// Its name in flags, the API and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Bm25 => "bm25",
+            Mode::Dense => "dense",
+        }
+    }
+
+    /// A comma-separated list of modes (`bm25,dense`), each once, in the order given.
+    pub fn parse_list(spec: &str) -> Result<Vec<Mode>> {
+        let mut modes = Vec::new();
+        for name in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let mode: Mode = name.parse()?;
+            if !modes.contains(&mode) {
+                modes.push(mode);
+            }
+        }
+        if modes.is_empty() {
+            return Err(Error::InvalidSetting(
+                "mode: name at least one of hybrid, bm25, dense".into(),
+            ));
+        }
+        Ok(modes)
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Mode> {
+        [Mode::Hybrid, Mode::Bm25, Mode::Dense]
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| Error::InvalidSetting(format!("mode {name:?}: use hybrid, bm25 or dense")))
+    }
+}
+
 /// Where a hit came from (`--explain`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Explain {

@@ -64,15 +64,10 @@ impl SearchRequest {
         }
         let mode = match self.mode.as_deref() {
             None | Some("") => None,
-            Some("hybrid") => Some(Mode::Hybrid),
-            Some("bm25") => Some(Mode::Bm25),
-            Some("dense") => Some(Mode::Dense),
-            Some(other) => {
-                return Err(ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("mode {other:?}: use hybrid, bm25 or dense"),
-                ))
-            }
+            Some(name) => Some(
+                name.parse::<Mode>()
+                    .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?,
+            ),
         };
         let query_lang = match self.query_lang.as_deref() {
             None | Some("") => None,

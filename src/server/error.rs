@@ -11,7 +11,7 @@ use crate::error::Error;
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable, machine-readable code (README lists them).
+    /// Stable, machine-readable code (docs/cli.md lists them, under `mlsearch serve`).
     pub code: &'static str,
     /// For people.
     pub message: String,

@@ -6,12 +6,14 @@
 //! Safety: loopback only unless an API key is set (then checked in constant time on every
 //! request); bodies, queries, `k`, queries per request, searches in flight and
 //! connections are bounded; a slow client gets [`Limits::header_timeout`] to send its
-//! request head and the request timeout for the rest; Ctrl-C or SIGTERM stops accepting,
+//! request head and the request timeout for the rest; a connection closed on a client
+//! still sending drains it first ([`linger`]), so the answer is not lost to a reset; Ctrl-C or SIGTERM stops accepting,
 //! lets requests in flight finish (a commit under way completes), then returns.
 
 mod api;
 pub mod batch;
 mod error;
+mod linger;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -183,9 +185,14 @@ pub async fn serve(engine: Arc<Engine>, options: ServeOptions, shutdown: impl Fu
             },
             () = &mut shutdown => break,
         };
+        let (stream, returned) = linger::Returning::new(stream);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
         tokio::spawn(async move {
             let _ = connection.await;
+            // The connection's slot is held until the socket is closed.
+            if let Ok(stream) = returned.await {
+                linger::linger(stream).await;
+            }
             drop(permit);
         });
     }

@@ -50,7 +50,7 @@ pub struct Bm25Params {
 
 impl Default for Bm25Params {
     /// Pyserini's MIRACL / Mr. TyDi baseline values; on XQuAD they beat Tantivy's 1.2 / 0.75
-    /// in every language (README, "BM25 per language").
+    /// in every language (docs/measurements/bm25-per-language.md).
     fn default() -> Self {
         Bm25Params { k1: 0.9, b: 0.4 }
     }

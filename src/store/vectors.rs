@@ -53,7 +53,8 @@ pub const CONNECTIVITY: usize = 16;
 /// Candidate list size while adding.
 pub const EXPANSION_ADD: usize = 128;
 /// Candidate list size while searching: recall@10 0.988 against exact search on 100k
-/// NTREX passages (128: 0.962), 0.6 ms a search (`mlsearch bench speed`, README).
+/// NTREX passages (128: 0.962), 0.6 ms a search (`mlsearch bench speed`,
+/// docs/measurements/dense-latency.md).
 pub const EXPANSION_SEARCH: usize = 256;
 /// A language filter that admits at most this many passages is searched by an exact scan:
 /// measured on 100k passages, scanning 6k took 3.5 ms, a filtered HNSW walk 12 ms (it
@@ -216,7 +217,7 @@ impl Gate {
     }
 }
 
-/// Per-language centring, the remedy for language bias measured on XQuAD-R (README): the
+/// Per-language centring, the remedy for language bias measured on XQuAD-R (docs/measurements/xquad-r.md): the
 /// encoder puts every text of a language near a common "language direction", so a query
 /// prefers passages of its own language over better answers in others. Each passage
 /// vector has its language's mean removed (and is normalised again) before it is stored;

@@ -332,6 +332,12 @@ impl StoreWriter {
 /// old-format one when `rebuild`). Returns whether it is new.
 fn open_or_create(dir: &Path, root: &Path, rebuild: bool, lock: &WriterLock) -> Result<(Store, bool)> {
     match Store::open_to_write(dir, lock) {
+        // An index created for documents from code (`Engine::create`) is of no folder yet:
+        // the first folder indexed into it becomes its own.
+        Ok(mut store) if store.manifest.root.as_os_str().is_empty() => {
+            store.manifest.root = root.to_path_buf();
+            Ok((store, false))
+        }
         Ok(store) if store.manifest.root != root && !rebuild => Err(Error::OtherRoot {
             path: dir.to_path_buf(),
             indexed: store.manifest.root.clone(),

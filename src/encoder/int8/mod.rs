@@ -4,7 +4,7 @@
 //!
 //! Why our own kernel: Candle's `QMatMul` (ggml's block formats) was slower than f32 at
 //! batch sizes here, and of the crates that offer int8 GEMM, `rten-gemm` was measured
-//! against this one (README, "Int8 kernels"). The kernel works on a packed weight layout
+//! against this one (docs/encoder.md, "Int8 kernels"). The kernel works on a packed weight layout
 //! (blocks of 16 output columns × 4 inputs, the shape of one `vpdpbusd`), so the inner
 //! loop is broadcast-and-accumulate with no horizontal sums.
 //!
