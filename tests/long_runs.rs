@@ -179,6 +179,41 @@ fn issue_29_an_interrupt_commits_what_is_embedded_and_says_how_to_continue() {
     assert_eq!(ws.hits(&["mark299", "--mode", "bm25"])[0]["file"], "note299.txt");
 }
 
+/// Issue 29: a long run commits as it goes, and what it committed is searchable (and
+/// whole) while it goes on; it ends with everything.
+#[test]
+fn issue_29_a_long_run_is_searchable_while_it_indexes() {
+    let ws = Workspace::new();
+    let corpus = corpus(ws.path(), 300);
+    let mut run = Indexing::start(&ws, &["index", corpus.to_str().unwrap(), "--commit-every", "0.01"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let committed = loop {
+        let line = run
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no progressive commit: {:?}", run.stderr));
+        run.stderr.push(line.clone());
+        // `mlsearch: committed: 64 files, 512 passages are searchable now (a 0.1 s commit);
+        // indexing goes on`
+        if let Some(rest) = line.strip_prefix("mlsearch: committed: ") {
+            assert!(rest.contains(" passages are searchable now (a "), "{line}");
+            assert!(rest.ends_with(" s commit); indexing goes on"), "{line}");
+            break rest.split(' ').next().unwrap().parse::<u64>().unwrap();
+        }
+    };
+    assert!(0 < committed && committed < 300, "{:?}", run.stderr);
+    // Queried while the run goes on (or just after it ended): the first file is there.
+    assert_eq!(ws.hits(&["mark000", "--mode", "bm25"])[0]["file"], "note000.txt");
+    let (files, passages, vectors) = counts(&ws);
+    assert!(files >= committed && passages == files * 8 && vectors == passages);
+    let run = run.finish();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&ws), (300, 2400, 2400));
+    let verify = ws.run(&["info", "--verify"]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+    assert_eq!(ws.hits(&["mark299", "--mode", "bm25"])[0]["file"], "note299.txt");
+}
+
 #[test]
 fn issue_29_a_second_interrupt_stops_at_once_and_loses_nothing_committed() {
     let ws = Workspace::new();

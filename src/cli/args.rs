@@ -169,6 +169,11 @@ pub struct IndexArgs {
     /// Seconds between two progress lines when stderr is not a terminal.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS", hide = true)]
     pub progress_every: f64,
+    /// Commit what is embedded every SECONDS while the run goes on, so it is searchable
+    /// before the run ends (at least ten times a commit's own duration apart); 0: commit
+    /// once, at the end.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub commit_every: f64,
 }
 
 /// `mlsearch query`.

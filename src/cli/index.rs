@@ -41,6 +41,7 @@ pub(super) fn options<'a>(args: &IndexArgs, embedder: Option<&'a EncoderEmbedder
         max_file_bytes: args.max_filesize,
         walk: args.walk.options(),
         stop: None,
+        commit_every: (args.commit_every > 0.0).then(|| Duration::from_secs_f64(args.commit_every)),
     }
 }
 
@@ -115,6 +116,20 @@ pub fn run(args: IndexArgs) -> anyhow::Result<u8> {
                 warnings += 1;
                 bar.suspend(|| eprintln!("mlsearch: warning: {message}"));
             }
+            Progress::Committed {
+                files,
+                passages,
+                seconds,
+                ..
+            } if !args.quiet => {
+                bar.suspend(|| {
+                    eprintln!(
+                        "mlsearch: committed: {files} files, {passages} passages are searchable now \
+                         (a {seconds:.1} s commit); indexing goes on"
+                    )
+                });
+            }
+            Progress::Committed { .. } => {}
         }
     });
     drop(lines);
@@ -201,7 +216,7 @@ impl Counts {
                 self.embedded = done;
                 self.passages = self.passages.max(total);
             }
-            Progress::Warning(_) => {}
+            Progress::Warning(_) | Progress::Committed { .. } => {}
         }
     }
 

@@ -3,8 +3,9 @@
 //! being filled: memory stays bounded whatever the corpus size), and a thread of its own
 //! embeds them. Raw vectors go to the embedding cache as they come, one file per window
 //! named by the window's texts, so a run interrupted at any point finds its finished
-//! windows again. After the last file the indexer reads the windows back one at a time
-//! to learn language means and add the centred vectors ([`Window`]).
+//! windows again. Each finished window goes back to the indexer, which reads the windows
+//! back one at a time to learn language means and add the centred vectors ([`Window`]) at
+//! each commit.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,17 +61,25 @@ impl Window {
     }
 }
 
+/// What the embedding thread reports.
+pub enum Embedded {
+    /// Passages embedded so far (after each chunk).
+    Passages(usize),
+    /// A window is embedded whole (windows come in the order they were sent).
+    Window(Window),
+}
+
 /// Embeds every window that arrives on `windows` into the cache in `dir`, sending the
-/// count of passages embedded so far on `done`; returns the windows once the sender hangs
-/// up, `stop` is set (the window being embedded is finished first), or at the first
-/// error.
+/// count of passages embedded so far and each finished window on `done`; returns once the
+/// sender hangs up, `stop` is set (the window being embedded is finished first), or at the
+/// first error.
 pub fn embed_windows(
     embedder: &dyn PassageEmbedder,
     dir: &Path,
     windows: Receiver<Pending>,
-    done: Sender<usize>,
+    done: Sender<Embedded>,
     stop: Option<&AtomicBool>,
-) -> Result<Vec<Window>> {
+) -> Result<()> {
     let embed = |chunk: &[&str]| embedder.embed_passages(chunk);
     let how = CachedEmbedding {
         model: embedder.identity(),
@@ -79,7 +88,6 @@ pub fn embed_windows(
         chunk: CHUNK,
         embed: &embed,
     };
-    let mut finished = Vec::new();
     let mut before = 0;
     for pending in windows {
         if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
@@ -87,15 +95,15 @@ pub fn embed_windows(
         }
         let texts: Vec<&str> = pending.texts.iter().map(String::as_str).collect();
         embed_cached(&how, &texts, dir, &mut |count, _| {
-            let _ = done.send(before + count);
+            let _ = done.send(Embedded::Passages(before + count));
         })?;
         before += texts.len();
-        let _ = done.send(before);
-        finished.push(Window {
+        let _ = done.send(Embedded::Passages(before));
+        let _ = done.send(Embedded::Window(Window {
             path: cache_path(dir, how.model, how.kind, &texts),
             keys: pending.keys,
             langs: pending.langs,
-        });
+        }));
     }
-    Ok(finished)
+    Ok(())
 }

@@ -6,18 +6,21 @@
 
 pub mod embed_cache;
 mod embed_stream;
+mod progressive;
 mod read;
 mod shard;
 mod watch;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use embed_stream::{embed_windows, Pending, Window, WINDOW};
+use embed_stream::{embed_windows, Embedded, Pending, Window, WINDOW};
+use progressive::CommitClock;
+pub use progressive::COMMIT_EVERY;
 pub use read::MAX_FILE_BYTES;
 use read::{prepare, skip_message, Prepared};
 pub use shard::{embed_shard, read_shards, EmbeddedPassage, Shard, ShardReport};
@@ -57,6 +60,10 @@ pub struct IndexOptions<'a> {
     /// being embedded, and commits the files whose passages are all embedded
     /// ([`IndexReport::interrupted`]); the next run indexes the rest.
     pub stop: Option<&'a AtomicBool>,
+    /// Commit every so often while the run goes on (the files whose passages are all
+    /// embedded), so they are searchable before the run ends; `None`: one commit at the
+    /// end. See [`COMMIT_EVERY`] and index-format/commit.md.
+    pub commit_every: Option<Duration>,
 }
 
 impl Default for IndexOptions<'_> {
@@ -72,6 +79,7 @@ impl Default for IndexOptions<'_> {
             max_file_bytes: MAX_FILE_BYTES,
             walk: WalkOptions::default(),
             stop: None,
+            commit_every: None,
         }
     }
 }
@@ -107,6 +115,17 @@ pub enum Progress<'a> {
         /// To do.
         total: usize,
     },
+    /// A progressive commit ([`IndexOptions::commit_every`]): what is searchable now.
+    Committed {
+        /// The index's generation after it.
+        generation: u64,
+        /// Files in the index.
+        files: usize,
+        /// Passages in the index.
+        passages: u64,
+        /// How long the commit took.
+        seconds: f64,
+    },
 }
 
 /// What an indexing run did.
@@ -141,6 +160,8 @@ pub struct IndexReport {
     pub languages: BTreeMap<String, u64>,
     /// Whether a commit was made (false when nothing changed).
     pub committed: bool,
+    /// Progressive commits made before the run's last one.
+    pub progressive_commits: usize,
     /// The run was stopped ([`IndexOptions::stop`]): what it had embedded is committed
     /// (when anything), the rest is left to the next run.
     pub interrupted: bool,
@@ -250,33 +271,19 @@ pub fn index_folder(
         embedder,
         cache_dir: &cache_dir,
         stop: options.stop,
+        // A rebuild of an index that exists commits once: the old index stays whole and
+        // searchable until the new one is.
+        commit_every: options.commit_every.filter(|_| !options.rebuild || writer.is_fresh()),
+        centre_languages: options.centre_languages,
     };
     let read = reading.run(&mut writer, &mut report, progress)?;
+    report.progressive_commits = read.commits;
     let windows = read.windows;
-    // Passages of the run's windows whose vectors are added (all but those of files left
-    // out after an interrupt).
-    let mut embedded_limit = usize::MAX;
     if read.stopped {
         report.interrupted = true;
-        report.not_reached = found.files.len() - read.handled;
-        // Keep the files whose passages are all embedded; the others go to the next run.
-        let embedded: usize = windows.iter().flatten().map(|w| w.keys.len()).sum();
-        let mut kept_until = 0;
-        for (rel_path, known, start, end) in &read.added {
-            if embedder.is_some() && *end > embedded {
-                writer.remove_file(rel_path)?;
-                report.not_reached += 1;
-                if *known {
-                    report.updated -= 1;
-                } else {
-                    report.added -= 1;
-                }
-                report.passages_written -= (end - start) as u64;
-            } else {
-                kept_until = *end;
-            }
-        }
-        embedded_limit = kept_until;
+        // The files read whose passages were not all embedded were not handed to the
+        // writer: they go to the next run, as the files not read.
+        report.not_reached = found.files.len() - read.handled + read.left;
         if writer.manifest().files.values().all(|e| e.passages == 0) {
             // Nothing to publish (a new index, or a `--rebuild`, stopped before a file was
             // embedded whole): the index stays as it was, and the embedded windows stay in
@@ -309,7 +316,7 @@ pub fn index_folder(
         });
     }
     if let (Some(vectors), Some(windows)) = (writer.vectors(), windows) {
-        report.passages_embedded = add_vectors(vectors, &windows, embedded_limit, options.centre_languages)? as u64;
+        report.passages_embedded = add_vectors(vectors, &windows, read.added_until, options.centre_languages)? as u64;
     }
     // BM25 parameters are read at query time: a change needs a commit, not a re-index.
     let bm25 = writer
@@ -326,6 +333,8 @@ pub fn index_folder(
     report.passages = manifest.passages();
     report.languages = manifest.languages();
     if changed {
+        // After progressive commits too: this one learns the means from all the run's
+        // vectors (progressive.rs).
         writer.commit()?;
         report.committed = true;
         let _ = fs::remove_dir_all(&cache_dir);
@@ -336,7 +345,9 @@ pub fn index_folder(
 
 /// The reading part of a run: files are read, hashed, parsed, split and language-tagged
 /// on worker threads, embedded beside (see embed_stream), and handed to the writer in
-/// file order, so the index is the same on every run.
+/// file order, so the index is the same on every run. When embedding, a file goes to the
+/// writer only once its passages are all embedded, so whatever the writer holds can be
+/// committed (progressively, or when the run is stopped) with every vector.
 struct Reading<'a> {
     files: &'a [SourceFile],
     default_lang: Option<&'a str>,
@@ -347,24 +358,140 @@ struct Reading<'a> {
     cache_dir: &'a Path,
     /// Set by an interrupt.
     stop: Option<&'a AtomicBool>,
+    /// Progressive commits: how often, and whether they centre vectors.
+    commit_every: Option<Duration>,
+    centre_languages: bool,
 }
 
 /// What [`Reading::run`] did.
 struct Read {
     /// The embedded windows (when embedding).
     windows: Option<Vec<Window>>,
-    /// Files added to the writer, in order: path, whether it was indexed before, and the
-    /// range of its passages in the run's embedding order.
-    added: Vec<(String, bool, usize, usize)>,
-    /// Files handed to the writer or counted (read, unchanged, failed).
+    /// Passages (in the run's embedding order) of the files handed to the writer: those
+    /// whose vectors the run's last commit adds.
+    added_until: usize,
+    /// Files handed to the writer or counted (read, unchanged, failed), or read and left
+    /// out (`left`).
     handled: usize,
-    /// The run was stopped before the last file.
+    /// Files read whose passages were not all embedded when the run stopped: not handed
+    /// to the writer, left to the next run.
+    left: usize,
+    /// The run was stopped before the last file was embedded.
     stopped: bool,
+    /// Progressive commits made.
+    commits: usize,
+}
+
+/// A file read whose passages are not all embedded yet.
+struct Unembedded {
+    rel_path: String,
+    known: bool,
+    entry: FileEntry,
+    passages: Vec<Passage>,
+    /// The end of its passages in the run's embedding order.
+    end: usize,
+}
+
+/// The files a run has read, on their way to the writer, and its progressive commits.
+struct Handover {
+    /// The key of the run's first passage.
+    first_key: u64,
+    /// Files read, waiting for their vectors, in order.
+    unembedded: VecDeque<Unembedded>,
+    /// Windows embedded whole, in order.
+    windows: Vec<Window>,
+    /// Passages in `windows`.
+    embedded: usize,
+    /// Passages of the files handed to the writer.
+    added_until: usize,
+    /// Files handed to the writer, and how many of them the last commit had.
+    added_files: usize,
+    committed_files: usize,
+    clock: CommitClock,
+    commits: usize,
+}
+
+impl Handover {
+    /// Takes what the embedding thread reports; returns the count of passages embedded,
+    /// when it said.
+    fn receive(&mut self, event: Embedded) -> Option<usize> {
+        match event {
+            Embedded::Passages(done) => return Some(done),
+            Embedded::Window(window) => {
+                self.embedded += window.keys.len();
+                self.windows.push(window);
+            }
+        }
+        None
+    }
+
+    /// Hands a file to the writer and counts it.
+    fn add(
+        &mut self,
+        writer: &mut StoreWriter,
+        report: &mut IndexReport,
+        rel_path: &str,
+        known: bool,
+        entry: FileEntry,
+        passages: &[Passage],
+    ) -> Result<Vec<u64>> {
+        if known {
+            report.updated += 1;
+        } else {
+            report.added += 1;
+        }
+        report.passages_written += u64::from(entry.passages);
+        self.added_files += 1;
+        writer.add_file(rel_path, entry, passages)
+    }
+
+    /// Hands the files whose passages are all embedded to the writer, in order.
+    fn add_embedded(&mut self, writer: &mut StoreWriter, report: &mut IndexReport) -> Result<()> {
+        while self.unembedded.front().is_some_and(|f| f.end <= self.embedded) {
+            let file = self.unembedded.pop_front().expect("checked above");
+            let keys = self.add(writer, report, &file.rel_path, file.known, file.entry, &file.passages)?;
+            // The keys the embedding was given (see `Reading::run`).
+            let first = self.first_key + (file.end - keys.len()) as u64;
+            debug_assert!(keys.iter().copied().eq(first..first + keys.len() as u64));
+            self.added_until = file.end;
+        }
+        Ok(())
+    }
+
+    /// Commits what the writer holds when a commit is due and there is something new.
+    fn commit_if_due(
+        &mut self,
+        writer: &mut StoreWriter,
+        centre_languages: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<()> {
+        if self.added_files == self.committed_files || !self.clock.due() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        progressive::commit_so_far(
+            writer,
+            &self.windows,
+            self.added_until,
+            centre_languages,
+            &mut self.clock,
+        )?;
+        self.committed_files = self.added_files;
+        self.commits += 1;
+        let manifest = writer.manifest();
+        progress(Progress::Committed {
+            generation: manifest.generation,
+            files: manifest.files.len(),
+            passages: manifest.passages(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        Ok(())
+    }
 }
 
 impl Reading<'_> {
-    /// Reads every file into `writer` (up to an interrupt); returns the embedded windows
-    /// (when embedding) and what was added.
+    /// Reads every file into `writer` (up to an interrupt), committing as it goes when
+    /// asked; returns the embedded windows (when embedding) and what was added.
     fn run(
         &self,
         writer: &mut StoreWriter,
@@ -372,17 +499,31 @@ impl Reading<'_> {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Read> {
         let previous: HashMap<String, FileEntry> = writer.manifest().files.clone().into_iter().collect();
+        // The writer gives keys in order from here, and files reach it in reading order, so
+        // a passage's key is known before its file is handed over.
+        let first_key = writer.manifest().next_key;
         let next = AtomicUsize::new(0);
         let (sender, receiver) = mpsc::sync_channel::<(usize, Prepared)>(self.threads * 4);
         let mut queued = 0usize;
-        let mut added = Vec::new();
         let stopped = || self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
         let mut stopping = false;
         let mut expected = 0;
-        let windows = std::thread::scope(|scope| -> Result<Option<Vec<Window>>> {
+        let mut handover = Handover {
+            first_key,
+            unembedded: VecDeque::new(),
+            windows: Vec::new(),
+            embedded: 0,
+            added_until: 0,
+            added_files: 0,
+            committed_files: 0,
+            clock: CommitClock::new(self.commit_every),
+            commits: 0,
+        };
+        let centre = self.centre_languages;
+        std::thread::scope(|scope| -> Result<()> {
             let mut stream = self.embedder.map(|embedder| {
                 let (to_embed, windows) = mpsc::sync_channel::<Pending>(1);
-                let (done_sender, done) = mpsc::channel::<usize>();
+                let (done_sender, done) = mpsc::channel::<Embedded>();
                 let (cache_dir, stop) = (self.cache_dir, self.stop);
                 let thread = scope.spawn(move || embed_windows(embedder, cache_dir, windows, done_sender, stop));
                 (to_embed, done, thread, Pending::default())
@@ -411,7 +552,7 @@ impl Reading<'_> {
                     let file = &self.files[expected];
                     expected += 1;
                     let known = previous.contains_key(&file.rel_path);
-                    let mut passages_added = 0;
+                    let mut passages_read = 0;
                     let bytes = match prepared {
                         Prepared::Unchanged { bytes } => {
                             report.unchanged += 1;
@@ -435,27 +576,32 @@ impl Reading<'_> {
                             for warning in &warnings {
                                 progress(Progress::Warning(format!("{}: {warning}", file.rel_path)));
                             }
-                            if known {
-                                report.updated += 1;
-                            } else {
-                                report.added += 1;
-                            }
-                            report.passages_written += u64::from(entry.passages);
                             let bytes = entry.bytes;
-                            let keys = writer.add_file(&file.rel_path, entry, &passages)?;
-                            added.push((file.rel_path.clone(), known, queued, queued + keys.len()));
-                            passages_added = keys.len();
-                            if let Some((to_embed, _, _, pending)) = stream.as_mut() {
-                                for (key, passage) in keys.into_iter().zip(&passages) {
-                                    pending.keys.push(key);
-                                    pending.langs.push(passage.lang.clone());
-                                    pending.texts.push(embedding_text(passage));
-                                    queued += 1;
-                                    // A failed send means the embedder stopped on an error,
-                                    // which its join below returns.
-                                    if pending.len() >= WINDOW && to_embed.send(std::mem::take(pending)).is_err() {
-                                        break 'files;
+                            passages_read = passages.len();
+                            match stream.as_mut() {
+                                // BM25 only: the file goes to the writer at once.
+                                None => {
+                                    handover.add(writer, report, &file.rel_path, known, entry, &passages)?;
+                                }
+                                Some((to_embed, _, _, pending)) => {
+                                    for passage in &passages {
+                                        pending.keys.push(first_key + queued as u64);
+                                        pending.langs.push(passage.lang.clone());
+                                        pending.texts.push(embedding_text(passage));
+                                        queued += 1;
+                                        // A failed send means the embedder stopped on an
+                                        // error, which its join below returns.
+                                        if pending.len() >= WINDOW && to_embed.send(std::mem::take(pending)).is_err() {
+                                            break 'files;
+                                        }
                                     }
+                                    handover.unembedded.push_back(Unembedded {
+                                        rel_path: file.rel_path.clone(),
+                                        known,
+                                        entry,
+                                        passages,
+                                        end: queued,
+                                    });
                                 }
                             }
                             bytes
@@ -464,38 +610,51 @@ impl Reading<'_> {
                     progress(Progress::File {
                         rel_path: &file.rel_path,
                         bytes,
-                        passages: passages_added,
+                        passages: passages_read,
                     });
-                    if let Some(done) = stream.as_ref().and_then(|(_, done, _, _)| done.try_iter().last()) {
-                        progress(Progress::Embedded { done, total: queued });
+                    if let Some((_, done, _, _)) = stream.as_ref() {
+                        let events: Vec<Embedded> = done.try_iter().collect();
+                        if let Some(done) = events.into_iter().filter_map(|e| handover.receive(e)).last() {
+                            progress(Progress::Embedded { done, total: queued });
+                        }
+                        handover.add_embedded(writer, report)?;
                     }
+                    handover.commit_if_due(writer, centre, progress)?;
                 }
             }
             let Some((to_embed, done, thread, pending)) = stream else {
-                return Ok(None);
+                return Ok(());
             };
             // After an interrupt the window being filled is not embedded.
             if !pending.is_empty() && !stopping {
                 let _ = to_embed.send(pending);
             }
             drop(to_embed);
-            for count in done {
-                progress(Progress::Embedded {
-                    done: count,
-                    total: queued,
-                });
+            for event in done {
+                if let Some(count) = handover.receive(event) {
+                    progress(Progress::Embedded {
+                        done: count,
+                        total: queued,
+                    });
+                }
+                handover.add_embedded(writer, report)?;
+                // Once all is embedded the run's last commit comes at once.
+                if handover.embedded < queued {
+                    handover.commit_if_due(writer, centre, progress)?;
+                }
             }
-            thread.join().expect("the embedding thread does not panic").map(Some)
+            thread.join().expect("the embedding thread does not panic")
         })?;
-        // Stopped while the last windows were embedded: the files are all read, some of
-        // their passages not embedded.
-        let embedded: usize = windows.iter().flatten().map(|w| w.keys.len()).sum();
-        stopping |= windows.is_some() && embedded < queued;
+        // Files read whose passages were not all embedded (the run was stopped while the
+        // last windows were embedded) are left to the next run.
+        let left = handover.unembedded.len();
         Ok(Read {
-            windows,
-            added,
+            windows: self.embedder.map(|_| handover.windows),
+            added_until: handover.added_until,
             handled: expected,
-            stopped: stopping,
+            left,
+            stopped: stopping || left > 0,
+            commits: handover.commits,
         })
     }
 }
@@ -572,6 +731,7 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
 
     use super::*;
     use crate::encoder::{Encoder, ModelFile};
@@ -783,6 +943,189 @@ mod tests {
         let files: Vec<&str> = store.manifest.files.keys().map(String::as_str).collect();
         assert_eq!(files, ["mill.txt"]);
         assert_eq!(bm25_hits(&index, "mill").len(), 1);
+    }
+
+    /// The tiny model, slowed down (as the real one is against a commit) so that a run
+    /// with commits due at once makes several.
+    struct Slow(Interrupted);
+
+    impl PassageEmbedder for Slow {
+        fn identity(&self) -> &ModelIdentity {
+            self.0.identity()
+        }
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            std::thread::sleep(Duration::from_millis(150));
+            self.0.embed_passages(texts)
+        }
+    }
+
+    /// 2,113 passages: Spanish (12), French (10), 32 English files of 64 (four windows),
+    /// German (30), Spanish (13), each file with words of its own.
+    fn mixed_corpus(dir: &Path) -> PathBuf {
+        let corpus = dir.join("corpus");
+        fs::create_dir(&corpus).unwrap();
+        let jsonl = |name: &str, lang: &str, n: usize, words: &str| {
+            let records: String = (0..n)
+                .map(|i| {
+                    let text = format!("{words} {i} {words}");
+                    serde_json::json!({"id": format!("{name}-{i}"), "lang": lang, "text": text}).to_string() + "\n"
+                })
+                .collect();
+            fs::write(corpus.join(name), records).unwrap();
+        };
+        jsonl("a-es.jsonl", "es", 12, "el molino junto al río muele trigo");
+        jsonl("a-fr.jsonl", "fr", 10, "le moulin au bord de la rivière");
+        // 32 English files of 64 passages: four windows.
+        for f in 0..32 {
+            jsonl(
+                &format!("b{f:02}.jsonl"),
+                "en",
+                64,
+                &format!("file{f} the mill grinds wheat"),
+            );
+        }
+        jsonl("c-de.jsonl", "de", 30, "die Mühle am Fluss mahlt Weizen");
+        jsonl("c-es.jsonl", "es", 13, "el panadero amasa la masa");
+        corpus
+    }
+
+    /// Issue 29: a run that commits as it goes makes several commits, the first of which
+    /// finds the first files (and not the last), and ends with the index a run that
+    /// commits once makes: the same vectors, means, graph and BM25 hits. Spanish has
+    /// fewer than 20 passages at the first commits (no mean yet, uncentred there) and 25 in
+    /// all; French has 10 (never a mean).
+    #[test]
+    fn progressive_commits_end_with_the_index_of_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = mixed_corpus(dir.path());
+        let index = dir.path().join("index");
+        let embedder = Slow(tiny(usize::MAX));
+        let options = IndexOptions {
+            embedder: Some(&embedder),
+            commit_every: Some(Duration::ZERO),
+            ..Default::default()
+        };
+        let mut commits = Vec::new();
+        let report = index_folder(&corpus, &index, &options, &mut |event| {
+            if let Progress::Committed {
+                generation, passages, ..
+            } = event
+            {
+                // A query between two commits, while the run goes on.
+                let early = bm25_hits(&index, "file0").len();
+                let late = bm25_hits(&index, "panadero").len();
+                let means = Store::open(&index).unwrap().manifest.vectors.unwrap().language_means;
+                commits.push((generation, passages, early, late, means));
+            }
+        })
+        .unwrap();
+        assert!(report.committed && !report.interrupted);
+        assert!(commits.len() >= 2, "{} progressive commits", commits.len());
+        assert_eq!(report.progressive_commits, commits.len());
+        let generations: Vec<u64> = commits.iter().map(|c| c.0).collect();
+        assert_eq!(generations, (1..=commits.len() as u64).collect::<Vec<_>>());
+        let (_, passages, early, late, means) = &commits[0];
+        assert!(
+            *passages < 2048,
+            "the first commit has the first files only: {passages}"
+        );
+        assert_eq!((*early, *late), (10, 0), "file0 is searchable, the last file not yet");
+        assert!(means.contains_key("en") && !means.contains_key("es") && !means.contains_key("fr"));
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        assert_eq!(store.manifest.generation, commits.len() as u64 + 1);
+        assert_eq!(report.passages, 2113);
+
+        let once = dir.path().join("once");
+        let report = index_with(&corpus, &once, &tiny(usize::MAX)).unwrap();
+        assert_eq!((report.progressive_commits, report.passages), (0, 2113));
+        let other = Store::open(&once).unwrap();
+        let (a, b) = (
+            store.manifest.vectors.clone().unwrap(),
+            other.manifest.vectors.clone().unwrap(),
+        );
+        let langs: Vec<&str> = a.language_means.keys().map(String::as_str).collect();
+        assert_eq!(langs, ["de", "en", "es"]);
+        assert_eq!(a.language_means, b.language_means);
+        assert_eq!(
+            (a.count, a.blake3.clone()),
+            (b.count, b.blake3.clone()),
+            "the same vector file"
+        );
+        assert_eq!(stored_vectors(&index), stored_vectors(&once));
+        // Every hit with its score (equal scores come in the order of the segments, which
+        // Tantivy's indexing threads fill in no fixed order, even between two runs alike).
+        let scored = |index: &Path, query: &str| {
+            let options = crate::search::SearchOptions {
+                mode: Some(crate::search::Mode::Bm25),
+                k: 5000,
+                ..Default::default()
+            };
+            let results = crate::search::Searcher::open(index)
+                .unwrap()
+                .search(query, &options)
+                .unwrap();
+            let mut hits: Vec<(String, u32)> = results.hits.into_iter().map(|h| (h.doc, h.score.to_bits())).collect();
+            hits.sort();
+            hits
+        };
+        for query in ["file0", "panadero", "moulin", "Mühle", "wheat 7"] {
+            let hits = scored(&index, query);
+            assert!(!hits.is_empty(), "{query}");
+            assert_eq!(hits, scored(&once, query), "{query}");
+        }
+
+        // A rebuild of an index that exists commits once (the first commit would be due as
+        // soon as a file is embedded).
+        let tiny = tiny(usize::MAX);
+        let rebuild = IndexOptions {
+            embedder: Some(&tiny),
+            commit_every: Some(Duration::ZERO),
+            rebuild: true,
+            ..Default::default()
+        };
+        let report = index_folder(&corpus, &index, &rebuild, &mut |_| {}).unwrap();
+        assert_eq!((report.progressive_commits, report.passages), (0, 2113));
+        assert_eq!(
+            Store::open(&index).unwrap().manifest.generation,
+            commits.len() as u64 + 2
+        );
+    }
+
+    /// A run that fails (as a killed one stops) after a progressive commit leaves that
+    /// commit, whole, with its means; the next run indexes the rest and keeps those means.
+    #[test]
+    fn a_run_stopped_after_a_progressive_commit_leaves_it_and_the_next_run_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = mixed_corpus(dir.path());
+        let index = dir.path().join("index");
+        // Fails in its fourth window, after the first one's commit.
+        let failing = Slow(tiny(3 * WINDOW / CHUNK));
+        let options = IndexOptions {
+            embedder: Some(&failing),
+            commit_every: Some(Duration::ZERO),
+            ..Default::default()
+        };
+        assert!(index_folder(&corpus, &index, &options, &mut |_| {}).is_err());
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        let committed = store.manifest.passages();
+        assert!(0 < committed && committed < 2113, "{committed}");
+        assert_eq!(stored_vectors(&index).len() as u64, committed);
+        let means = store.manifest.vectors.clone().unwrap().language_means;
+        assert!(means.contains_key("en"));
+
+        let report = index_with(&corpus, &index, &tiny(usize::MAX)).unwrap();
+        assert_eq!(report.passages, 2113);
+        let store = Store::open(&index).unwrap();
+        store.verify().unwrap();
+        assert_eq!(stored_vectors(&index).len(), 2113);
+        let after = store.manifest.vectors.clone().unwrap().language_means;
+        assert_eq!(after["en"], means["en"], "a mean once committed is kept");
+        assert!(!bm25_hits(&index, "panadero").is_empty());
     }
 
     fn write_corpus(corpus: &Path, files: &[(&str, &str)]) {

@@ -342,6 +342,23 @@ impl Vectors {
         })
     }
 
+    /// A copy in memory (graph, vectors and means), for a commit of what a run has so far
+    /// while the run goes on adding to the original.
+    pub fn duplicate(&self) -> Result<Vectors> {
+        let mut bytes = vec![0u8; self.index.serialized_length()];
+        self.index.save_to_buffer(&mut bytes).map_err(|e| self.error(e))?;
+        let index = Index::new(&options(self.dim)).map_err(|e| self.error(e))?;
+        index.load_from_buffer(&bytes).map_err(|e| self.error(e))?;
+        Ok(Vectors {
+            index,
+            dim: self.dim,
+            means: self.means.clone(),
+            file: self.file.clone(),
+            _mapping: None,
+            searching: Gate::default(),
+        })
+    }
+
     /// Memory-maps the index of `info` from `dir` (for searching).
     pub fn view(dir: &Path, info: &VectorsInfo) -> Result<Vectors> {
         VectorFile::open(dir, info)?.view()

@@ -203,10 +203,39 @@ impl StoreWriter {
     /// previous commit's are then removed (the previous one stays for readers that opened
     /// its manifest a moment before), and the segments are merged into one.
     pub fn commit(mut self) -> Result<()> {
+        let vectors = self.vectors.take();
+        self.publish(vectors.as_ref())?;
+        let dir = self.store.dir.clone();
+        // The lock goes after Tantivy's writer (and its own lock).
+        let StoreWriter { bm25, lock, .. } = self;
+        bm25.wait_merging_threads().at(&dir)?;
+        failpoint(CommitStep::Merged)?;
+        drop(lock);
+        Ok(())
+    }
+
+    /// Publishes what is added and removed so far through the same steps as
+    /// [`StoreWriter::commit`], with `vectors` as the commit's vector index, and stays the
+    /// writer: a long run commits as it goes (index-format/commit.md, "Progressive
+    /// commits"). The pending vectors are left as they are, so `vectors` (a copy of them
+    /// with what the run has embedded so far) is the caller's.
+    pub fn commit_progress(&mut self, vectors: Option<&Vectors>) -> Result<()> {
+        if self.vectors.is_some() != vectors.is_some() {
+            return Err(Error::Internal(
+                "a progressive commit without the index's vectors".into(),
+            ));
+        }
+        self.publish(vectors)?;
+        self.fresh = false;
+        Ok(())
+    }
+
+    /// The steps of a commit, up to the merge (see [`StoreWriter::commit`]).
+    fn publish(&mut self, vectors: Option<&Vectors>) -> Result<()> {
         let dir = self.store.dir.clone();
         let manifest = &mut self.store.manifest;
         let previous = manifest.vectors.as_ref().map(|v| v.file.clone());
-        if let (Some(vectors), Some(model)) = (&self.vectors, &self.model) {
+        if let (Some(vectors), Some(model)) = (vectors, &self.model) {
             manifest.vectors =
                 Some(vectors.save(&dir.join(super::VECTORS_DIR), manifest.generation + 1, model.clone())?);
             failpoint(CommitStep::VectorsWritten)?;
@@ -242,11 +271,6 @@ impl StoreWriter {
         if segments.len() > 1 {
             self.bm25.merge(&segments).wait().at(&dir)?;
         }
-        // The lock goes after Tantivy's writer (and its own lock).
-        let StoreWriter { bm25, lock, .. } = self;
-        bm25.wait_merging_threads().at(&dir)?;
-        failpoint(CommitStep::Merged)?;
-        drop(lock);
         Ok(())
     }
 
