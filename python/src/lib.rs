@@ -266,10 +266,12 @@ impl Engine {
         Ok(Engine::new(engine))
     }
 
-    /// Indexes or updates `folder` into this index, as `mlsearch index` does; returns
+    /// Indexes or updates `folder` into this index, as `mlsearch index` does (committing
+    /// every `commit_every` seconds, so other readers search it while it runs); returns
     /// what the run did.
     #[pyo3(signature = (folder, *, rebuild=false, default_lang=None, threads=0, centre=true,
-        bm25_k1=None, bm25_b=None, max_filesize=None, hidden=false, no_ignore=false, globs=Vec::new()))]
+        bm25_k1=None, bm25_b=None, max_filesize=None, hidden=false, no_ignore=false, globs=Vec::new(),
+        commit_every=60.0))]
     #[allow(clippy::too_many_arguments)]
     fn index(
         &self,
@@ -285,6 +287,7 @@ impl Engine {
         hidden: bool,
         no_ignore: bool,
         globs: Vec<String>,
+        commit_every: f64,
     ) -> PyResult<Py<PyAny>> {
         let defaults = IndexOptions::default();
         let options = IndexOptions {
@@ -295,6 +298,8 @@ impl Engine {
             bm25_k1,
             bm25_b,
             max_file_bytes: max_filesize.unwrap_or(defaults.max_file_bytes),
+            // As `mlsearch index --commit-every`: searchable while it runs (0: one commit).
+            commit_every: (commit_every > 0.0).then(|| std::time::Duration::from_secs_f64(commit_every)),
             walk: WalkOptions {
                 hidden,
                 no_ignore,
