@@ -15,11 +15,11 @@ from . import _native
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _lareqa(name: str, data: Optional[PathLike], **options: Any) -> Dict[str, Any]:
-    langs = options.pop("langs", None)
+def _lareqa(name: str, data: Optional[PathLike], *, langs, model, work, **options: Any) -> Dict[str, Any]:
     if isinstance(langs, str):
         langs = [code.strip() for code in langs.split(",") if code.strip()]
-    return _native.lareqa(name, None if data is None else os.fspath(data), langs=langs, **options)
+    path = lambda p: None if p is None else os.fspath(p)  # noqa: E731
+    return _native.lareqa(name, path(data), langs=langs, model=path(model), work=path(work), **options)
 
 
 def xquad_r(
@@ -43,9 +43,8 @@ def xquad_r(
     in ``work`` (default ``~/.cache/mlsearch/bench``), so a second run is quick.
     """
     return _lareqa(
-        "xquad-r", data, modes=modes, langs=langs, max_questions=max_questions,
-        model=None if model is None else os.fspath(model), precision=precision,
-        work=None if work is None else os.fspath(work), threads=threads, centring=centring,
+        "xquad-r", data, modes=modes, langs=langs, max_questions=max_questions, model=model,
+        precision=precision, work=work, threads=threads, centring=centring,
         detect_query_lang=detect_query_lang,
     )
 
@@ -65,9 +64,8 @@ def mlqa_r(
 ) -> Dict[str, Any]:
     """MLQA-R (``mlsearch bench mlqa-r --json``); the options are :func:`xquad_r`'s."""
     return _lareqa(
-        "mlqa-r", data, modes=modes, langs=langs, max_questions=max_questions,
-        model=None if model is None else os.fspath(model), precision=precision,
-        work=None if work is None else os.fspath(work), threads=threads, centring=centring,
+        "mlqa-r", data, modes=modes, langs=langs, max_questions=max_questions, model=model,
+        precision=precision, work=work, threads=threads, centring=centring,
         detect_query_lang=detect_query_lang,
     )
 

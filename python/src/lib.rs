@@ -200,7 +200,6 @@ struct Engine {
     pending: Mutex<Vec<Change>>,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn search_options(
     lang: &str,
     k: usize,
@@ -571,10 +570,7 @@ fn lareqa(
     let modes = Mode::parse_list(modes).map_err(raise)?;
     let spec = model_spec(model, "auto", precision)?;
     let data_dir = data.unwrap_or_else(|| bench::default_data(name));
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = bench::threads(threads);
     let summary = py
         .detach(|| {
             let started = Instant::now();

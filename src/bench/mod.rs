@@ -220,6 +220,14 @@ pub fn default_work_dir() -> PathBuf {
     cache.join("mlsearch/bench")
 }
 
+/// Worker threads for a benchmark: `requested`, or one per core when 0.
+pub fn threads(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 /// How a LAReQA benchmark (XQuAD-R, MLQA-R) runs: what `mlsearch bench xquad-r` and the
 /// Python package's `bench.xquad_r` both call.
 pub struct LareqaOptions<'a> {

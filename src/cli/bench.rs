@@ -161,7 +161,7 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let data = data.subset(&langs, args.max_questions);
     let modes = Mode::parse_list(&common.mode)?;
     let work = work_dir(common).join(name);
-    let threads = threads(common.threads);
+    let threads = benchmarks::threads(common.threads);
     let candidates = data.candidates_per_language();
     eprintln!(
         "{name}: {} languages, {} candidate sentences ({}), {} questions; edge cases: {:?}",
@@ -497,7 +497,7 @@ fn speed_bench(args: SpeedArgs) -> anyhow::Result<u8> {
         args.corpus.as_deref(),
         model,
         args.queries as usize,
-        threads(args.threads),
+        benchmarks::threads(args.threads),
     )
     .with_context(|| format!("measuring on index {}", args.location.index.display()))?;
     let mut out = std::io::stdout().lock();
@@ -549,14 +549,6 @@ fn work_dir(common: &BenchCommon) -> PathBuf {
     match &common.work {
         Some(dir) => dir.clone(),
         None => benchmarks::default_work_dir(),
-    }
-}
-
-fn threads(requested: usize) -> usize {
-    if requested > 0 {
-        requested
-    } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     }
 }
 
