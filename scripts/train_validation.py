@@ -245,6 +245,42 @@ def cross_part(embed, valid, transform=None):
     return result
 
 
+QA_QUERIES = 1000
+
+
+def qa_part(embed, qa_valid):
+    """Question → paragraph on the QA training data's held-out split (`train prepare mix
+    --sources squad2-fi,jaquad`: whole held-out squad2-fi articles, JaQuAD's dev split):
+    each of the first QA_QUERIES questions of a direction searches all held-out passages of
+    the passage's language; MRR and R@1. fi→fi, en→en, ja→ja are monolingual; fi→en and
+    en→fi are the cross-lingual pairs the paper trained on."""
+    by_lang = {}
+    for r in qa_valid:
+        by_lang.setdefault(r["lang"], []).append(r)
+    passages, vectors = {}, {}
+    for lang, records in by_lang.items():
+        passages[lang] = sorted({r["passage"] for r in records})
+        vectors[lang] = embed(passages[lang], "passage", f"qa.{lang}")
+    result = {}
+    directions = [(l, l) for l in sorted(by_lang)] + [(a, b) for a in ("fi", "en") for b in ("fi", "en") if a != b]
+    for q_lang, p_lang in directions:
+        if q_lang not in by_lang or p_lang not in by_lang:
+            continue
+        # One question a group (its translations share the id), first QA_QUERIES by id.
+        records = sorted(by_lang[q_lang], key=lambda r: r["id"])[:QA_QUERIES]
+        target = {r["id"]: r["passage"] for r in by_lang[p_lang]}
+        records = [r for r in records if r["id"] in target]
+        q = embed([r["query"] for r in records], "query", f"qa.{q_lang}.q")
+        p = vectors[p_lang]
+        mean = p.mean(axis=0)
+        index = {t: i for i, t in enumerate(passages[p_lang])}
+        scores = centred(q, mean) @ centred(p).T
+        ranks = rank_of_relevant(scores, numpy.asarray([index[target[r["id"]]] for r in records]))
+        result[f"{q_lang}-{p_lang}"] = {"mrr": float(numpy.mean(1.0 / ranks)), "r_at_1": float(numpy.mean(ranks == 1)),
+                                        "queries": len(records), "candidates": len(p)}
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mix", required=True, help="folder of `train prepare mix --out`")
@@ -254,6 +290,7 @@ def main():
     ap.add_argument("--flores-langs", default=",".join(FLORES), help="comma-separated variants, or all")
     ap.add_argument("--cache", default="target/train-validation")
     ap.add_argument("--json", help="write the results here too")
+    ap.add_argument("--qa", help="folder of `train prepare mix --sources squad2-fi,jaquad --out`: adds its held-out QA")
     args = ap.parse_args()
 
     trained = set()
@@ -271,6 +308,9 @@ def main():
     report = {"model": args.model or "built-in", "flores_held_out": len(held_out),
               "flores": flores_part(args, embed, held_out, langs), "pooled": pooled_part(args, embed, held_out),
               "mono": mono_part(embed, valid), "cross": cross_part(embed, valid)}
+    if args.qa:
+        qa_valid = [json.loads(l) for l in open(os.path.join(args.qa, "valid.jsonl"), encoding="utf-8")]
+        report["qa"] = qa_part(embed, qa_valid)
     mean = lambda d, k: float(numpy.mean([x[k] for x in d.values()]))
     report["summary"] = {"flores_accuracy": mean(report["flores"], "accuracy"),
                          "flores_worst": min((x["accuracy"], l) for l, x in report["flores"].items()),
@@ -281,6 +321,10 @@ def main():
                          "cross_rank_distance": mean(report["cross"], "rank_distance"),
                          "cross_x_to_en_mrr": float(numpy.mean([x["x_to_en_mrr"] for x in report["cross"].values()
                                                                 if x["x_to_en_mrr"] is not None]))}
+    if "qa" in report:
+        qa = report["qa"]
+        report["summary"]["qa_mono_mrr"] = float(numpy.mean([v["mrr"] for k, v in qa.items() if k[:2] == k[3:]]))
+        report["summary"]["qa_cross_mrr"] = float(numpy.mean([v["mrr"] for k, v in qa.items() if k[:2] != k[3:]]))
     text = json.dumps(report, indent=1)
     if args.json:
         with open(args.json, "w") as f:
@@ -293,6 +337,8 @@ def main():
         print(f"  mono {k}: MRR {v['mrr']:.4f} R@1 {v['r_at_1']:.4f} ({v['queries']} q, {v['candidates']} passages)")
     print(f"  cross (held-out NTREX/TICO, pooled): multi mAP {s['cross_multi_map']:.4f} "
           f"rank distance {s['cross_rank_distance']:.1f} X→en MRR {s['cross_x_to_en_mrr']:.4f}")
+    for k, v in report.get("qa", {}).items():
+        print(f"  qa {k}: MRR {v['mrr']:.4f} R@1 {v['r_at_1']:.4f} ({v['queries']} q, {v['candidates']} passages)")
     for k, v in report["pooled"].items():
         print(f"  pooled {k}: multi mAP {v['multi_map']:.4f} rank distance {v['rank_distance']:.1f}")
 

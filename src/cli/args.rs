@@ -751,6 +751,14 @@ pub struct TrainRunArgs {
     /// gradients, no backward pass through them.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub frozen_layers: usize,
+    /// With --frozen-layers: keep each text's output of the frozen layers here (f16, about
+    /// 100 KB a 128-token passage) and train only the layers above on it; runs from one
+    /// base can share the folder. Default: CHECKPOINTS/frozen-cache.
+    #[arg(long, value_name = "DIR")]
+    pub frozen_cache: Option<PathBuf>,
+    /// With --frozen-layers: run the whole network every step, no cache.
+    #[arg(long, conflicts_with = "frozen_cache")]
+    pub no_frozen_cache: bool,
     /// λ of the teacher anchor: the loss adds λ · the squared distance of each embedding to
     /// the base model's embedding of its English version (0: InfoNCE alone).
     #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]

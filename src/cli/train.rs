@@ -151,6 +151,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         frozen_layers: args.frozen_layers,
         teacher_weight: args.teacher_weight,
         interpolate: args.interpolate,
+        frozen_cache: None,
     };
     if !(0.0..=1.0).contains(&options.interpolate) {
         bail!("--interpolate must be within 0 and 1, not {}", options.interpolate);
@@ -162,6 +163,14 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         );
     }
     let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
+    let options = TrainOptions {
+        frozen_cache: match (&args.frozen_cache, args.no_frozen_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(dir.clone()),
+            (None, false) => Some(checkpoints.join("frozen-cache")),
+        },
+        ..options
+    };
     if args.model.precision == Some(Precision::Int8) {
         bail!("training computes gradients in f32: leave out --precision (or give f32)");
     }

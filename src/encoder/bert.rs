@@ -245,10 +245,60 @@ impl Bert {
     /// Hidden states `[batch, tokens, hidden]` for token ids `[batch, tokens]` (u32) and a
     /// mask `[batch, tokens]` (f32, 1 for real tokens, 0 for padding).
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor, EncoderError> {
+        let x = self.embeddings(ids)?;
+        self.run_layers(x, mask, 0..self.layers.len())
+    }
+
+    /// The frozen layers' output `[batch, tokens, hidden]` (the input of the first layer that
+    /// trains): it never changes while training, so it can be computed once per text and
+    /// reused (see [`Bert::forward_above_frozen`]).
+    pub fn frozen_states(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor, EncoderError> {
+        let x = self.embeddings(ids)?;
+        self.run_layers(x, mask, 0..self.frozen_layers)
+    }
+
+    /// The rest of [`Bert::forward`] from the frozen layers' output.
+    pub fn forward_above_frozen(&self, states: &Tensor, mask: &Tensor) -> Result<Tensor, EncoderError> {
+        self.run_layers(states.clone(), mask, self.frozen_layers..self.layers.len())
+    }
+
+    /// BLAKE3 of every weight below the trained layers (embeddings and frozen layers): two
+    /// models with one fingerprint give the same [`Bert::frozen_states`].
+    pub fn frozen_fingerprint(&self) -> Result<String, EncoderError> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&(self.frozen_layers as u64).to_le_bytes());
+        hasher.update(&self.word.data()?);
+        let mut add = |t: &Tensor| -> Result<(), EncoderError> {
+            for x in t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()? {
+                hasher.update(&x.to_le_bytes());
+            }
+            Ok(())
+        };
+        add(&self.position)?;
+        add(&self.token_type)?;
+        add(&self.embedding_norm.weight)?;
+        add(&self.embedding_norm.bias)?;
+        for layer in &self.layers[..self.frozen_layers] {
+            for (_, dense) in layer.linears() {
+                add(&dense.weight_t)?;
+                add(&dense.bias)?;
+            }
+            for (_, norm) in layer.norms() {
+                add(&norm.weight)?;
+                add(&norm.bias)?;
+            }
+        }
+        Ok(hasher.finalize().to_hex().to_string())
+    }
+
+    fn trains(&self, layer: usize) -> bool {
+        self.differentiable && layer >= self.frozen_layers
+    }
+
+    /// Word + position + token-type embeddings, layer-normed: `[batch, tokens, hidden]`.
+    fn embeddings(&self, ids: &Tensor) -> Result<Tensor, EncoderError> {
         let (batch, tokens) = ids.dims2()?;
-        let (h, heads) = (self.hidden, self.heads);
-        let head_dim = h / heads;
-        let n = batch * tokens;
+        let h = self.hidden;
         let ids_cpu = ids.flatten_all()?.to_device(&Device::Cpu)?;
         let word = self
             .word
@@ -257,8 +307,16 @@ impl Bert {
             .reshape((batch, tokens, h))?;
         let position = self.position.narrow(0, 0, tokens)?;
         let x = word.broadcast_add(&position)?.broadcast_add(&self.token_type)?;
-        let trains = |layer: usize| self.differentiable && layer >= self.frozen_layers;
-        let mut x = self.embedding_norm.forward(&x, trains(0))?.reshape((n, h))?;
+        self.embedding_norm.forward(&x, self.trains(0))
+    }
+
+    /// Layers `range` over hidden states `x` `[batch, tokens, hidden]`.
+    fn run_layers(&self, x: Tensor, mask: &Tensor, range: std::ops::Range<usize>) -> Result<Tensor, EncoderError> {
+        let (batch, tokens, h) = x.dims3()?;
+        let heads = self.heads;
+        let head_dim = h / heads;
+        let n = batch * tokens;
+        let mut x = x.reshape((n, h))?;
         // Padding keys get a large negative score, so softmax gives them no weight.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((batch, 1, 1, tokens))?;
         let scale = 1.0 / (head_dim as f64).sqrt();
@@ -267,8 +325,8 @@ impl Bert {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        for (l, layer) in self.layers.iter().enumerate() {
-            let d = trains(l);
+        for (l, layer) in self.layers.iter().enumerate().take(range.end).skip(range.start) {
+            let d = self.trains(l);
             let q = split(layer.query.forward(&x)?)?;
             let k = split(layer.key.forward(&x)?)?;
             let v = split(layer.value.forward(&x)?)?;

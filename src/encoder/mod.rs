@@ -25,7 +25,7 @@ mod wide;
 
 use std::path::PathBuf;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use delta::Delta;
@@ -542,9 +542,9 @@ impl Encoder {
         }
     }
 
-    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch
-    /// (f32 model).
-    fn pooled(&self, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
+    /// Token ids `[texts, tokens]` of `<s>` + content + `</s>`, padded to the longest, and
+    /// their mask (1 for real tokens).
+    fn padded_ids(&self, contents: &[&[u32]]) -> Result<(Tensor, Tensor), EncoderError> {
         let tokens = contents.iter().map(|c| c.len() + 2).max().unwrap_or(2);
         let mut ids = Vec::with_capacity(contents.len() * tokens);
         let mut mask = Vec::with_capacity(contents.len() * tokens);
@@ -559,9 +559,20 @@ impl Encoder {
         }
         let ids = Tensor::from_vec(ids, (contents.len(), tokens), &self.device)?;
         let mask = Tensor::from_vec(mask, (contents.len(), tokens), &self.device)?;
+        Ok((ids, mask))
+    }
+
+    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch
+    /// (f32 model).
+    fn pooled(&self, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
+        let (ids, mask) = self.padded_ids(contents)?;
         let hidden = self.f32_network()?.forward(&ids, &mask)?;
+        self.pool(&hidden, &mask)
+    }
+
+    fn pool(&self, hidden: &Tensor, mask: &Tensor) -> Result<Tensor, EncoderError> {
         Ok(match self.config.pooling {
-            Pooling::Mean => bert::mean_pool(&hidden, &mask)?,
+            Pooling::Mean => bert::mean_pool(hidden, mask)?,
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
         })
     }
@@ -578,24 +589,71 @@ impl Encoder {
         }
     }
 
+    /// The content ids training encodes for `text`: prefix + text, cut to its first
+    /// `max_tokens` tokens (training uses short texts).
+    pub fn training_ids(&self, text: &str, kind: TextKind, max_tokens: usize) -> Result<Vec<u32>, EncoderError> {
+        let mut ids = self.content_ids(text, kind)?;
+        ids.truncate(max_tokens.clamp(1, self.config.max_positions.saturating_sub(2).max(1)));
+        Ok(ids)
+    }
+
     /// L2-normalised embeddings `[texts, dim]` as a tensor that gradients flow through, each
-    /// text cut to its first `max_tokens` content tokens (training uses short texts).
+    /// text cut to its first `max_tokens` content tokens.
     pub fn embed_for_training(
         &self,
         texts: &[&str],
         kind: TextKind,
         max_tokens: usize,
     ) -> Result<Tensor, EncoderError> {
-        let mut contents = Vec::with_capacity(texts.len());
-        for text in texts {
-            let mut ids = self.content_ids(text, kind)?;
-            ids.truncate(max_tokens.clamp(1, self.config.max_positions.saturating_sub(2).max(1)));
-            contents.push(ids);
-        }
+        let contents = texts
+            .iter()
+            .map(|text| self.training_ids(text, kind, max_tokens))
+            .collect::<Result<Vec<_>, _>>()?;
         let contents: Vec<&[u32]> = contents.iter().map(Vec::as_slice).collect();
-        let pooled = self.pooled(&contents)?;
-        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        Ok(pooled.broadcast_div(&norm)?)
+        unit_rows(&self.pooled(&contents)?)
+    }
+
+    /// The frozen layers' output for each text's content ids (from
+    /// [`Encoder::training_ids`]): one `[tokens, hidden]` tensor a text, `<s>` and `</s>`
+    /// included. It stays the same for the whole run, whatever the trained layers learn.
+    pub fn frozen_states(&self, contents: &[&[u32]]) -> Result<Vec<Tensor>, EncoderError> {
+        let (ids, mask) = self.padded_ids(contents)?;
+        let states = self.f32_network()?.frozen_states(&ids, &mask)?.detach();
+        contents
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Ok(states.get(i)?.narrow(0, 0, c.len() + 2)?.contiguous()?))
+            .collect()
+    }
+
+    /// BLAKE3 of the weights below the trained layers (see [`Encoder::trainable`]): models
+    /// with one fingerprint give the same [`Encoder::frozen_states`].
+    pub fn frozen_fingerprint(&self) -> Result<String, EncoderError> {
+        self.f32_network()?.frozen_fingerprint()
+    }
+
+    /// What [`Encoder::embed_for_training`] gives, from the texts' [`Encoder::frozen_states`]:
+    /// only the trained layers run.
+    pub fn embed_above_frozen(&self, states: &[Tensor]) -> Result<Tensor, EncoderError> {
+        let tokens = states.iter().map(|s| s.dim(0)).collect::<Result<Vec<_>, _>>()?;
+        let longest = tokens.iter().copied().max().unwrap_or(1);
+        let hidden = self.config.hidden_size;
+        let mut rows = Vec::with_capacity(states.len());
+        let mut mask = Vec::with_capacity(states.len() * longest);
+        for (state, &n) in states.iter().zip(&tokens) {
+            let state = state.to_device(&self.device)?.to_dtype(DType::F32)?;
+            rows.push(if n < longest {
+                Tensor::cat(&[state, Tensor::zeros((longest - n, hidden), DType::F32, &self.device)?], 0)?
+            } else {
+                state
+            });
+            mask.extend(std::iter::repeat_n(1f32, n));
+            mask.extend(std::iter::repeat_n(0f32, longest - n));
+        }
+        let x = Tensor::stack(&rows, 0)?;
+        let mask = Tensor::from_vec(mask, (states.len(), longest), &self.device)?;
+        let hidden = self.f32_network()?.forward_above_frozen(&x, &mask)?;
+        unit_rows(&self.pool(&hidden, &mask)?)
     }
 
     /// Writes the encoder's current layer weights into `model` (the model it was loaded
@@ -607,6 +665,12 @@ impl Encoder {
     ) -> Result<(), EncoderError> {
         self.f32_network()?.store_into(model, matrix_dtype)
     }
+}
+
+/// Rows of `x` scaled to unit length (differentiable).
+fn unit_rows(x: &Tensor) -> Result<Tensor, EncoderError> {
+    let norm = x.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+    Ok(x.broadcast_div(&norm)?)
 }
 
 #[cfg(test)]

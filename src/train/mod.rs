@@ -21,6 +21,7 @@
 //!   `patience` validations without improvement.
 
 pub mod data;
+pub mod frozen_cache;
 pub mod sampler;
 mod sources;
 
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::encoder::{Encoder, EncoderError, ModelFile, TextKind};
 use crate::error::{Error, Result};
 use data::Record;
+use frozen_cache::FrozenCache;
 use sampler::{Batch, Sampler, Sampling};
 
 /// Training settings.
@@ -80,6 +82,9 @@ pub struct TrainOptions {
     pub teacher_weight: f64,
     /// T of the weights kept: base + T · (trained − base) (WiSE-FT; 1: the trained ones).
     pub interpolate: f64,
+    /// Where the frozen layers' output of each text is kept between steps and runs (see
+    /// [`frozen_cache`]); used when `frozen_layers` > 0.
+    pub frozen_cache: Option<PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -105,6 +110,7 @@ impl Default for TrainOptions {
             frozen_layers: 0,
             teacher_weight: 0.0,
             interpolate: 1.0,
+            frozen_cache: None,
         }
     }
 }
@@ -251,6 +257,10 @@ pub fn train(
 ) -> Result<Option<StepReport>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let vars = encoder.trainable(options.frozen_layers)?;
+    let mut cache = match &options.frozen_cache {
+        Some(dir) if options.frozen_layers > 0 => Some(FrozenCache::open(dir, encoder)?),
+        _ => None,
+    };
     let mut anchor = teacher.filter(|_| options.teacher_weight > 0.0).map(TeacherAnchor::new);
     let mut sampler = Sampler::new(train, options.sampling, options.batch_size, options.seed);
     if sampler.groups() == 0 {
@@ -289,7 +299,7 @@ pub fn train(
     while state.step < options.steps {
         let lr = learning_rate(options, state.step);
         let batch = sampler.next_batch();
-        let (loss, grads) = batch_gradients(encoder, anchor.as_mut(), &optimizer.vars, &batch, options)?;
+        let (loss, grads) = batch_gradients(encoder, &mut cache, anchor.as_mut(), &optimizer.vars, &batch, options)?;
         let norm = global_norm(&grads)?;
         let scale = if norm > options.clip { options.clip / norm } else { 1.0 };
         let grads: Vec<Tensor> = grads
@@ -314,7 +324,7 @@ pub fn train(
             && !validation.is_empty()
             && (state.step.is_multiple_of(options.validate_every) || state.step == options.steps);
         if validate {
-            let v = validate_on(encoder, &validation, options)?;
+            let v = validate_on(encoder, &mut cache, &validation, options)?;
             if state.best_loss.is_none_or(|best| v.loss < best) {
                 state.best_loss = Some(v.loss);
                 state.bad_validations = 0;
@@ -373,6 +383,7 @@ pub fn info_nce(queries: &Tensor, passages: &Tensor, temperature: f64) -> Result
 /// loss weighted by its share of the pairs).
 fn batch_gradients(
     encoder: &Encoder,
+    cache: &mut Option<FrozenCache>,
     mut anchor: Option<&mut TeacherAnchor>,
     vars: &[(String, Var)],
     batch: &Batch,
@@ -384,8 +395,8 @@ fn batch_gradients(
     for chunk in batch.pairs.chunks(options.micro_batch.max(2)) {
         let queries: Vec<&str> = chunk.iter().map(|p| p.query.as_str()).collect();
         let passages: Vec<&str> = chunk.iter().map(|p| p.passage.as_str()).collect();
-        let q = encoder.embed_for_training(&queries, TextKind::Query, options.max_query_tokens)?;
-        let p = encoder.embed_for_training(&passages, TextKind::Passage, options.max_passage_tokens)?;
+        let q = embed_texts(encoder, cache, &queries, TextKind::Query, options.max_query_tokens)?;
+        let p = embed_texts(encoder, cache, &passages, TextKind::Passage, options.max_passage_tokens)?;
         let weight = chunk.len() as f64 / total;
         let mut loss = info_nce(&q, &p, options.temperature)?;
         if let Some(anchor) = anchor.as_deref_mut() {
@@ -461,15 +472,35 @@ fn validation_batches(valid: Vec<Record>, options: &TrainOptions) -> Vec<Batch> 
     out
 }
 
+/// The unit vectors training computes for `texts`: the whole network, or with a cache
+/// only the trained layers over the frozen layers' stored output.
+fn embed_texts(
+    encoder: &Encoder,
+    cache: &mut Option<FrozenCache>,
+    texts: &[&str],
+    kind: TextKind,
+    max_tokens: usize,
+) -> Result<Tensor> {
+    match cache {
+        Some(cache) => cache.embed(encoder, texts, kind, max_tokens),
+        None => Ok(encoder.embed_for_training(texts, kind, max_tokens)?),
+    }
+}
+
 /// Loss and in-batch recall@1 on the validation batches.
-pub fn validate_on(encoder: &Encoder, batches: &[Batch], options: &TrainOptions) -> Result<Validation> {
+pub fn validate_on(
+    encoder: &Encoder,
+    cache: &mut Option<FrozenCache>,
+    batches: &[Batch],
+    options: &TrainOptions,
+) -> Result<Validation> {
     let (mut loss, mut n) = (0.0, 0usize);
     let mut recall = [(0usize, 0usize); 2];
     for batch in batches {
         let queries: Vec<&str> = batch.pairs.iter().map(|p| p.query.as_str()).collect();
         let passages: Vec<&str> = batch.pairs.iter().map(|p| p.passage.as_str()).collect();
-        let q = encoder.embed_for_training(&queries, TextKind::Query, options.max_query_tokens)?;
-        let p = encoder.embed_for_training(&passages, TextKind::Passage, options.max_passage_tokens)?;
+        let q = embed_texts(encoder, cache, &queries, TextKind::Query, options.max_query_tokens)?;
+        let p = embed_texts(encoder, cache, &passages, TextKind::Passage, options.max_passage_tokens)?;
         let q = q.detach();
         let p = p.detach();
         loss += info_nce(&q, &p, options.temperature)?
@@ -660,7 +691,7 @@ mod tests {
         let mut sampler = Sampler::new(records(8), Sampling::Xy, 8, 1);
         let batch = sampler.next_batch();
         let opts = options();
-        let (first_loss, grads) = batch_gradients(&encoder, None, &vars, &batch, &opts).unwrap();
+        let (first_loss, grads) = batch_gradients(&encoder, &mut None, None, &vars, &batch, &opts).unwrap();
         for ((name, _), g) in vars.iter().zip(&grads) {
             let size = g.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
             assert!(size > 0.0, "{name} has no gradient");
@@ -674,7 +705,7 @@ mod tests {
         let mut optimizer = AdamW::new(vars, 0.01).unwrap();
         let mut loss = f64::NAN;
         for _ in 0..steps {
-            let (l, grads) = batch_gradients(encoder, None, &optimizer.vars, batch, &options()).unwrap();
+            let (l, grads) = batch_gradients(encoder, &mut None, None, &optimizer.vars, batch, &options()).unwrap();
             optimizer.step(&grads, 1e-3).unwrap();
             loss = l;
         }
@@ -695,9 +726,38 @@ mod tests {
         let mut sampler = Sampler::new(records(8), Sampling::Xy, 8, 1);
         let batch = sampler.next_batch();
         let opts = options();
-        let (first_loss, _) = batch_gradients(&encoder, None, &vars, &batch, &opts).unwrap();
+        let (first_loss, _) = batch_gradients(&encoder, &mut None, None, &vars, &batch, &opts).unwrap();
         let loss = loss_after_steps(&encoder, vars, &batch, 30);
         assert!(loss < first_loss * 0.8, "loss {first_loss} -> {loss}");
+    }
+
+    #[test]
+    fn training_over_the_frozen_cache_follows_the_whole_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sampler = Sampler::new(records(8), Sampling::Hybrid { alpha: 0.5 }, 8, 1);
+        let batches: Vec<Batch> = (0..4).map(|_| sampler.next_batch()).collect();
+        let losses = |cached: bool| -> Vec<f64> {
+            let mut encoder = encoder();
+            let vars = encoder.trainable(1).unwrap();
+            let mut cache = cached.then(|| FrozenCache::open(dir.path(), &encoder).unwrap());
+            let mut optimizer = AdamW::new(vars, 0.01).unwrap();
+            let mut out = Vec::new();
+            for batch in batches.iter().cycle().take(8) {
+                let (l, grads) = batch_gradients(&encoder, &mut cache, None, &optimizer.vars, batch, &options()).unwrap();
+                optimizer.step(&grads, 1e-3).unwrap();
+                out.push(l);
+            }
+            if let Some(cache) = &cache {
+                // Every text once, then read back: the second round of batches only hits.
+                assert!(cache.misses > 0 && cache.hits >= cache.misses, "{} / {}", cache.hits, cache.misses);
+            }
+            out
+        };
+        let (whole, cached) = (losses(false), losses(true));
+        for (a, b) in whole.iter().zip(&cached) {
+            assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{whole:?} vs {cached:?}");
+        }
+        assert!(cached[7] < cached[0], "{cached:?}");
     }
 
     /// Mean squared distance of the student's unit vectors of `texts` to the teacher's.
