@@ -16,6 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/mlsearch}
 DATA=${MLSEARCH_DATA:-../shared/data}
+# TRAIN: the prepared records to train on (default the sentence mix); QA: a prepared QA
+# folder whose held-out split the validation adds (train_validation.py --qa); VAL: a
+# suffix for the validation JSON when it holds the QA part.
+TRAIN=${TRAIN:-target/mix}
+QA=${QA:-}
+VAL=${VAL:-}
 name=$1; shift
 [ -s target/mix/train.jsonl ] || "$BIN" train prepare mix --data "$DATA" --sources ntrex,flores,tico,mgsm,qa --exclude ell,vie --out target/mix
 mkdir -p target/runs/"$name" target/val
@@ -25,21 +31,23 @@ if [ "$name" != base ]; then
   if [ ! -s "$dir/model.gguf" ]; then
     resume=()
     [ -f "$dir/model.train/checkpoint/state.json" ] && resume=(--resume)
-    "$BIN" train --model base --train target/mix/train.jsonl --valid target/mix/valid.jsonl -o "$dir/model.gguf" \
-      --checkpoints "$dir/model.train" --frozen-layers 9 --batch-size 32 --patience 0 \
+    "$BIN" train --model base --train "$TRAIN/train.jsonl" --valid "$TRAIN/valid.jsonl" -o "$dir/model.gguf" \
+      --checkpoints "$dir/model.train" --frozen-cache target/frozen-cache --frozen-layers 9 --batch-size 32 --patience 0 \
       --checkpoint-every 25 --validate-every 100 "$@" "${resume[@]}" 2>&1 | tee -a "$dir/train.log"
   fi
   model=(--model "$dir/model.gguf")
 fi
 [ -s target/val/"$name".xquad.json ] || \
   "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense --json "${model[@]}" > target/val/"$name".xquad.json
-[ -s target/val/"$name".json ] || \
-  python3 scripts/train_validation.py --mix target/mix "${model[@]}" --json target/val/"$name".json | tee target/val/"$name".log
-python3 - "$name" <<'PY'
+qa=(); [ -n "$QA" ] && qa=(--qa "$QA")
+[ -s target/val/"$name$VAL".json ] || \
+  python3 scripts/train_validation.py --bin "$BIN" --mix target/mix "${qa[@]}" "${model[@]}" --json target/val/"$name$VAL".json | tee target/val/"$name$VAL".log
+python3 - "$name" "$VAL" <<'PY'
 import json, sys
 r = json.load(open(f"target/val/{sys.argv[1]}.xquad.json"))["reports"][0]
-v = json.load(open(f"target/val/{sys.argv[1]}.json"))["summary"]
+v = json.load(open(f"target/val/{sys.argv[1]}{sys.argv[2]}.json"))["summary"]
 print(f"{sys.argv[1]}: XQuAD-R mono {r['mono_map']:.3f} cross {r['cross_map']:.3f} multi {r['multi_map']:.3f} "
       f"rank distance {r['rank_distance']:.0f}; validation mono MRR {v['mono_mrr']:.3f}, FLORES {v['flores_accuracy']:.4f} "
-      f"(worst {v['flores_worst'][1]} {v['flores_worst'][0]:.4f}), pooled rank distance {v['rank_distance']:.1f}")
+      f"(worst {v['flores_worst'][1]} {v['flores_worst'][0]:.4f}), pooled rank distance {v['rank_distance']:.1f}"
+      + (f"; QA mono MRR {v['qa_mono_mrr']:.3f} cross MRR {v['qa_cross_mrr']:.3f}" if "qa_mono_mrr" in v else ""))
 PY

@@ -46,8 +46,10 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod ingest;
+#[cfg(feature = "server")]
 pub mod mcp;
 pub mod search;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod store;
 pub mod train;
