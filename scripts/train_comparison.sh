@@ -44,7 +44,7 @@ for sampling in $SAMPLINGS; do
     2>&1 | tee -a "$OUT/$sampling.log"
 done
 
-eval_args=(--mode dense --work "$OUT/bench" --json)
+eval_args=(--data "$DATA/xquad-r" --mode dense --work "$OUT/bench" --json)
 [ -n "$EVAL_LANGS" ] && eval_args+=(--langs "$EVAL_LANGS")
 [ "$MAX_QUESTIONS" != 0 ] && eval_args+=(--max-questions "$MAX_QUESTIONS")
 # Each model twice: with the per-language centring an index applies, and raw (the

@@ -10,7 +10,7 @@ STEPS=${2:-6}
 BIN=target/release/mlsearch
 OUT=target/train-speed
 mkdir -p "$OUT"
-[ -f "$OUT/mix/train.jsonl" ] || "$BIN" train prepare mix --sources ntrex,flores,tico,mgsm,qa --out "$OUT/mix" >/dev/null 2>&1
+[ -f "$OUT/mix/train.jsonl" ] || "$BIN" train prepare mix --data "${MLSEARCH_DATA:-../shared/data}" --sources ntrex,flores,tico,mgsm,qa --out "$OUT/mix" >/dev/null 2>&1
 echo "| frozen layers | teacher weight | batch | steps/s | s/step | peak RSS, MB |"
 echo "|---|---|---|---|---|---|"
 for setting in "0 0" "6 0" "9 0" "9 1"; do

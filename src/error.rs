@@ -17,6 +17,15 @@ pub enum Error {
         /// Where the index was looked for.
         path: PathBuf,
     },
+    /// A benchmark or training corpus asked for without saying where it is.
+    #[error(
+        "where is {name}? Pass --data DIR (the folder holding it), or set MLSEARCH_DATA to the \
+         folder that holds {name}/"
+    )]
+    DataNotGiven {
+        /// The data set's folder name (`xquad-r`, `miracl-dev`, `squad2-fi`, …).
+        name: String,
+    },
     /// An index where a new one was to be created ([`crate::engine::Engine::create`]).
     #[error("an index already exists at {}: open it, or remove it first", path.display())]
     IndexExists {

@@ -180,6 +180,22 @@ fn miracl_without_a_corpus_says_what_is_missing() {
     assert!(run.stderr.contains("skipping de: no corpus"), "{run:?}");
 }
 
+#[test]
+fn a_benchmark_without_data_names_both_ways_to_give_it() {
+    let ws = Workspace::new();
+    for args in [&["bench", "xquad-r", "--mode", "bm25"][..], &["train", "prepare", "squad2-fi", "--out", "x"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"))
+            .args(args)
+            .current_dir(ws.path())
+            .env_remove("MLSEARCH_DATA")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--data DIR") && stderr.contains("MLSEARCH_DATA"), "{stderr}");
+    }
+}
+
 /// The official MIRACL dev topics and qrels (all 18 languages) parse, with the query counts
 /// of the data's README; skipped without `../shared/data`.
 #[test]

@@ -569,7 +569,7 @@ fn lareqa(
 ) -> PyResult<Py<PyAny>> {
     let modes = Mode::parse_list(modes).map_err(raise)?;
     let spec = model_spec(model, "auto", precision)?;
-    let data_dir = data.unwrap_or_else(|| bench::default_data(name));
+    let data_dir = bench::data_dir(data.as_deref(), name).map_err(raise)?;
     let threads = bench::threads(threads);
     let summary = py
         .detach(|| {
@@ -587,7 +587,6 @@ fn lareqa(
                 bm25: Some(Bm25Params::default()),
                 hybrid: HybridOptions::default(),
                 centring,
-                alignment: None,
                 detect_query_lang,
                 run_depth: 0,
             };

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::ingest::embed_cache::{embed_cached, CachedEmbedding};
 use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::{Alignment, Bm25Params, EncoderEmbedder, Vectors};
+use crate::store::{Bm25Params, EncoderEmbedder, Vectors};
 use lareqa::Dataset;
 
 /// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`
@@ -120,21 +120,6 @@ pub fn lareqa_dense(
     Ok((questions, candidates))
 }
 
-/// Post-hoc alignment after centring: each text mapped by its language's map.
-pub fn align_by_language(
-    data: &Dataset,
-    alignment: &Alignment,
-    questions: &mut [Vec<f32>],
-    candidates: &mut [Vec<f32>],
-) {
-    for (c, v) in data.candidates.iter().zip(candidates.iter_mut()) {
-        alignment.apply(&c.lang, v);
-    }
-    for (q, v) in data.questions.iter().zip(questions.iter_mut()) {
-        alignment.apply(&q.lang, v);
-    }
-}
-
 /// Per-language centring as an index applies it (see [`crate::store::Centring`]): means
 /// from the candidates of each language, candidates centred with their language's mean,
 /// questions with the mean of theirs.
@@ -201,13 +186,15 @@ pub fn identify_questions(
     Ok(right.into_iter().map(|(l, (n, r))| (l, r as f64 / n as f64)).collect())
 }
 
-/// A benchmark's data folder: `$MLSEARCH_DATA/<name>`, else `../shared/data/<name>` (the
-/// development layout).
-pub fn default_data(name: &str) -> PathBuf {
-    std::env::var_os("MLSEARCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data"))
-        .join(name)
+/// The folder of a benchmark or training data set: `given` (`--data`), else
+/// `$MLSEARCH_DATA/<name>`; neither is an error that names both. The one place data paths
+/// are resolved (benchmarks, `train prepare`, the Python package).
+pub fn data_dir(given: Option<&Path>, name: &str) -> Result<PathBuf> {
+    match (given, std::env::var_os("MLSEARCH_DATA")) {
+        (Some(dir), _) => Ok(dir.to_path_buf()),
+        (None, Some(root)) if !root.is_empty() => Ok(PathBuf::from(root).join(name)),
+        _ => Err(Error::DataNotGiven { name: name.to_string() }),
+    }
 }
 
 /// Where benchmarks keep their embedding caches and indexes between runs:
@@ -245,8 +232,6 @@ pub struct LareqaOptions<'a> {
     pub hybrid: HybridOptions,
     /// Centre vectors per language, as an index does.
     pub centring: bool,
-    /// Per-language maps applied after centring (research; see `scripts/fit_alignment.py`).
-    pub alignment: Option<&'a Alignment>,
     /// Identify each question's language instead of taking it as given.
     pub detect_query_lang: bool,
     /// Candidates per setting handed to the run sink (0: none).
@@ -329,9 +314,6 @@ pub fn run_lareqa(
         Some((mut questions, mut candidates)) => {
             if options.centring {
                 centre_by_language(data, &mut questions, &mut candidates)?;
-            }
-            if let Some(alignment) = options.alignment {
-                align_by_language(data, alignment, &mut questions, &mut candidates);
             }
             Some((questions, candidates))
         }

@@ -513,7 +513,7 @@ pub struct BenchCommon {
 #[derive(Debug, Args)]
 pub struct LareqaArgs {
     /// Folder with one SQuAD-layout JSON file per language holding `sentences` and
-    /// `sentence_breaks` [default: $MLSEARCH_DATA/<benchmark>, else ../shared/data/<benchmark>].
+    /// `sentence_breaks` [default: $MLSEARCH_DATA/<benchmark>].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Candidates per setting written to the run file.
@@ -529,10 +529,6 @@ pub struct LareqaArgs {
     /// applies (see `index --no-centring`).
     #[arg(long)]
     pub no_centring: bool,
-    /// After centring, apply per-language orthogonal maps from DIR/<lang>.f32 (written by
-    /// scripts/fit_alignment.py); languages without a map keep their vectors.
-    #[arg(long, value_name = "DIR", conflicts_with = "no_centring")]
-    pub align: Option<PathBuf>,
     /// Read each question as a user's search would, its language identified among the
     /// data's languages (script, text detector, nearest language mean), not given.
     #[arg(long)]
@@ -545,7 +541,7 @@ pub struct LareqaArgs {
 #[derive(Debug, Args)]
 pub struct MiraclArgs {
     /// MIRACL folder: topics/, qrels/, and corpus/<lang>/ or miracl-corpus-v1.0-<lang>/
-    /// [default: $MLSEARCH_DATA/miracl-dev, else ../shared/data/miracl-dev].
+    /// [default: $MLSEARCH_DATA/miracl-dev].
     #[arg(long, value_name = "DIR", conflicts_with_all = ["corpus", "topics", "qrels"])]
     pub data: Option<PathBuf>,
     /// One language's corpus (JSONL or JSONL.gz file, or a folder of them).
@@ -659,8 +655,8 @@ pub struct PrepareArgs {
     /// shipped model was trained on) [default: all].
     #[arg(long, value_name = "SOURCE[,SOURCE]")]
     pub sources: Option<String>,
-    /// Its folder (for `mix`: the data root) [default: $MLSEARCH_DATA/<corpus folder>, else
-    /// ../shared/data/…].
+    /// Its folder (for `mix`: the data root) [default: $MLSEARCH_DATA/<corpus folder>,
+    /// or for `mix` $MLSEARCH_DATA].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Output folder for train.jsonl and valid.jsonl.

@@ -11,7 +11,7 @@ use mlsearch::bench::lareqa::{self, Dataset};
 use mlsearch::bench::{self as benchmarks, metrics, miracl, speed, LareqaOptions};
 use mlsearch::search::{Mode, SearchOptions};
 use mlsearch::store::EncoderEmbedder;
-use mlsearch::store::{Alignment, Bm25Params};
+use mlsearch::store::Bm25Params;
 
 use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, QueryLangArgs, SpeedArgs};
 use super::EXIT_OK;
@@ -151,7 +151,7 @@ const PAPER_ROWS: [(&str, f64, f64, f64, f64); 2] = [
 fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let common = &args.common;
-    let data_dir = args.data.clone().unwrap_or_else(|| benchmarks::default_data(name));
+    let data_dir = benchmarks::data_dir(args.data.as_deref(), name)?;
     let data = Dataset::load(&data_dir).with_context(|| format!("reading {name} from {}", data_dir.display()))?;
     let langs: Vec<String> = args
         .langs
@@ -185,14 +185,6 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         false => None,
     };
     let model_name = model.as_ref().map(|m| m.identity.name.clone());
-    let alignment = match &args.align {
-        Some(dir) => {
-            let alignment = Alignment::load_dir(dir, model.as_ref().map_or(0, |m| m.encoder.dim()))?;
-            eprintln!("aligned: {}", alignment.languages().collect::<Vec<_>>().join(", "));
-            Some(alignment)
-        }
-        None => None,
-    };
     let options = LareqaOptions {
         modes: modes.clone(),
         model: model.as_ref(),
@@ -201,7 +193,6 @@ fn lareqa_bench(name: &str, args: LareqaArgs) -> anyhow::Result<u8> {
         bm25: common.bm25.over(Bm25Params::default())?,
         hybrid: common.fusion.options(),
         centring: !args.no_centring,
-        alignment: alignment.as_ref(),
         detect_query_lang: args.detect_query_lang,
         run_depth: args.run_depth,
     };
@@ -386,10 +377,7 @@ fn miracl_bench(args: MiraclArgs) -> anyhow::Result<u8> {
             (vec![files], Vec::new())
         }
         None => {
-            let data = args
-                .data
-                .clone()
-                .unwrap_or_else(|| benchmarks::default_data("miracl-dev"));
+            let data = benchmarks::data_dir(args.data.as_deref(), "miracl-dev")?;
             miracl::find_languages(&data, only.as_deref())
                 .with_context(|| format!("reading MIRACL folder {}", data.display()))?
         }

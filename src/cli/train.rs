@@ -21,17 +21,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<u8> {
 }
 
 fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
-    let root = std::env::var_os("MLSEARCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data"));
     // `--data` is the corpus's folder, or for `mix` the data root.
-    let data = args
-        .data
-        .clone()
-        .unwrap_or_else(|| match data::SOURCES.iter().find(|(s, _)| *s == args.corpus) {
-            Some((_, folder)) => root.join(folder),
-            None => root.clone(),
-        });
+    let data = match data::SOURCES.iter().find(|(s, _)| *s == args.corpus) {
+        Some((_, folder)) => mlsearch::bench::data_dir(args.data.as_deref(), folder)?,
+        None => match (&args.data, std::env::var_os("MLSEARCH_DATA")) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(root)) if !root.is_empty() => PathBuf::from(root),
+            _ => bail!("where are the training corpora? Pass --data DIR (the folder holding ntrex-128/, flores-sib200/, …), or set MLSEARCH_DATA to it"),
+        },
+    };
     let options = PrepareOptions {
         valid_every: args.valid_every,
         exclude: if args.exclude == "none" {

@@ -8,7 +8,6 @@
 //! The store is the on-disk format alone: [`Store`] reads an index, [`StoreWriter`] is the
 //! one code that writes one. It never runs the encoder; it records what made the data.
 
-pub mod alignment;
 mod lock;
 mod manifest;
 pub mod vectors;
@@ -23,7 +22,6 @@ use tantivy::schema::{
 };
 use tantivy::Index;
 
-pub use alignment::Alignment;
 pub use lock::{WriterLock, LOCK_FILE};
 pub use manifest::{AnalysisSettings, AnalyzerSettings, Bm25Params, FileEntry, Manifest, FORMAT_VERSION};
 pub use vectors::{

@@ -31,7 +31,7 @@ import sys
 
 import numpy  # pip install numpy
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 from train_validation import Embedder, centred, flores_rows, rank_of_relevant  # noqa: E402
 
 # Index language code → (FLORES variant, the codes `train prepare mix` gives it). Greek and

@@ -28,7 +28,7 @@ import sys
 
 import numpy  # pip install numpy
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import train_validation as tv  # noqa: E402
 
 
