@@ -10,6 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod common;
+
+use common::percentile;
 use mlsearch::ingest::{index_folder, IndexOptions};
 use mlsearch::search::{LangFilter, SearchOptions, Searcher};
 use tantivy::schema::{Schema, TEXT};
@@ -46,10 +49,6 @@ fn build_corpus(dir: &Path) -> Vec<String> {
         std::fs::write(dir.join(format!("{name}.jsonl")), out).unwrap();
     }
     sentences
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn main() {

@@ -109,9 +109,8 @@ fn main() {
         langs.len() * 1190,
         t.elapsed().as_secs_f64()
     );
-    let mut searcher = Searcher::open(&index).unwrap();
-    let EncoderEmbedder { encoder, identity } = embedder;
-    searcher.set_encoder(encoder, &identity).unwrap();
+    let searcher = Searcher::open(&index).unwrap();
+    searcher.check_model(&embedder.identity).unwrap();
 
     let default = HybridOptions::default();
     let with = |fusion: Fusion, cross_language_bm25: f32, fused_language_order: bool| HybridOptions {

@@ -11,17 +11,29 @@
 //! process (the library's `Engine`, one at a time: what `bench speed` measures) as the
 //! reference, then starts the server binary and drives it from client threads.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+#[path = "../tests/util/server.rs"]
+mod server;
+
+use common::percentile;
 use mlsearch::engine::{Engine, EngineOptions};
 use mlsearch::search::SearchOptions;
 use serde_json::{json, Value};
+use server::Server;
+
+/// The server under test, with more options from MLSEARCH_BENCH_SERVE_ARGS (e.g.
+/// `--batch-window-ms 5`).
+fn start_server(index: &std::path::Path) -> Server {
+    let extra = std::env::var("MLSEARCH_BENCH_SERVE_ARGS").unwrap_or_default();
+    Server::start_logging(index, &extra.split_whitespace().collect::<Vec<_>>())
+}
 
 /// Sends the n-th request of one kind of hostile request; returns the status (0: closed).
 type HostileRequest<'a> = Box<dyn Fn(usize) -> u16 + 'a>;
@@ -47,73 +59,12 @@ fn main() {
     }
 }
 
-/// A running server, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(index: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
-            .args(["serve", "--index", index.to_str().unwrap(), "--addr", "127.0.0.1:0"])
-            // More server options, e.g. `--batch-window-ms 5`.
-            .args(
-                std::env::var("MLSEARCH_BENCH_SERVE_ARGS")
-                    .unwrap_or_default()
-                    .split_whitespace(),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("mlsearch serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .expect("address line")
-            .to_string();
-        Server { child, addr }
-    }
-
-    /// Resident and peak resident memory, MiB.
-    fn memory(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                .map_or(f64::NAN, |kib| kib / 1024.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .new_agent()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn load(index: &std::path::Path, queries: &[String]) {
@@ -165,7 +116,7 @@ fn load(index: &std::path::Path, queries: &[String]) {
         1e3 * in_process.len() as f64 / in_process.iter().sum::<f64>()
     );
 
-    let server = Server::start(index);
+    let server = start_server(index);
     let warm = agent();
     for q in queries.iter().take(20) {
         warm.get(server.url("/search")).query("q", q).call().unwrap();
@@ -237,7 +188,7 @@ fn raw(addr: &str, request: &[u8]) -> u16 {
 }
 
 fn hostile(index: &std::path::Path, queries: &[String]) {
-    let server = Server::start(index);
+    let server = start_server(index);
     let agent = agent();
     let good = |i: usize| {
         let response = agent
@@ -368,29 +319,7 @@ fn hostile(index: &std::path::Path, queries: &[String]) {
     let (rss_after, peak) = server.memory();
     drop(kinds);
     drop(server);
-    let keyed = {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
-            .args([
-                "serve",
-                "--index",
-                index.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-                "--api-key",
-                "right-key",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Server {
-            addr: line.trim().trim_start_matches("listening on http://").to_string(),
-            child,
-        }
-    };
+    let keyed = Server::start_logging(index, &["--api-key", "right-key"]);
     let mut unauthorized = 0;
     for i in 0..rounds {
         let key = format!("Bearer wrong-key-{i}");

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{fixture, fixture_corpus, Workspace};
+use crate::util::{tiny_model, fixture, fixture_corpus, Workspace};
 
 fn json(run: &crate::util::Run) -> serde_json::Value {
     assert_eq!(run.code, 0, "{run:?}");
@@ -48,7 +48,7 @@ fn lareqa_reads_the_layout_and_counts_edge_cases() {
 fn lareqa_dense_and_hybrid_run_and_write_trec_files() {
     let ws = Workspace::new();
     let data = fixture("lareqa");
-    let model = fixture("models/tiny.e5s1.bin");
+    let model = tiny_model();
     let run_file = ws.path().join("run");
     let args = [
         "mlqa-r",

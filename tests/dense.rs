@@ -2,26 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::util::{fixture, fixture_corpus, Run, Workspace};
-
-pub fn builtin_available() -> bool {
-    let probe: Run = std::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"))
-        .args(["embed", "--token-ids"])
-        .env_remove("MLSEARCH_MODEL")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap()
-        .into();
-    if probe.code != 0 && probe.stderr.contains("without a built-in model") {
-        assert!(
-            std::env::var_os("MLSEARCH_REQUIRE_BUILTIN").is_none(),
-            "CI must build with the model"
-        );
-        eprintln!("skipped: this build has no built-in model (scripts/fetch-model.sh)");
-        return false;
-    }
-    true
-}
+use crate::util::{tiny_model, builtin_available, fixture, fixture_corpus, Workspace};
 
 /// The fixture corpus indexed with vectors, shared by the read-only tests.
 pub fn indexed() -> Option<&'static Workspace> {
@@ -127,7 +108,7 @@ fn vectors_follow_incremental_updates() {
 #[test]
 fn another_model_or_no_vectors_is_a_clear_error() {
     let Some(ws) = indexed() else { return };
-    let tiny = fixture("models/tiny.e5s1.bin");
+    let tiny = tiny_model();
     let run = ws.run(&["query", "Bäcker", "--model", tiny.to_str().unwrap()]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("holds vectors of built-in"), "{run:?}");

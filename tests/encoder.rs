@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::util::{fixture, Run};
+use crate::util::{tiny_model, fixture, Run};
 
 fn embed(args: &[&str], input: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
@@ -27,7 +27,7 @@ fn vectors(run: &Run) -> Vec<Vec<f32>> {
 }
 
 fn tiny() -> String {
-    fixture("models/tiny.e5s1.bin").to_string_lossy().into_owned()
+    tiny_model().to_string_lossy().into_owned()
 }
 
 #[test]
@@ -86,7 +86,7 @@ fn imported_gguf_embeds_like_its_source() {
 fn a_bad_model_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.bin");
-    let bytes = std::fs::read(fixture("models/tiny.e5s1.bin")).unwrap();
+    let bytes = std::fs::read(tiny_model()).unwrap();
     std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
     let run = embed(&["--model", bad.to_str().unwrap()], "x\n");
     assert_eq!(run.code, 2, "{run:?}");
@@ -158,7 +158,7 @@ fn the_base_model_matches_the_reference_engine() {
 /// vectors in every one of the 14 fixture languages.
 #[test]
 fn the_shipped_model_is_trained_and_its_int8_path_keeps_its_f32_vectors() {
-    if !crate::dense::builtin_available() {
+    if !crate::util::builtin_available() {
         return;
     }
     let texts = std::fs::read_to_string(fixture("parity/passages.txt")).unwrap();
@@ -193,7 +193,7 @@ fn the_shipped_model_is_trained_and_its_int8_path_keeps_its_f32_vectors() {
 /// built-in base and embeds like the trained model file it came from.
 #[test]
 fn a_weight_delta_rebuilds_the_trained_model() {
-    if !crate::dense::builtin_available() {
+    if !crate::util::builtin_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

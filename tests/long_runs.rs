@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::util::{fixture, Run, Workspace};
+use crate::util::{tiny_model, Run, Workspace};
 
 /// `files` text files of 8 passages of 120 words each (paragraphs long enough to stay
 /// apart), every file with its own word `markNNN`.
@@ -50,7 +50,7 @@ struct Indexing {
 
 impl Indexing {
     fn start(ws: &Workspace, args: &[&str]) -> Indexing {
-        let tiny = fixture("models/tiny.e5s1.bin");
+        let tiny = tiny_model();
         let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
             .args(args)
             .args([

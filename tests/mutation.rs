@@ -14,7 +14,7 @@ use candle_core::Device;
 use mlsearch::encoder::{Encoder, ModelFile, TextKind};
 use mlsearch::search::{Mode, SearchOptions, Searcher};
 
-use crate::util::{fixture, fixture_corpus, mlsearch_in};
+use crate::util::{tiny_model, fixture_corpus, mlsearch_in};
 
 /// A small deterministic generator (xorshift).
 struct Random(u64);
@@ -112,7 +112,7 @@ fn use_model(bytes: &[u8]) {
 }
 
 fn model_files(count: usize) {
-    let e5 = std::fs::read(fixture("models/tiny.e5s1.bin")).unwrap();
+    let e5 = std::fs::read(tiny_model()).unwrap();
     run_mutations("E5S1 model", &e5, count, 0x5EED_0001, use_model);
     let dir = tempfile::tempdir().unwrap();
     let gguf = dir.path().join("tiny.gguf");
@@ -141,7 +141,7 @@ fn use_index(dir: &Path, query: &[f32]) {
 fn index_files(count: usize) {
     let work = tempfile::tempdir().unwrap();
     let index = work.path().join("idx");
-    let tiny = fixture("models/tiny.e5s1.bin");
+    let tiny = tiny_model();
     let corpus = fixture_corpus();
     let run = mlsearch_in(
         work.path(),

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{fixture, mlsearch_in, Run};
+use crate::util::{tiny_model, mlsearch_in, Run};
 
 /// A folder of `n` small text files in two languages.
 fn corpus(dir: &Path, n: usize) {
@@ -120,7 +120,7 @@ fn queries_during_commits_never_fail() {
     let dir = tempfile::tempdir().unwrap();
     let (docs, index) = (dir.path().join("docs"), dir.path().join("idx"));
     corpus(&docs, 40);
-    let tiny = fixture("models/tiny.e5s1.bin");
+    let tiny = tiny_model();
     let (d, i, m) = (docs.to_str().unwrap(), index.to_str().unwrap(), tiny.to_str().unwrap());
     let index_run: Vec<String> = ["index", d, "--index", i, "--model", m].map(String::from).to_vec();
     assert_eq!(
@@ -196,7 +196,7 @@ fn info_verify_finds_damage_that_opening_does_not_read() {
 #[test]
 fn a_model_file_with_a_corrupt_layer_count_fails_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut bytes = std::fs::read(fixture("models/tiny.e5s1.bin")).unwrap();
+    let mut bytes = std::fs::read(tiny_model()).unwrap();
     // Offset 12: the layer count of an E5S1 header.
     bytes[12..16].copy_from_slice(&0x7fff_ffffi32.to_le_bytes());
     let bad = dir.path().join("bad.e5s1.bin");
@@ -221,7 +221,7 @@ fn kill_trials(trials: usize) {
     let dir = tempfile::tempdir().unwrap();
     let (docs, index) = (dir.path().join("docs"), dir.path().join("idx"));
     corpus(&docs, 400);
-    let tiny = fixture("models/tiny.e5s1.bin");
+    let tiny = tiny_model();
     let (d, i, m) = (docs.to_str().unwrap(), index.to_str().unwrap(), tiny.to_str().unwrap());
     assert_eq!(
         Run::from(mlsearch_in(dir.path(), &["index", d, "--index", i, "--model", m])).code,
@@ -314,7 +314,7 @@ fn an_index_whose_path_is_not_utf8_works() {
     let docs = dir.path().join("docs");
     corpus(&docs, 6);
     let index = dir.path().join(OsStr::from_bytes(b"index-\xff\xfe"));
-    let tiny = fixture("models/tiny.e5s1.bin");
+    let tiny = tiny_model();
     let run = |args: &[&OsStr]| {
         Run::from(
             Command::new(env!("CARGO_BIN_EXE_mlsearch"))

@@ -1,124 +1,13 @@
 //! `mlsearch serve` and `mlsearch mcp`: the real binary, a real HTTP client (ureq) and a
 //! real MCP client (rmcp), on the fixture corpus and on folders made here.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::dense::builtin_available;
-use crate::util::{copy_tree, fixture_corpus, Workspace};
-
-/// A running `mlsearch serve`, stopped when dropped.
-pub struct Server {
-    child: Child,
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Server {
-    pub fn start(index: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))
-            .args(["serve", "--index", index.to_str().unwrap(), "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove("MLSEARCH_API_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mlsearch serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                let mut err = String::new();
-                child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-                panic!("no address: {line:?} {err}")
-            })
-            .to_string();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .new_agent();
-        Server { child, base, agent }
-    }
-
-    fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-        let mut response = response.expect("the server answers");
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    pub fn get(&self, path: &str) -> (u16, Value) {
-        Server::answer(self.agent.get(format!("{}{path}", self.base)).call())
-    }
-
-    fn get_with(&self, path: &str, header: (&str, &str)) -> (u16, Value) {
-        Server::answer(
-            self.agent
-                .get(format!("{}{path}", self.base))
-                .header(header.0, header.1)
-                .call(),
-        )
-    }
-
-    fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
-        Server::answer(self.agent.post(format!("{}{path}", self.base)).send(body))
-    }
-
-    fn delete(&self, path: &str) -> (u16, Value) {
-        Server::answer(self.agent.delete(format!("{}{path}", self.base)).call())
-    }
-
-    /// Raw bytes on a new connection; the status line's code (0 when the server closed or
-    /// reset the connection before the request was sent: an HTTP client gives up then).
-    fn raw(&self, request: &[u8]) -> u16 {
-        let addr = self.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        if stream.write_all(request).is_err() {
-            return 0;
-        }
-        let mut head = [0u8; 12];
-        match stream.read(&mut head) {
-            Ok(n) if n >= 12 => std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    fn stop(mut self) -> (i32, String) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(started.elapsed() < Duration::from_secs(20), "the server did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut err = String::new();
-        self.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-        (status.code().unwrap_or(-1), err)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::util::server::Server;
+use crate::util::{builtin_available, copy_tree, fixture_corpus, Workspace};
 
 fn encode(text: &str) -> String {
     text.bytes()

@@ -6,7 +6,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::dense::builtin_available;
+use crate::util::builtin_available;
 use crate::util::Workspace;
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{fixture, mlsearch_in, Run, Workspace};
+use crate::util::{tiny_model, fixture, mlsearch_in, Run, Workspace};
 
 fn run(ws: &Workspace, args: &[&str]) -> Run {
     mlsearch_in(ws.path(), args).into()
@@ -104,7 +104,7 @@ fn training_saves_a_usable_model_and_resumes() {
     // batch takes one pair per document): validate on the training records here.
     let (train, _) = prepared(&ws);
     let valid = train.clone();
-    let tiny = fixture("models/tiny.e5s1.bin").to_string_lossy().into_owned();
+    let tiny = tiny_model().to_string_lossy().into_owned();
     let model = ws.path().join("trained.gguf").to_string_lossy().into_owned();
     let args = |steps: &str| {
         vec![

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::server::Server;
+use crate::util::server::Server;
 use crate::util::Workspace;
 
 /// A running `mlsearch watch`, its stdout and stderr lines on channels.

@@ -178,16 +178,14 @@ pub fn run_language(
     )?;
     let index_seconds = start.elapsed().as_secs_f64();
 
-    let mut searcher = Searcher::open(&index)?;
+    let searcher = Searcher::open(&index)?;
     let texts: Vec<&str> = topics.iter().map(|(_, t)| t.as_str()).collect();
-    // Queries are embedded in one batch; the encoder then moves into the searcher, which
-    // requires it for dense search, and comes back at the end.
+    // Queries are embedded in one batch, by the model that made the index's vectors.
     let mut vectors = None;
     if dense {
-        if let Some(EncoderEmbedder { encoder, identity }) = options.model.as_deref_mut().and_then(Option::take) {
-            let embedded = encoder.embed(&texts, TextKind::Query);
-            searcher.set_encoder(encoder, &identity)?;
-            vectors = Some((embedded?, identity));
+        if let Some(EncoderEmbedder { encoder, identity }) = options.model.as_deref().and_then(Option::as_ref) {
+            searcher.check_model(identity)?;
+            vectors = Some(encoder.embed(&texts, TextKind::Query)?);
         }
     }
     let mut results = Vec::new();
@@ -203,7 +201,7 @@ pub fn run_language(
         };
         let mut run = Run::new();
         for (i, (qid, text)) in topics.iter().enumerate() {
-            let vector = vectors.as_ref().map(|(v, _)| v[i].as_slice());
+            let vector = vectors.as_ref().map(|v| v[i].as_slice());
             let hits = searcher.search_with_vector(text, vector, &search)?.hits;
             // The best passage of a document stands for it.
             let mut docs: Vec<(String, f64)> = Vec::new();
@@ -231,11 +229,6 @@ pub fn run_language(
             query_seconds: start.elapsed().as_secs_f64(),
         };
         results.push((scores, run));
-    }
-    if let (Some(slot), Some((_, identity))) = (options.model.as_deref_mut(), vectors) {
-        *slot = searcher
-            .take_encoder()
-            .map(|encoder| EncoderEmbedder { encoder, identity });
     }
     Ok(results)
 }

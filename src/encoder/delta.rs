@@ -185,7 +185,7 @@ mod tests {
     use crate::encoder::{Encoder, Precision, TextKind};
     use candle_core::quantized::GgmlDType;
 
-    const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+    use crate::encoder::TINY_MODEL as TINY;
 
     /// The tiny model with one upper-layer matrix changed, saved as training saves.
     fn trained() -> (ModelFile, ModelFile) {

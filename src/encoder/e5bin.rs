@@ -332,7 +332,7 @@ mod tests {
     /// its first tensor, the file reads the same.
     #[test]
     fn a_file_in_two_parts_reads_like_the_whole() {
-        let data = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+        let data = crate::encoder::TINY_MODEL;
         let whole = parse(data).unwrap();
         let first = whole
             .tensors

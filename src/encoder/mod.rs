@@ -667,6 +667,10 @@ impl Encoder {
     }
 }
 
+/// The tiny random model of `fixtures/models` (scripts/make_tiny_model.py), for unit tests.
+#[cfg(test)]
+pub(crate) const TINY_MODEL: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+
 /// Rows of `x` scaled to unit length (differentiable).
 fn unit_rows(x: &Tensor) -> Result<Tensor, EncoderError> {
     let norm = x.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
@@ -677,8 +681,7 @@ fn unit_rows(x: &Tensor) -> Result<Tensor, EncoderError> {
 mod tests {
     use super::*;
 
-    /// The tiny random model of `fixtures/models` (scripts/make_tiny_model.py).
-    pub(crate) const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+    use super::TINY_MODEL as TINY;
 
     fn tiny() -> Encoder {
         Encoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap()

@@ -153,7 +153,7 @@ pub fn export(source: Source, target: Target, out: &Path, name: &str) -> Result<
             let searcher = Searcher::open(index_dir)?;
             let vectors = searcher.vectors()?;
             writer.schema(&Overview {
-                languages: searcher.language_counts().clone(),
+                languages: searcher.languages().clone(),
                 dim: vectors.map(|v| v.dim()),
                 name: name.to_string(),
             })?;

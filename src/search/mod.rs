@@ -13,7 +13,6 @@
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -21,11 +20,10 @@ use serde::Serialize;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{normalize_tag, Analyzer, UNDETERMINED};
-use crate::encoder::{Encoder, TextKind};
+
 use crate::error::{Error, Result};
 use crate::store::{AtIndex, Fields, Manifest, ModelIdentity, Store, VectorFile, Vectors, EXACT_SCAN_MAX};
 use bm25::LanguageTermQuery;
@@ -35,6 +33,7 @@ pub mod bm25;
 pub mod fusion;
 mod passage_table;
 pub mod query_lang;
+mod render;
 pub use bm25::{Bm25Params, FieldStats};
 pub use fusion::{fuse, keep_language_positions, rank_hybrid, Fusion, HybridOptions};
 pub use query_lang::{QueryLangSource, QueryLanguage};
@@ -228,6 +227,30 @@ pub struct StoredPassage {
     pub page: Option<u32>,
 }
 
+/// What retrieval found (step 1 of a search): BM25 and dense candidates as (passage key,
+/// score), best first, and the index addresses known so far (BM25 hits carry theirs).
+#[derive(Default)]
+struct Candidates {
+    bm25: Vec<(u64, f32)>,
+    dense: Vec<(u64, f32)>,
+    addresses: HashMap<u64, DocAddress>,
+}
+
+impl Candidates {
+    /// Where `key` stood in each list, for `--explain`.
+    fn explain(&self, key: u64, fused_score: f32) -> Explain {
+        let position = |list: &[(u64, f32)]| list.iter().position(|(k, _)| *k == key).map(|i| (i + 1, list[i].1));
+        let (bm25, dense) = (position(&self.bm25), position(&self.dense));
+        Explain {
+            bm25_rank: bm25.map(|p| p.0),
+            bm25_score: bm25.map(|p| p.1),
+            dense_rank: dense.map(|p| p.0),
+            dense_score: dense.map(|p| p.1),
+            fused_score,
+        }
+    }
+}
+
 /// The answer to one query.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResults {
@@ -251,7 +274,6 @@ pub struct Searcher {
     vector_file: Option<VectorFile>,
     /// USearch's index over it, read at the first vector search.
     vectors: OnceLock<Vectors>,
-    encoder: Option<Encoder>,
     /// Languages present in the index.
     languages: BTreeMap<String, u64>,
     /// BM25 statistics of each field, over the passages it holds.
@@ -291,7 +313,6 @@ impl Searcher {
             reader,
             vector_file,
             vectors: OnceLock::new(),
-            encoder: None,
             languages,
             field_stats,
             allowed: Mutex::default(),
@@ -302,14 +323,6 @@ impl Searcher {
     /// Whether the index has vectors.
     pub fn has_vectors(&self) -> bool {
         self.vector_file.is_some()
-    }
-
-    /// Gives the searcher the encoder for dense search; it must be the model that made
-    /// the index's vectors.
-    pub fn set_encoder(&mut self, encoder: Encoder, identity: &ModelIdentity) -> Result<()> {
-        self.check_model(identity)?;
-        self.encoder = Some(encoder);
-        Ok(())
     }
 
     /// Checks that `identity` is the model that made the index's vectors (query vectors
@@ -325,11 +338,6 @@ impl Searcher {
             }
         }
         Ok(())
-    }
-
-    /// Takes the encoder back (to reuse it for another index).
-    pub fn take_encoder(&mut self) -> Option<Encoder> {
-        self.encoder.take()
     }
 
     /// The index's vectors, if it has them (read from the mapped file on first use).
@@ -375,13 +383,11 @@ impl Searcher {
         &self.store.manifest
     }
 
-    /// Runs one query.
+    /// Runs one query without a query vector: BM25 (dense and hybrid search need one:
+    /// [`crate::engine::Engine::search`] embeds the query with the index's model, or pass it
+    /// to [`Searcher::search_with_vector`]).
     pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
-        let vector = match (self.mode(options.mode, self.encoder.is_some())?, &self.encoder) {
-            (Mode::Bm25, _) | (_, None) => None,
-            (_, Some(encoder)) => Some(encoder.embed(&[text], TextKind::Query)?.remove(0)),
-        };
-        self.search_with_vector(text, vector.as_deref(), options)
+        self.search_with_vector(text, None, options)
     }
 
     /// Runs one query whose vector is already computed (batch evaluation and the server
@@ -396,181 +402,137 @@ impl Searcher {
         crate::store::damage_as_error(&self.store.dir, || self.search_unguarded(text, vector, options))
     }
 
+    /// One query in four named steps: retrieve (BM25 and dense candidates) → the
+    /// candidates' languages (hybrid only) → [`fusion`] → [`render`] (stored fields,
+    /// snippets, explain).
     fn search_unguarded(&self, text: &str, vector: Option<&[f32]>, options: &SearchOptions) -> Result<SearchResults> {
         let mode = self.mode(options.mode, vector.is_some())?;
         let identified = self.identify_query(text, options.query_lang.as_deref(), vector)?;
         let query_lang = identified.lang.clone();
-        // Queries are centred like the index's passages (see `store::Centring`).
-        let vectors = if vector.is_some() { self.vectors()? } else { None };
-        let centred: Option<Vec<f32>> = match (vector, vectors) {
-            (Some(v), Some(vectors)) => {
-                let mut v = v.to_vec();
-                vectors.centre_query(query_lang.as_deref(), &mut v);
-                Some(v)
-            }
-            _ => vector.map(<[f32]>::to_vec),
-        };
-        let vector = centred.as_deref();
         let searcher = self.reader.searcher();
         let query = self.build_query(&searcher, text, query_lang.as_deref(), options)?;
-        let fusing = mode == Mode::Hybrid;
-        let depth = if fusing {
-            options.k.max(options.hybrid.candidates)
-        } else {
-            options.k.max(1)
-        };
-
-        let mut addresses: HashMap<u64, DocAddress> = HashMap::new();
-        let mut bm25: Vec<(u64, f32)> = Vec::new();
-        if mode != Mode::Dense {
-            for (key, score, address) in self.bm25_hits(&searcher, query.as_deref(), depth)? {
-                addresses.insert(key, address);
-                bm25.push((key, score));
-            }
-        }
-        let mut dense: Vec<(u64, f32)> = Vec::new();
-        if mode != Mode::Bm25 {
-            let (Some(vectors), Some(vector)) = (vectors, vector) else {
-                return Err(Error::NoVectors {
-                    path: self.store.dir.clone(),
-                });
-            };
-            dense = match self.allowed_keys(&searcher, &options.langs)? {
-                None => vectors.search(vector, depth, |_| true)?,
-                Some(allowed) if allowed.len() <= EXACT_SCAN_MAX => {
-                    vectors.exact_search(vector, depth, allowed.iter().copied())?
-                }
-                Some(allowed) => vectors.search(vector, depth, |key| allowed.contains(&key))?,
-            };
-        }
+        let mut candidates = self.retrieve(&searcher, query.as_deref(), vector, query_lang.as_deref(), mode, options)?;
         let ranked: Vec<(u64, f32)> = match mode {
-            Mode::Bm25 => bm25.clone(),
-            Mode::Dense => dense.clone(),
+            Mode::Bm25 => candidates.bm25.clone(),
+            Mode::Dense => candidates.dense.clone(),
             Mode::Hybrid => {
-                // Every candidate's language, as a number (the query's language first).
-                let mut codes: HashMap<String, u32> = HashMap::new();
-                if let Some(lang) = &query_lang {
-                    codes.insert(lang.clone(), 0);
-                }
-                let mut lang_of_key: HashMap<u64, u32> = HashMap::new();
-                // With one language, every candidate is in it: no look-ups needed.
-                let only_language = match &options.langs {
-                    LangFilter::Only(codes) if codes.len() == 1 => Some(codes[0].clone()),
-                    _ if self.languages.len() == 1 => self.languages.keys().next().cloned(),
-                    _ => None,
-                };
-                if let Some(only) = only_language {
-                    let next = codes.len() as u32;
-                    let code = *codes.entry(only).or_insert(next);
-                    lang_of_key.extend(bm25.iter().chain(&dense).map(|(key, _)| (*key, code)));
-                }
-                let table = self.passage_table(&searcher)?;
-                for (key, _) in bm25.iter().chain(&dense) {
-                    if lang_of_key.contains_key(key) {
-                        continue;
-                    }
-                    let found = match table {
-                        Some(table) => table.get(*key).map(|(a, lang)| (a, Cow::Borrowed(lang))),
-                        None => match addresses.get(key) {
-                            Some(address) => Some(*address),
-                            None => self.address_of(&searcher, *key)?,
-                        }
-                        .map(|a| (a, Cow::Owned(self.lang_of(&searcher, a)))),
-                    };
-                    // A vector without its passage stays unknown: dropped, never invented.
-                    let Some((address, lang)) = found else { continue };
-                    addresses.insert(*key, address);
-                    let code = match codes.get(lang.as_ref()) {
-                        Some(code) => *code,
-                        None => {
-                            let next = codes.len() as u32;
-                            codes.insert(lang.into_owned(), next);
-                            next
-                        }
-                    };
-                    lang_of_key.insert(*key, code);
-                }
+                let languages = self.candidate_languages(&searcher, &mut candidates, query_lang.as_deref(), options)?;
                 let query_code = query_lang.as_ref().map(|_| 0);
                 rank_hybrid(
-                    &bm25,
-                    &dense,
-                    &|key| lang_of_key.get(&key).copied(),
+                    &candidates.bm25,
+                    &candidates.dense,
+                    &|key| languages.get(&key).copied(),
                     query_code,
                     &options.hybrid,
                 )
             }
         };
-
-        let mut results = SearchResults {
-            query_lang: query_lang.clone().unwrap_or_else(|| UNDETERMINED.to_string()),
+        let page = render::Page {
+            store: &self.store,
+            searcher: &searcher,
+            query: query.as_deref(),
+            options,
+        };
+        Ok(SearchResults {
+            query_lang: query_lang.unwrap_or_else(|| UNDETERMINED.to_string()),
             query_lang_source: identified.source,
             query_lang_confidence: identified.confidence,
             mode,
-            hits: Vec::new(),
+            hits: page.hits(&ranked, &candidates, |key| self.find_address(&searcher, key))?,
+        })
+    }
+
+    /// Step 1: the BM25 and dense candidates, `options.k` of each (or the fusion's depth in
+    /// hybrid mode). The query vector is centred like the index's passages (see
+    /// `store::Centring`); the dense side scans the allowed passages exactly when a language
+    /// filter leaves few, else searches the HNSW graph with the filter.
+    fn retrieve(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: Option<&dyn Query>,
+        vector: Option<&[f32]>,
+        query_lang: Option<&str>,
+        mode: Mode,
+        options: &SearchOptions,
+    ) -> Result<Candidates> {
+        let depth = match mode {
+            Mode::Hybrid => options.k.max(options.hybrid.candidates),
+            _ => options.k.max(1),
         };
-        let mut generators: HashMap<Field, SnippetGenerator> = HashMap::new();
-        let f = &self.store.fields;
-        for (rank, (key, score)) in ranked.into_iter().take(options.k).enumerate() {
-            let address = match addresses.get(&key) {
-                Some(address) => *address,
-                None => match self.find_address(&searcher, key)? {
-                    Some(address) => address,
-                    None => continue, // a vector without its passage: skipped, never invented
-                },
-            };
-            let stored: TantivyDocument = searcher.doc(address).at(&self.store.dir)?;
-            let get = |field: Field| {
-                stored
-                    .get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let lang = get(f.lang);
-            let text = get(f.text);
-            let field = f.bm25(&lang);
-            let (snippet, highlights) = match (&query, options.snippets) {
-                (Some(query), true) => {
-                    let generator = match generators.entry(field) {
-                        Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => {
-                            let mut generator =
-                                SnippetGenerator::create(&searcher, query.as_ref(), field).at(&self.store.dir)?;
-                            generator.set_max_num_chars(options.snippet_chars);
-                            e.insert(generator)
-                        }
-                    };
-                    snippet(Some(generator), &text, options.snippet_chars)
-                }
-                (None, true) => snippet(None, &text, options.snippet_chars),
-                (_, false) => (String::new(), Vec::new()),
-            };
-            let position = |list: &[(u64, f32)]| list.iter().position(|(k, _)| *k == key).map(|i| (i + 1, list[i].1));
-            let explain = options.explain.then(|| Explain {
-                bm25_rank: position(&bm25).map(|p| p.0),
-                bm25_score: position(&bm25).map(|p| p.1),
-                dense_rank: position(&dense).map(|p| p.0),
-                dense_score: position(&dense).map(|p| p.1),
-                fused_score: score,
-            });
-            results.hits.push(Hit {
-                rank: rank + 1,
-                score,
-                doc: get(f.doc),
-                passage: stored.get_first(f.passage).and_then(|v| v.as_u64()).unwrap_or_default() as u32,
-                page: f
-                    .page
-                    .and_then(|field| stored.get_first(field)?.as_u64())
-                    .and_then(|p| u32::try_from(p).ok()),
-                lang,
-                title: get(f.title),
-                file: get(f.file),
-                snippet,
-                highlights,
-                explain,
-            });
+        let mut candidates = Candidates::default();
+        if mode != Mode::Dense {
+            for (key, score, address) in self.bm25_hits(searcher, query, depth)? {
+                candidates.addresses.insert(key, address);
+                candidates.bm25.push((key, score));
+            }
         }
-        Ok(results)
+        if mode != Mode::Bm25 {
+            let (Some(vectors), Some(vector)) = (self.vectors()?, vector) else {
+                return Err(Error::NoVectors {
+                    path: self.store.dir.clone(),
+                });
+            };
+            let mut vector = vector.to_vec();
+            vectors.centre_query(query_lang, &mut vector);
+            candidates.dense = match self.allowed_keys(searcher, &options.langs)? {
+                None => vectors.search(&vector, depth, |_| true)?,
+                Some(allowed) if allowed.len() <= EXACT_SCAN_MAX => {
+                    vectors.exact_search(&vector, depth, allowed.iter().copied())?
+                }
+                Some(allowed) => vectors.search(&vector, depth, |key| allowed.contains(&key))?,
+            };
+        }
+        Ok(candidates)
+    }
+
+    /// Step 2 (hybrid): every candidate's language as a number, the query's language 0. A
+    /// vector whose passage is gone gets none (fusion drops it, never invents it).
+    fn candidate_languages(
+        &self,
+        searcher: &tantivy::Searcher,
+        candidates: &mut Candidates,
+        query_lang: Option<&str>,
+        options: &SearchOptions,
+    ) -> Result<HashMap<u64, u32>> {
+        let mut codes: HashMap<String, u32> = HashMap::new();
+        if let Some(lang) = query_lang {
+            codes.insert(lang.to_string(), 0);
+        }
+        let mut code_of = |lang: &str| {
+            let next = codes.len() as u32;
+            *codes.entry(lang.to_string()).or_insert(next)
+        };
+        let Candidates { bm25, dense, addresses } = candidates;
+        let keys = bm25.iter().chain(dense.iter()).map(|(key, _)| *key);
+        // With one language, every candidate is in it: no look-ups needed.
+        let only_language = match &options.langs {
+            LangFilter::Only(codes) if codes.len() == 1 => Some(codes[0].clone()),
+            _ if self.languages.len() == 1 => self.languages.keys().next().cloned(),
+            _ => None,
+        };
+        if let Some(only) = only_language {
+            let code = code_of(&only);
+            return Ok(keys.map(|key| (key, code)).collect());
+        }
+        let table = self.passage_table(searcher)?;
+        let mut languages: HashMap<u64, u32> = HashMap::new();
+        for key in keys {
+            if languages.contains_key(&key) {
+                continue;
+            }
+            let found = match table {
+                Some(table) => table.get(key).map(|(a, lang)| (a, Cow::Borrowed(lang))),
+                None => match addresses.get(&key) {
+                    Some(address) => Some(*address),
+                    None => self.address_of(searcher, key)?,
+                }
+                .map(|a| (a, Cow::Owned(self.lang_of(searcher, a)))),
+            };
+            let Some((address, lang)) = found else { continue };
+            addresses.insert(key, address);
+            languages.insert(key, code_of(&lang));
+        }
+        Ok(languages)
     }
 
     /// BM25 alone, as passage keys and scores, best first: the first `options.k` hits with
@@ -619,11 +581,6 @@ impl Searcher {
     /// The per-language means the index centres with (from its manifest).
     fn language_means(&self) -> Option<&crate::store::vectors::Centring> {
         self.store.manifest.vectors.as_ref().map(|v| &v.language_means)
-    }
-
-    /// Languages of the index with their passage counts.
-    pub fn language_counts(&self) -> &BTreeMap<String, u64> {
-        &self.languages
     }
 
     /// Calls `visit` with every passage of the index, segment by segment (export).
@@ -703,7 +660,7 @@ impl Searcher {
             None => Ok(if dense_ready { Mode::Hybrid } else { Mode::Bm25 }),
             Some(Mode::Bm25) => Ok(Mode::Bm25),
             Some(mode) if dense_ready => Ok(mode),
-            // No vectors, or (library use) no encoder given with `set_encoder` / no vector.
+            // No vectors, or no query vector given.
             Some(_) => Err(Error::NoVectors {
                 path: self.store.dir.clone(),
             }),
@@ -919,7 +876,7 @@ fn field_stats<'a>(
 }
 
 /// A stored text field's value ("" when absent).
-fn stored_text(stored: &TantivyDocument, field: Field) -> String {
+pub(crate) fn stored_text(stored: &TantivyDocument, field: Field) -> String {
     stored
         .get_first(field)
         .and_then(|v| v.as_str())
@@ -927,41 +884,9 @@ fn stored_text(stored: &TantivyDocument, field: Field) -> String {
         .to_string()
 }
 
-/// The best fragment of `text` with highlight ranges, or its beginning when no query term
-/// occurs in it (a passage found through its title).
-fn snippet(generator: Option<&SnippetGenerator>, text: &str, max_chars: usize) -> (String, Vec<[usize; 2]>) {
-    if let Some(found) = generator.map(|g| g.snippet(text)) {
-        if !found.is_empty() && !found.highlighted().is_empty() {
-            return (found.fragment().to_string(), merge_ranges(found.highlighted()));
-        }
-    }
-    let end = text.char_indices().nth(max_chars).map(|(i, _)| i).unwrap_or(text.len());
-    (text[..end].to_string(), Vec::new())
-}
-
-/// Sorted, non-overlapping highlight ranges (bigram tokens of CJK and Korean overlap).
-fn merge_ranges(ranges: &[Range<usize>]) -> Vec<[usize; 2]> {
-    let mut sorted: Vec<Range<usize>> = ranges.to_vec();
-    sorted.sort_by_key(|r| (r.start, r.end));
-    let mut merged: Vec<[usize; 2]> = Vec::new();
-    for r in sorted {
-        match merged.last_mut() {
-            Some(last) if r.start <= last[1] => last[1] = last[1].max(r.end),
-            _ => merged.push([r.start, r.end]),
-        }
-    }
-    merged
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn overlapping_highlights_are_merged() {
-        assert_eq!(merge_ranges(&[3..9, 0..6, 12..15]), [[0, 9], [12, 15]]);
-        assert!(merge_ranges(&[]).is_empty());
-    }
 
     #[test]
     fn language_filters_parse() {

@@ -209,7 +209,7 @@ mod tests {
     use super::*;
     use crate::encoder::{ModelFile, Precision};
 
-    const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+    use crate::encoder::TINY_MODEL as TINY;
     const TEXTS: [&str; 3] = ["the cat sat", "der Hund schläft im Garten", "the mat"];
 
     fn encoder(frozen: usize) -> Encoder {

@@ -616,7 +616,7 @@ mod tests {
     use super::*;
     use candle_core::Device;
 
-    const TINY: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
+    use crate::encoder::TINY_MODEL as TINY;
 
     fn encoder() -> Encoder {
         Encoder::with_precision(

@@ -1,11 +1,38 @@
 //! Helpers for driving the built `mlsearch` binary against temporary folders.
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Path of the fixture corpus.
 pub fn fixture_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")
+}
+
+/// The tiny random model of `fixtures/models` (scripts/make_tiny_model.py).
+pub fn tiny_model() -> PathBuf {
+    fixture("models/tiny.e5s1.bin")
+}
+
+/// Whether this build has the built-in model (CI must: MLSEARCH_REQUIRE_BUILTIN).
+pub fn builtin_available() -> bool {
+    let probe: Run = std::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"))
+        .args(["embed", "--token-ids"])
+        .env_remove("MLSEARCH_MODEL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    if probe.code != 0 && probe.stderr.contains("without a built-in model") {
+        assert!(
+            std::env::var_os("MLSEARCH_REQUIRE_BUILTIN").is_none(),
+            "CI must build with the model"
+        );
+        eprintln!("skipped: this build has no built-in model (scripts/fetch-model.sh)");
+        return false;
+    }
+    true
 }
 
 /// Path of a file under `fixtures/`.
