@@ -17,9 +17,10 @@ use std::time::Instant;
 
 use candle_core::Device;
 use mlsearch::encoder::{Encoder, ModelFile, TextKind};
+use mlsearch::engine::EncoderEmbedder;
 use mlsearch::ingest::{index_folder, IndexOptions};
 use mlsearch::search::{Fusion, HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
-use mlsearch::store::{EncoderEmbedder, ModelIdentity};
+use mlsearch::store::ModelIdentity;
 
 struct Question {
     text: String,

@@ -79,8 +79,14 @@ fn build(dir: &Path, passages: usize) {
             modified: None,
         };
         let keys = writer.add_file(&format!("f{file}.jsonl"), entry, &batch).unwrap();
-        let items: Vec<(u64, Vec<f32>)> = keys.into_iter().map(|k| (k, unit_vector(k))).collect();
-        writer.vectors().unwrap().add(&items).unwrap();
+        writer
+            .add_raw_vectors(false, &mut |sink| {
+                for &key in &keys {
+                    sink(key, lang, unit_vector(key))?;
+                }
+                Ok(())
+            })
+            .unwrap();
     }
     writer.commit().unwrap();
 }

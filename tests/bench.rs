@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{tiny_model, fixture, fixture_corpus, Workspace};
+use crate::util::{fixture, fixture_corpus, tiny_model, Workspace};
 
 fn json(run: &crate::util::Run) -> serde_json::Value {
     assert_eq!(run.code, 0, "{run:?}");
@@ -183,7 +183,10 @@ fn miracl_without_a_corpus_says_what_is_missing() {
 #[test]
 fn a_benchmark_without_data_names_both_ways_to_give_it() {
     let ws = Workspace::new();
-    for args in [&["bench", "xquad-r", "--mode", "bm25"][..], &["train", "prepare", "squad2-fi", "--out", "x"][..]] {
+    for args in [
+        &["bench", "xquad-r", "--mode", "bm25"][..],
+        &["train", "prepare", "squad2-fi", "--out", "x"][..],
+    ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_mlsearch"))
             .args(args)
             .current_dir(ws.path())
@@ -192,7 +195,10 @@ fn a_benchmark_without_data_names_both_ways_to_give_it() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains("--data DIR") && stderr.contains("MLSEARCH_DATA"), "{stderr}");
+        assert!(
+            stderr.contains("--data DIR") && stderr.contains("MLSEARCH_DATA"),
+            "{stderr}"
+        );
     }
 }
 

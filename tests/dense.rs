@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use crate::util::{tiny_model, builtin_available, fixture, fixture_corpus, Workspace};
+use crate::util::{builtin_available, fixture, fixture_corpus, tiny_model, Workspace};
 
 /// The fixture corpus indexed with vectors, shared by the read-only tests.
 pub fn indexed() -> Option<&'static Workspace> {

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::util::{tiny_model, fixture, Run};
+use crate::util::{fixture, tiny_model, Run};
 
 fn embed(args: &[&str], input: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlsearch"))

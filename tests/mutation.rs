@@ -14,7 +14,7 @@ use candle_core::Device;
 use mlsearch::encoder::{Encoder, ModelFile, TextKind};
 use mlsearch::search::{Mode, SearchOptions, Searcher};
 
-use crate::util::{tiny_model, fixture_corpus, mlsearch_in};
+use crate::util::{fixture_corpus, mlsearch_in, tiny_model};
 
 /// A small deterministic generator (xorshift).
 struct Random(u64);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{tiny_model, mlsearch_in, Run};
+use crate::util::{mlsearch_in, tiny_model, Run};
 
 /// A folder of `n` small text files in two languages.
 fn corpus(dir: &Path, n: usize) {

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{tiny_model, fixture, mlsearch_in, Run, Workspace};
+use crate::util::{fixture, mlsearch_in, tiny_model, Run, Workspace};
 
 fn run(ws: &Workspace, args: &[&str]) -> Run {
     mlsearch_in(ws.path(), args).into()

@@ -15,10 +15,10 @@ use serde::Serialize;
 use super::metrics::{self, Qrels, Run};
 use crate::analysis::normalize_tag;
 use crate::encoder::TextKind;
+use crate::engine::EncoderEmbedder;
 use crate::error::{Error, Result};
 use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::EncoderEmbedder;
 
 /// The files of one language.
 #[derive(Debug, Clone)]

@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::encoder::TextKind;
+use crate::engine::EncoderEmbedder;
 use crate::error::{Error, Result};
 use crate::ingest::embed_cache::{embed_cached, CachedEmbedding};
 use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{HybridOptions, LangFilter, Mode, SearchOptions, Searcher};
-use crate::store::{Bm25Params, EncoderEmbedder, Vectors};
+use crate::store::{Bm25Params, Vectors};
 use lareqa::Dataset;
 
 /// BM25 evidence for LAReQA: indexes the candidates (one JSONL file per language, `lang`

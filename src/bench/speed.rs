@@ -8,11 +8,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::encoder::TextKind;
+use crate::engine::EncoderEmbedder;
 use crate::error::Result;
 use crate::ingest::{index_folder, IndexOptions};
 use crate::search::{LangFilter, Mode, SearchOptions, Searcher};
 use crate::store::vectors::dot;
-use crate::store::{EncoderEmbedder, EXPANSION_SEARCH};
+use crate::store::EXPANSION_SEARCH;
 
 /// One measured line.
 #[derive(Debug, Clone, Serialize)]
@@ -182,7 +183,9 @@ pub fn measure(
                 let start = Instant::now();
                 // End to end: encode the query (dense, hybrid), search, fuse, snippets.
                 let vector = match (&query_encoder, mode) {
-                    (Some(encoder), Mode::Dense | Mode::Hybrid) => Some(encoder.embed(&[text], TextKind::Query)?.remove(0)),
+                    (Some(encoder), Mode::Dense | Mode::Hybrid) => {
+                        Some(encoder.embed(&[text], TextKind::Query)?.remove(0))
+                    }
                     _ => None,
                 };
                 searcher.search_with_vector(text, vector.as_deref(), &options)?;

@@ -3,8 +3,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use mlsearch::encoder::Precision;
+use mlsearch::search::Mode;
+use mlsearch::train::TrainOptions;
+
+/// `mlsearch train`'s defaults are the library's.
+static DEFAULTS: std::sync::LazyLock<TrainOptions> = std::sync::LazyLock::new(TrainOptions::default);
 
 /// Embedded multilingual search: index a folder, then query it in any language.
 #[derive(Debug, Parser)]
@@ -209,8 +214,8 @@ pub struct QueryArgs {
     #[arg(long, default_value_t = 200)]
     pub snippet_chars: usize,
     /// Retrieval [default: hybrid when the index has vectors, else bm25].
-    #[arg(long, value_parser = ["hybrid", "bm25", "dense"])]
-    pub mode: Option<String>,
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
     #[command(flatten)]
     pub fusion: FusionArgs,
     #[command(flatten)]
@@ -227,8 +232,8 @@ pub struct QueryArgs {
 pub struct FusionArgs {
     /// How hybrid mode fuses the lists: a convex combination of normalised scores, or
     /// reciprocal rank fusion (the default was chosen on XQuAD, see docs/measurements/xquad-hybrid.md).
-    #[arg(long, default_value = "convex", value_parser = ["rrf", "convex"])]
-    pub fusion: String,
+    #[arg(long, value_enum, default_value_t = FusionKind::Convex)]
+    pub fusion: FusionKind,
     /// RRF rank constant.
     #[arg(long, default_value_t = mlsearch::search::fusion::DEFAULT_RRF_K)]
     pub rrf_k: f32,
@@ -380,8 +385,8 @@ pub enum ModelAction {
         output: PathBuf,
         /// Storage of the weight matrices; `int8` stores the linear layers as int8 with one
         /// scale per row, which the int8 encoder reads without converting anything.
-        #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0", "int8"])]
-        dtype: String,
+        #[arg(long, value_enum, default_value_t = QuantizeDtype::Q8_0)]
+        dtype: QuantizeDtype,
         /// Prefix of queries (default: the checkpoint's sentence-transformers prompt, else none).
         #[arg(long)]
         query_prefix: Option<String>,
@@ -588,12 +593,11 @@ impl FusionArgs {
     /// The library's hybrid-ranking options.
     pub fn options(&self) -> mlsearch::search::HybridOptions {
         use mlsearch::search::Fusion;
-        let fusion = if self.fusion == "convex" {
-            Fusion::Convex {
+        let fusion = match self.fusion {
+            FusionKind::Convex => Fusion::Convex {
                 dense_weight: self.dense_weight,
-            }
-        } else {
-            Fusion::Rrf { k: self.rrf_k }
+            },
+            FusionKind::Rrf => Fusion::Rrf { k: self.rrf_k },
         };
         mlsearch::search::HybridOptions {
             fusion,
@@ -693,59 +697,59 @@ pub struct TrainRunArgs {
     #[arg(long)]
     pub resume: bool,
     /// Batch composition: monolingual (xx), cross-lingual (xy), or hybrid.
-    #[arg(long, default_value = "hybrid", value_parser = ["xx", "xy", "hybrid"])]
-    pub sampling: String,
+    #[arg(long, value_enum, default_value_t = SamplingKind::Hybrid)]
+    pub sampling: SamplingKind,
     /// Hybrid: probability of an X-X batch.
     #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,
     /// Pairs per optimiser step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = DEFAULTS.batch_size)]
     pub batch_size: usize,
     /// Pairs per forward/backward pass (gradient accumulation when smaller than the batch).
     #[arg(long)]
     pub micro_batch: Option<usize>,
     /// Optimiser steps.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = DEFAULTS.steps)]
     pub steps: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 3e-5)]
+    #[arg(long, default_value_t = DEFAULTS.lr)]
     pub lr: f64,
     /// AdamW weight decay.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = DEFAULTS.weight_decay)]
     pub weight_decay: f64,
     /// Linear warm-up steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = DEFAULTS.warmup)]
     pub warmup: usize,
     /// Clip the global gradient norm.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = DEFAULTS.clip)]
     pub clip: f64,
     /// InfoNCE temperature.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = DEFAULTS.temperature)]
     pub temperature: f64,
     /// Longest query, in tokens.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = DEFAULTS.max_query_tokens)]
     pub max_query_tokens: usize,
     /// Longest passage, in tokens.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = DEFAULTS.max_passage_tokens)]
     pub max_passage_tokens: usize,
     /// Seed of the batch sampler.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = DEFAULTS.seed)]
     pub seed: u64,
     /// Save a checkpoint every N steps.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = DEFAULTS.checkpoint_every)]
     pub checkpoint_every: usize,
     /// Validate every N steps.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = DEFAULTS.validate_every)]
     pub validate_every: usize,
     /// Stop after N validations without a lower validation loss (0: never).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DEFAULTS.patience)]
     pub patience: usize,
     /// Storage of the saved model's weight matrices.
-    #[arg(long, default_value = "q8_0", value_parser = ["f32", "f16", "q8_0", "q4_0"])]
-    pub dtype: String,
+    #[arg(long, value_enum, default_value_t = MatrixDtype::Q8_0)]
+    pub dtype: MatrixDtype,
     /// Leave the lowest N transformer layers (and the embeddings) as they are: no
     /// gradients, no backward pass through them.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULTS.frozen_layers, value_name = "N")]
     pub frozen_layers: usize,
     /// With --frozen-layers: keep each text's output of the frozen layers here (f16, about
     /// 100 KB a 128-token passage) and train only the layers above on it; runs from one
@@ -757,12 +761,12 @@ pub struct TrainRunArgs {
     pub no_frozen_cache: bool,
     /// λ of the teacher anchor: the loss adds λ · the squared distance of each embedding to
     /// the base model's embedding of its English version (0: InfoNCE alone).
-    #[arg(long, default_value_t = 0.0, value_name = "LAMBDA")]
+    #[arg(long, default_value_t = DEFAULTS.teacher_weight, value_name = "LAMBDA")]
     pub teacher_weight: f64,
     /// Save base + T · (trained − base) instead of the trained weights (WiSE-FT weight
     /// interpolation; 1: the trained weights). With --resume on a finished run it re-saves
     /// the model at another T without training.
-    #[arg(long, default_value_t = 1.0, value_name = "T")]
+    #[arg(long, default_value_t = DEFAULTS.interpolate, value_name = "T")]
     pub interpolate: f64,
     /// Only print the composition of the first N batches (default 1000 with --dry-run).
     #[arg(long)]
@@ -793,5 +797,77 @@ fn parse_size(text: &str) -> Result<u64, String> {
         Some(v) if v > 0 => Ok(v),
         Some(_) => Err("the size must be above 0".into()),
         None => Err(format!("size too large: {text:?}")),
+    }
+}
+
+/// How hybrid mode fuses the BM25 and dense lists (`--fusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FusionKind {
+    /// Reciprocal rank fusion.
+    Rrf,
+    /// A convex combination of min-max normalised scores.
+    Convex,
+}
+
+/// Batch composition of training (`--sampling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SamplingKind {
+    /// Monolingual batches.
+    Xx,
+    /// Cross-lingual batches.
+    Xy,
+    /// X-X with probability --alpha, else X-Y.
+    Hybrid,
+}
+
+/// Storage of a saved model's weight matrices (`--dtype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(non_camel_case_types)]
+pub enum MatrixDtype {
+    F32,
+    F16,
+    #[value(name = "q8_0")]
+    Q8_0,
+    #[value(name = "q4_0")]
+    Q4_0,
+}
+
+impl MatrixDtype {
+    /// The GGML type it names.
+    pub fn ggml(self) -> candle_core::quantized::GgmlDType {
+        use candle_core::quantized::GgmlDType;
+        match self {
+            MatrixDtype::F32 => GgmlDType::F32,
+            MatrixDtype::F16 => GgmlDType::F16,
+            MatrixDtype::Q8_0 => GgmlDType::Q8_0,
+            MatrixDtype::Q4_0 => GgmlDType::Q4_0,
+        }
+    }
+}
+
+/// `model quantize --dtype`: a GGML type, or `int8` (int8 rows with one scale per row, as
+/// the int8 encoder reads them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(non_camel_case_types)]
+pub enum QuantizeDtype {
+    F32,
+    F16,
+    #[value(name = "q8_0")]
+    Q8_0,
+    #[value(name = "q4_0")]
+    Q4_0,
+    Int8,
+}
+
+impl QuantizeDtype {
+    /// The GGML type it names (`None` for `int8`).
+    pub fn ggml(self) -> Option<candle_core::quantized::GgmlDType> {
+        match self {
+            QuantizeDtype::F32 => Some(MatrixDtype::F32.ggml()),
+            QuantizeDtype::F16 => Some(MatrixDtype::F16.ggml()),
+            QuantizeDtype::Q8_0 => Some(MatrixDtype::Q8_0.ggml()),
+            QuantizeDtype::Q4_0 => Some(MatrixDtype::Q4_0.ggml()),
+            QuantizeDtype::Int8 => None,
+        }
     }
 }

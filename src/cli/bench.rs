@@ -9,8 +9,8 @@ use anyhow::{bail, Context};
 use indicatif::ProgressBar;
 use mlsearch::bench::lareqa::{self, Dataset};
 use mlsearch::bench::{self as benchmarks, metrics, miracl, speed, LareqaOptions};
+use mlsearch::engine::EncoderEmbedder;
 use mlsearch::search::{Mode, SearchOptions};
-use mlsearch::store::EncoderEmbedder;
 use mlsearch::store::Bm25Params;
 
 use super::args::{BenchArgs, BenchCommand, BenchCommon, EvalArgs, LareqaArgs, MiraclArgs, QueryLangArgs, SpeedArgs};

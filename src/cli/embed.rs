@@ -3,7 +3,6 @@
 use std::io::{BufRead, BufWriter, Write};
 
 use anyhow::Context;
-use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 use mlsearch::encoder::{Delta, Encoder, ModelFile, Precision, TextKind, TokenizerSpec};
 use mlsearch::engine;
@@ -131,7 +130,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<u8> {
 /// `embed --corpus FILE --shard I/N --out DIR`: passages of one shard, with progress.
 fn embed_corpus(args: &EmbedArgs, corpus: &std::path::Path, out: &std::path::Path) -> anyhow::Result<u8> {
     let (encoder, identity) = load_with_identity(&args.model, None)?;
-    let embedder = mlsearch::store::EncoderEmbedder { encoder, identity };
+    let embedder = mlsearch::engine::EncoderEmbedder { encoder, identity };
     let shard = args.shard;
     let started = std::time::Instant::now();
     let report = mlsearch::ingest::embed_shard(corpus, shard, out, &embedder, &mut |r| {
@@ -204,10 +203,9 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
             passage_prefix,
         } => {
             let mut model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
-            if dtype == "int8" {
-                model.store_int8_rows()?;
-            } else {
-                model.quantize(matrix_dtype(&dtype))?;
+            match dtype.ggml() {
+                Some(ggml) => model.quantize(ggml)?,
+                None => model.store_int8_rows()?,
             }
             if let Some(p) = query_prefix {
                 model.config.query_prefix = p;
@@ -272,14 +270,4 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(EXIT_OK)
-}
-
-/// The storage named by `--dtype` (the parser admits only these names).
-pub fn matrix_dtype(name: &str) -> GgmlDType {
-    match name {
-        "f32" => GgmlDType::F32,
-        "f16" => GgmlDType::F16,
-        "q4_0" => GgmlDType::Q4_0,
-        _ => GgmlDType::Q8_0,
-    }
 }

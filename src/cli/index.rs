@@ -7,8 +7,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mlsearch::engine::EncoderEmbedder;
 use mlsearch::ingest::{index_folder, IndexOptions, IndexReport, Progress};
-use mlsearch::store::{EncoderEmbedder, PassageEmbedder};
+use mlsearch::store::PassageEmbedder;
 
 use super::args::IndexArgs;
 use super::EXIT_OK;

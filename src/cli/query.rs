@@ -47,7 +47,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
         query_lang: args.query_lang.clone(),
         snippet_chars: args.snippet_chars,
         snippets: !args.trec,
-        mode: args.mode.as_deref().map(str::parse).transpose()?,
+        mode: args.mode,
         hybrid: args.fusion.options(),
         explain: args.explain,
         bm25: None,

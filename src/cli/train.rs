@@ -10,7 +10,7 @@ use mlsearch::train::data::{self, PrepareOptions};
 use mlsearch::train::sampler::{batch_stats, Sampler, Sampling};
 use mlsearch::train::{self, TrainOptions};
 
-use super::args::{PrepareArgs, TrainArgs, TrainCommand, TrainRunArgs};
+use super::args::{PrepareArgs, SamplingKind, TrainArgs, TrainCommand, TrainRunArgs};
 use super::EXIT_OK;
 
 pub fn run(args: TrainArgs) -> anyhow::Result<u8> {
@@ -84,10 +84,10 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
 }
 
 fn sampling(args: &TrainRunArgs) -> anyhow::Result<Sampling> {
-    Ok(match args.sampling.as_str() {
-        "xx" => Sampling::Xx,
-        "xy" => Sampling::Xy,
-        _ => {
+    Ok(match args.sampling {
+        SamplingKind::Xx => Sampling::Xx,
+        SamplingKind::Xy => Sampling::Xy,
+        SamplingKind::Hybrid => {
             if !(0.0..=1.0).contains(&args.alpha) {
                 bail!("--alpha must be within 0 and 1, not {}", args.alpha);
             }
@@ -145,7 +145,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         validate_every: args.validate_every,
         validation_batches: 4,
         patience: args.patience,
-        matrix_dtype: super::embed::matrix_dtype(&args.dtype),
+        matrix_dtype: args.dtype.ggml(),
         frozen_layers: args.frozen_layers,
         teacher_weight: args.teacher_weight,
         interpolate: args.interpolate,

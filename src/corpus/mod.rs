@@ -51,6 +51,17 @@ pub struct Passage {
     pub page: Option<u32>,
 }
 
+impl Passage {
+    /// What the encoder reads of a passage: its document's title, then its text.
+    pub fn embedding_text(&self) -> String {
+        if self.title.is_empty() {
+            self.text.clone()
+        } else {
+            format!("{}\n{}", self.title, self.text)
+        }
+    }
+}
+
 /// How a file is read, chosen by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -643,7 +643,10 @@ impl Encoder {
         for (state, &n) in states.iter().zip(&tokens) {
             let state = state.to_device(&self.device)?.to_dtype(DType::F32)?;
             rows.push(if n < longest {
-                Tensor::cat(&[state, Tensor::zeros((longest - n, hidden), DType::F32, &self.device)?], 0)?
+                Tensor::cat(
+                    &[state, Tensor::zeros((longest - n, hidden), DType::F32, &self.device)?],
+                    0,
+                )?
             } else {
                 state
             });

@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::Engine;
 use crate::corpus::{record, split_passages, Document};
 use crate::error::{Error, Result};
-use crate::ingest::{add_raw_vectors, embedding_text};
 use crate::store::{api_document, is_api_document, FileEntry, StoreWriter, WriterOptions};
 
 /// Longest document id accepted (ids become file names in the manifest and in hits).
@@ -103,9 +102,9 @@ impl<'a> DocumentWriter<'a> {
             return Err(refuse("no text"));
         }
         let file = api_document(&document.id);
-        let vectors = match (self.writer.vectors().is_some(), self.engine.embedder()) {
+        let vectors = match (self.writer.has_vectors(), self.engine.embedder()) {
             (true, Some(embedder)) => {
-                let texts: Vec<String> = passages.iter().map(embedding_text).collect();
+                let texts: Vec<String> = passages.iter().map(crate::corpus::Passage::embedding_text).collect();
                 embedder.embed_passages(&texts.iter().map(String::as_str).collect::<Vec<_>>())?
             }
             _ => Vec::new(),
@@ -160,16 +159,14 @@ impl<'a> DocumentWriter<'a> {
             return Ok(self.report);
         }
         let embedded = std::mem::take(&mut self.embedded);
-        if let Some(vectors) = self.writer.vectors() {
-            // Centred like the rest: an index made with --no-centring has no means.
-            let centring = vectors.is_empty() || !vectors.means().is_empty();
-            add_raw_vectors(vectors, centring, &mut |sink| {
-                for (key, lang, vector) in embedded.values().flatten() {
-                    sink(*key, lang, vector.clone())?;
-                }
-                Ok(())
-            })?;
-        }
+        // Centred like the rest: an index made with --no-centring has no means.
+        let centring = self.writer.centres_vectors();
+        self.writer.add_raw_vectors(centring, &mut |sink| {
+            for (key, lang, vector) in embedded.values().flatten() {
+                sink(*key, lang, vector.clone())?;
+            }
+            Ok(())
+        })?;
         let generation = self.writer.manifest().generation + 1;
         self.writer.commit()?;
         self.report.generation = generation;

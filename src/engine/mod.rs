@@ -27,13 +27,13 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 pub use documents::{DocumentWriter, WriteReport};
-pub use model::{device, load_model, load_model_file, ModelSpec};
+pub use model::{device, load_model, load_model_file, EncoderEmbedder, ModelSpec};
 
 use crate::encoder::TextKind;
 use crate::error::{Error, Result};
 use crate::ingest::{IndexOptions, IndexReport, Progress};
 use crate::search::{Mode, SearchOptions, SearchResults, Searcher};
-use crate::store::{EncoderEmbedder, Manifest, PassageEmbedder, Store, StoreWriter, VectorsInfo, WriterOptions};
+use crate::store::{Manifest, PassageEmbedder, Store, StoreWriter, VectorsInfo, WriterOptions};
 
 /// How to open an index.
 #[derive(Debug, Clone)]

@@ -4,9 +4,29 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 
-use crate::encoder::{Delta, Encoder, ModelFile, Precision};
+use crate::encoder::{Delta, Encoder, ModelFile, Precision, TextKind};
 use crate::error::{Error, Result};
-use crate::store::{EncoderEmbedder, ModelIdentity};
+use crate::store::{ModelIdentity, PassageEmbedder};
+
+/// An [`Encoder`] with the identity of the model it was loaded from.
+pub struct EncoderEmbedder {
+    /// The encoder.
+    pub encoder: Encoder,
+    /// Its model's identity.
+    pub identity: ModelIdentity,
+}
+
+impl PassageEmbedder for EncoderEmbedder {
+    fn identity(&self) -> &ModelIdentity {
+        &self.identity
+    }
+    fn dim(&self) -> usize {
+        self.encoder.dim()
+    }
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        Ok(self.encoder.embed(texts, TextKind::Passage)?)
+    }
+}
 
 /// The encoder to load.
 #[derive(Debug, Clone, Default)]

@@ -29,9 +29,7 @@ pub use watch::{watch, WatchEvent, WatchOptions};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, IgnoreRule, Ignored, Passage, SourceFile, WalkOptions};
 use crate::error::{Error, Result};
-use crate::store::{
-    is_api_document, Bm25Params, FileEntry, LanguageSums, PassageEmbedder, StoreWriter, Vectors, WriterOptions,
-};
+use crate::store::{is_api_document, Bm25Params, FileEntry, PassageEmbedder, StoreWriter, WriterOptions};
 
 /// How to index.
 #[derive(Clone)]
@@ -262,7 +260,7 @@ pub fn index_folder(
         bytes: total_bytes,
     });
     let cache_dir = index_dir.join(EMBED_CACHE_DIR);
-    let embedder = options.embedder.filter(|_| writer.vectors().is_some());
+    let embedder = options.embedder.filter(|_| writer.has_vectors());
     let reading = Reading {
         files: &found.files,
         default_lang: default_lang.as_deref(),
@@ -315,8 +313,13 @@ pub fn index_folder(
             reason: format!("no text in {} files ({} skipped)", found.files.len(), report.skipped),
         });
     }
-    if let (Some(vectors), Some(windows)) = (writer.vectors(), windows) {
-        report.passages_embedded = add_vectors(vectors, &windows, read.added_until, options.centre_languages)? as u64;
+    if let (true, Some(windows), Some(embedder)) = (writer.has_vectors(), windows, embedder) {
+        let mut added = 0;
+        writer.add_raw_vectors(
+            options.centre_languages,
+            &mut run_vectors(&windows, read.added_until, embedder.dim(), &mut added),
+        )?;
+        report.passages_embedded = added as u64;
     }
     // BM25 parameters are read at query time: a change needs a commit, not a re-index.
     let bm25 = writer
@@ -400,6 +403,8 @@ struct Handover {
     unembedded: VecDeque<Unembedded>,
     /// Windows embedded whole, in order.
     windows: Vec<Window>,
+    /// Their vectors' dimension.
+    dim: usize,
     /// Passages in `windows`.
     embedded: usize,
     /// Passages of the files handed to the writer.
@@ -473,6 +478,7 @@ impl Handover {
             writer,
             &self.windows,
             self.added_until,
+            self.dim,
             centre_languages,
             &mut self.clock,
         )?;
@@ -512,6 +518,7 @@ impl Reading<'_> {
             first_key,
             unembedded: VecDeque::new(),
             windows: Vec::new(),
+            dim: self.embedder.map_or(0, |e| e.dim()),
             embedded: 0,
             added_until: 0,
             added_files: 0,
@@ -587,7 +594,7 @@ impl Reading<'_> {
                                     for passage in &passages {
                                         pending.keys.push(first_key + queued as u64);
                                         pending.langs.push(passage.lang.clone());
-                                        pending.texts.push(embedding_text(passage));
+                                        pending.texts.push(passage.embedding_text());
                                         queued += 1;
                                         // A failed send means the embedder stopped on an
                                         // error, which its join below returns.
@@ -659,15 +666,19 @@ impl Reading<'_> {
     }
 }
 
-/// Adds the vectors of a run's first `limit` passages, one window in memory at a time;
-/// returns how many.
-fn add_vectors(vectors: &mut Vectors, windows: &[Window], limit: usize, centre_languages: bool) -> Result<usize> {
-    let dim = vectors.dim();
-    let mut added = 0;
-    add_raw_vectors(vectors, centre_languages, &mut |sink| {
-        added = 0;
+/// The raw vectors of a run's first `limit` passages, one window in memory at a time,
+/// for [`StoreWriter::add_raw_vectors`] and [`StoreWriter::commit_progress`]; `added`
+/// says how many.
+fn run_vectors<'a>(
+    windows: &'a [Window],
+    limit: usize,
+    dim: usize,
+    added: &'a mut usize,
+) -> impl FnMut(&mut dyn FnMut(u64, &str, Vec<f32>) -> Result<()>) -> Result<()> + 'a {
+    move |sink| {
+        *added = 0;
         for window in windows {
-            let take = window.keys.len().min(limit - added);
+            let take = window.keys.len().min(limit - *added);
             if take == 0 {
                 break;
             }
@@ -675,47 +686,9 @@ fn add_vectors(vectors: &mut Vectors, windows: &[Window], limit: usize, centre_l
             for ((key, lang), vector) in window.keys.iter().zip(&window.langs).zip(raw).take(take) {
                 sink(*key, lang, vector)?;
             }
-            added += take;
+            *added += take;
         }
         Ok(())
-    })?;
-    Ok(added)
-}
-
-/// A visitor of raw passage vectors: called with a sink for (key, language, vector).
-pub(crate) type EachVector<'a> = dyn FnMut(&mut dyn FnMut(u64, &str, Vec<f32>) -> Result<()>) -> Result<()> + 'a;
-
-/// Adds raw passage vectors: the means of languages that have none yet first (where
-/// centring is on), from the raw vectors, then the vectors centred. `each` visits them
-/// and is called twice, so a caller can stream them from disk.
-pub(crate) fn add_raw_vectors(vectors: &mut Vectors, centre_languages: bool, each: &mut EachVector) -> Result<()> {
-    if centre_languages {
-        let mut sums = LanguageSums::default();
-        each(&mut |_, lang, vector| {
-            sums.add(vectors, lang, &vector);
-            Ok(())
-        })?;
-        sums.finish(vectors);
-    }
-    let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(WINDOW);
-    each(&mut |key, lang, mut vector| {
-        vectors.centre_passage(lang, &mut vector);
-        items.push((key, vector));
-        if items.len() == WINDOW {
-            vectors.add(&items)?;
-            items.clear();
-        }
-        Ok(())
-    })?;
-    vectors.add(&items)
-}
-
-/// What the encoder reads of a passage: its document's title, then its text.
-pub(crate) fn embedding_text(passage: &Passage) -> String {
-    if passage.title.is_empty() {
-        passage.text.clone()
-    } else {
-        format!("{}\n{}", passage.title, passage.text)
     }
 }
 
@@ -735,8 +708,9 @@ mod tests {
 
     use super::*;
     use crate::encoder::{Encoder, ModelFile};
+    use crate::engine::EncoderEmbedder;
     use crate::ingest::embed_stream::CHUNK;
-    use crate::store::{EncoderEmbedder, ModelIdentity, Store, VECTORS_DIR};
+    use crate::store::{ModelIdentity, Store, Vectors, VECTORS_DIR};
 
     /// The tiny model, failing (as an interrupted run stops) after `fail_after` batches.
     struct Interrupted {

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::add_vectors;
 use super::embed_stream::Window;
+use super::run_vectors;
 use crate::error::Result;
 use crate::store::StoreWriter;
 
@@ -55,25 +55,18 @@ impl CommitClock {
 }
 
 /// Commits what `writer` holds now, with the vectors of the run's first `limit` passages
-/// (those of the files handed to the writer) added to a copy of the writer's vectors, so
-/// the run's own vectors and means are all learnt again at its last commit.
+/// (those of the files handed to the writer; see [`StoreWriter::commit_progress`]).
 pub fn commit_so_far(
     writer: &mut StoreWriter,
     windows: &[Window],
     limit: usize,
+    dim: usize,
     centre_languages: bool,
     clock: &mut CommitClock,
 ) -> Result<()> {
     let started = Instant::now();
-    let vectors = match writer.vectors() {
-        Some(pending) => {
-            let mut vectors = pending.duplicate()?;
-            add_vectors(&mut vectors, windows, limit, centre_languages)?;
-            Some(vectors)
-        }
-        None => None,
-    };
-    writer.commit_progress(vectors.as_ref())?;
+    let mut added = 0;
+    writer.commit_progress(centre_languages, &mut run_vectors(windows, limit, dim, &mut added))?;
     clock.committed(started);
     Ok(())
 }

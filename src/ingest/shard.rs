@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::embedding_text;
 use crate::corpus::{record, split_passages, Passage};
 use crate::error::{Error, Result};
 use crate::store::PassageEmbedder;
@@ -175,7 +174,7 @@ fn write_batch(
     if batch.is_empty() {
         return Ok(());
     }
-    let texts: Vec<String> = batch.iter().map(embedding_text).collect();
+    let texts: Vec<String> = batch.iter().map(Passage::embedding_text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed_passages(&refs)?;
     for (passage, vector) in batch.drain(..).zip(vectors) {

@@ -98,6 +98,7 @@ pub struct SearchOptions {
 /// Which retrieval runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Mode {
     /// BM25 and dense, fused.
     Hybrid,
@@ -411,7 +412,14 @@ impl Searcher {
         let query_lang = identified.lang.clone();
         let searcher = self.reader.searcher();
         let query = self.build_query(&searcher, text, query_lang.as_deref(), options)?;
-        let mut candidates = self.retrieve(&searcher, query.as_deref(), vector, query_lang.as_deref(), mode, options)?;
+        let mut candidates = self.retrieve(
+            &searcher,
+            query.as_deref(),
+            vector,
+            query_lang.as_deref(),
+            mode,
+            options,
+        )?;
         let ranked: Vec<(u64, f32)> = match mode {
             Mode::Bm25 => candidates.bm25.clone(),
             Mode::Dense => candidates.dense.clone(),

@@ -84,7 +84,8 @@ impl Page<'_> {
                 let generator = match generators.entry(field) {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) => {
-                        let mut generator = SnippetGenerator::create(self.searcher, query, field).at(&self.store.dir)?;
+                        let mut generator =
+                            SnippetGenerator::create(self.searcher, query, field).at(&self.store.dir)?;
                         generator.set_max_num_chars(max_chars);
                         e.insert(generator)
                     }

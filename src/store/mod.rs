@@ -25,12 +25,11 @@ use tantivy::Index;
 pub use lock::{WriterLock, LOCK_FILE};
 pub use manifest::{AnalysisSettings, AnalyzerSettings, Bm25Params, FileEntry, Manifest, FORMAT_VERSION};
 pub use vectors::{
-    EncoderEmbedder, LanguageSums, ModelIdentity, PassageEmbedder, VectorFile, Vectors, VectorsInfo, EXACT_SCAN_MAX,
-    EXPANSION_SEARCH,
+    LanguageSums, ModelIdentity, PassageEmbedder, VectorFile, Vectors, VectorsInfo, EXACT_SCAN_MAX, EXPANSION_SEARCH,
 };
 #[cfg(test)]
 pub(crate) use writer::FAIL_AFTER;
-pub use writer::{CommitStep, StoreWriter, WriterOptions};
+pub use writer::{CommitStep, EachVector, StoreWriter, WriterOptions};
 
 use crate::analysis::{self, is_known, register_analyzers, LANGUAGES, UNDETERMINED};
 use crate::error::{Error, Result};

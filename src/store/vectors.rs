@@ -15,7 +15,7 @@ use memmap2::{Mmap, MmapMut};
 use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-use crate::encoder::{Encoder, Precision, TextKind};
+use crate::encoder::Precision;
 use crate::error::{Error, Result};
 
 /// Turns passage texts into vectors for the index; the store records its identity.
@@ -26,26 +26,6 @@ pub trait PassageEmbedder: Sync {
     fn dim(&self) -> usize;
     /// One L2-normalised vector per passage text.
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
-}
-
-/// An [`Encoder`] with the identity of the model it was loaded from.
-pub struct EncoderEmbedder {
-    /// The encoder.
-    pub encoder: Encoder,
-    /// Its model's identity.
-    pub identity: ModelIdentity,
-}
-
-impl PassageEmbedder for EncoderEmbedder {
-    fn identity(&self) -> &ModelIdentity {
-        &self.identity
-    }
-    fn dim(&self) -> usize {
-        self.encoder.dim()
-    }
-    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        Ok(self.encoder.embed(texts, TextKind::Passage)?)
-    }
 }
 
 /// HNSW graph degree.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
-use super::vectors::{ModelIdentity, Vectors};
+use super::vectors::{LanguageSums, ModelIdentity, Vectors};
 use super::{
     sync_dir, tantivy_error, write_synced, AtIndex, Bm25Params, FileEntry, Manifest, Store, WriterLock, BM25_DIR,
     MANIFEST, MANIFEST_NEXT,
@@ -153,9 +153,28 @@ impl StoreWriter {
         self.fresh
     }
 
-    /// The pending vectors, when the index has them (for centring and adding).
-    pub fn vectors(&mut self) -> Option<&mut Vectors> {
-        self.vectors.as_mut()
+    /// Whether the index holds vectors (new passages need theirs).
+    pub fn has_vectors(&self) -> bool {
+        self.vectors.is_some()
+    }
+
+    /// Whether the index centres its vectors per language: it has means, or it is empty
+    /// (a new index centres unless told otherwise).
+    pub fn centres_vectors(&self) -> bool {
+        self.vectors
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || !v.means().is_empty())
+    }
+
+    /// Adds the raw (uncentred) vectors of added passages, by passage key. With
+    /// `centre_languages`, a language without a mean yet gets one from its raw vectors
+    /// first; then every vector is centred with its language's mean. `each` streams them
+    /// (called twice, so a caller can read them from disk a window at a time).
+    pub fn add_raw_vectors(&mut self, centre_languages: bool, each: &mut EachVector) -> Result<()> {
+        match self.vectors.as_mut() {
+            Some(vectors) => add_raw_vectors(vectors, centre_languages, each),
+            None => Ok(()),
+        }
     }
 
     /// Adds the passages of the file `rel_path` (replacing those of its previous version)
@@ -215,17 +234,21 @@ impl StoreWriter {
     }
 
     /// Publishes what is added and removed so far through the same steps as
-    /// [`StoreWriter::commit`], with `vectors` as the commit's vector index, and stays the
-    /// writer: a long run commits as it goes (index-format/commit.md, "Progressive
-    /// commits"). The pending vectors are left as they are, so `vectors` (a copy of them
-    /// with what the run has embedded so far) is the caller's.
-    pub fn commit_progress(&mut self, vectors: Option<&Vectors>) -> Result<()> {
-        if self.vectors.is_some() != vectors.is_some() {
-            return Err(Error::Internal(
-                "a progressive commit without the index's vectors".into(),
-            ));
-        }
-        self.publish(vectors)?;
+    /// [`StoreWriter::commit`], and stays the writer: a long run commits as it goes
+    /// (index-format/commit.md, "Progressive commits"). The commit's vectors are the
+    /// pending ones plus the raw vectors `each` streams (centred as in
+    /// [`StoreWriter::add_raw_vectors`]), added to a copy: the pending vectors stay as they
+    /// are, so the run's own vectors and means are all learnt again at its last commit.
+    pub fn commit_progress(&mut self, centre_languages: bool, each: &mut EachVector) -> Result<()> {
+        let vectors = match &self.vectors {
+            Some(pending) => {
+                let mut vectors = pending.duplicate()?;
+                add_raw_vectors(&mut vectors, centre_languages, each)?;
+                Some(vectors)
+            }
+            None => None,
+        };
+        self.publish(vectors.as_ref())?;
         self.fresh = false;
         Ok(())
     }
@@ -353,4 +376,33 @@ fn open_or_create(dir: &Path, root: &Path, rebuild: bool, lock: &WriterLock) -> 
         }
         Err(e) => Err(e),
     }
+}
+
+/// A visitor of raw passage vectors: called with a sink for (key, language, vector).
+pub type EachVector<'a> = dyn FnMut(&mut dyn FnMut(u64, &str, Vec<f32>) -> Result<()>) -> Result<()> + 'a;
+
+/// Passages' vectors added in batches of this many.
+const ADD_BATCH: usize = 512;
+
+/// See [`StoreWriter::add_raw_vectors`].
+fn add_raw_vectors(vectors: &mut Vectors, centre_languages: bool, each: &mut EachVector) -> Result<()> {
+    if centre_languages {
+        let mut sums = LanguageSums::default();
+        each(&mut |_, lang, vector| {
+            sums.add(vectors, lang, &vector);
+            Ok(())
+        })?;
+        sums.finish(vectors);
+    }
+    let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(ADD_BATCH);
+    each(&mut |key, lang, mut vector| {
+        vectors.centre_passage(lang, &mut vector);
+        items.push((key, vector));
+        if items.len() == ADD_BATCH {
+            vectors.add(&items)?;
+            items.clear();
+        }
+        Ok(())
+    })?;
+    vectors.add(&items)
 }

@@ -81,7 +81,9 @@ impl FrozenCache {
             }
             let stored = u32::from_le_bytes(header[8..12].try_into().unwrap()) as usize;
             if stored != hidden {
-                return Err(bad(format!("holds hidden size {stored}, the model has {hidden}; delete it")));
+                return Err(bad(format!(
+                    "holds hidden size {stored}, the model has {hidden}; delete it"
+                )));
             }
         }
         let mut cache = FrozenCache {
@@ -116,7 +118,9 @@ impl FrozenCache {
     fn scan(&mut self) -> Result<()> {
         let len = self.file.metadata().map_err(|e| Error::io(&self.path, e))?.len();
         let mut reader = std::io::BufReader::with_capacity(1 << 20, &self.file);
-        reader.seek(SeekFrom::Start(HEADER)).map_err(|e| Error::io(&self.path, e))?;
+        reader
+            .seek(SeekFrom::Start(HEADER))
+            .map_err(|e| Error::io(&self.path, e))?;
         let mut at = HEADER;
         let mut head = [0u8; KEY + 4];
         while at + head.len() as u64 <= len {
@@ -127,8 +131,11 @@ impl FrozenCache {
             if next > len {
                 break;
             }
-            self.index.insert(head[..KEY].try_into().unwrap(), (at + head.len() as u64, tokens));
-            reader.seek_relative(data as i64).map_err(|e| Error::io(&self.path, e))?;
+            self.index
+                .insert(head[..KEY].try_into().unwrap(), (at + head.len() as u64, tokens));
+            reader
+                .seek_relative(data as i64)
+                .map_err(|e| Error::io(&self.path, e))?;
             at = next;
         }
         if at < len {
@@ -167,7 +174,10 @@ impl FrozenCache {
     }
 
     fn store(&mut self, key: [u8; KEY], state: &Tensor) -> Result<()> {
-        let values = state.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(EncoderError::from)?;
+        let values = state
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(EncoderError::from)?;
         let tokens = values.len() / self.hidden;
         let mut record = Vec::with_capacity(KEY + 4 + values.len() * 2);
         record.extend(key);
@@ -175,7 +185,9 @@ impl FrozenCache {
         for v in values {
             record.extend(f16::from_f32(v).to_le_bytes());
         }
-        self.file.write_all_at(&record, self.end).map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .write_all_at(&record, self.end)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.index.insert(key, (self.end + KEY as u64 + 4, tokens));
         self.end += record.len() as u64;
         Ok(())
@@ -186,7 +198,9 @@ impl FrozenCache {
     fn load(&self, key: &[u8; KEY]) -> Result<Tensor> {
         let (offset, tokens) = self.index[key];
         let mut bytes = vec![0u8; tokens * self.hidden * 2];
-        self.file.read_exact_at(&mut bytes, offset).map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .read_exact_at(&mut bytes, offset)
+            .map_err(|e| Error::io(&self.path, e))?;
         let values: Vec<f32> = bytes
             .chunks_exact(2)
             .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
@@ -213,7 +227,8 @@ mod tests {
     const TEXTS: [&str; 3] = ["the cat sat", "der Hund schläft im Garten", "the mat"];
 
     fn encoder(frozen: usize) -> Encoder {
-        let mut e = Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
+        let mut e =
+            Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
         e.trainable(frozen).unwrap();
         e
     }
@@ -270,7 +285,12 @@ mod tests {
             cache.path().to_path_buf()
         };
         let len = std::fs::metadata(&path).unwrap().len();
-        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 10).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 10)
+            .unwrap();
         let mut cache = FrozenCache::open(dir.path(), &e).unwrap();
         assert_eq!(cache.len(), 2);
         let whole = rows(&e.embed_for_training(&TEXTS, TextKind::Passage, 512).unwrap());
@@ -294,6 +314,9 @@ mod tests {
         let path = FrozenCache::open(dir.path(), &e).unwrap().path().to_path_buf();
         std::fs::write(&path, b"something else entirely").unwrap();
         let err = FrozenCache::open(dir.path(), &e).err().unwrap().to_string();
-        assert!(err.contains(&*path.to_string_lossy()) && err.contains("not a frozen-layer cache"), "{err}");
+        assert!(
+            err.contains(&*path.to_string_lossy()) && err.contains("not a frozen-layer cache"),
+            "{err}"
+        );
     }
 }

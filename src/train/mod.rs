@@ -743,13 +743,19 @@ mod tests {
             let mut optimizer = AdamW::new(vars, 0.01).unwrap();
             let mut out = Vec::new();
             for batch in batches.iter().cycle().take(8) {
-                let (l, grads) = batch_gradients(&encoder, &mut cache, None, &optimizer.vars, batch, &options()).unwrap();
+                let (l, grads) =
+                    batch_gradients(&encoder, &mut cache, None, &optimizer.vars, batch, &options()).unwrap();
                 optimizer.step(&grads, 1e-3).unwrap();
                 out.push(l);
             }
             if let Some(cache) = &cache {
                 // Every text once, then read back: the second round of batches only hits.
-                assert!(cache.misses > 0 && cache.hits >= cache.misses, "{} / {}", cache.hits, cache.misses);
+                assert!(
+                    cache.misses > 0 && cache.hits >= cache.misses,
+                    "{} / {}",
+                    cache.hits,
+                    cache.misses
+                );
             }
             out
         };

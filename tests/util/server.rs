@@ -157,4 +157,3 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-
