@@ -44,7 +44,9 @@ for alpha in 25 75; do
 done
 
 # Raw vectors (no per-language centring): rescoring the cached embeddings.
-for name in qa-xy qa-xy-t50 qa-h50 qa-h50-t50 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50; do
+for name in base ship qa-xy qa-xy-t50 qa-h50 qa-h50-t50 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50; do
+  case $name in base) model=(--model base) ;; ship) model=() ;; *) model=(--model target/runs/$name/model.gguf) ;; esac
   [ -s target/val/$name.raw.xquad.json ] || "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense \
-    --json --no-centring --model target/runs/$name/model.gguf > target/val/$name.raw.xquad.json
+    --json --no-centring "${model[@]}" > target/val/$name.raw.xquad.json
 done
+python3 scripts/train_table.py base ship qa-xy qa-xy-t50 qa-h50 qa-h50-t50 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50

@@ -24,8 +24,9 @@ def xquad(name, kind):
 
 
 def validation(name):
-    # base.v2.json: the built-in model scored again once the cross-lingual part existed.
-    for path in (f"{VAL}/{name}.v2.json", f"{VAL}/{name}.json"):
+    # NAME.qa.json: with the held-out QA part (scripts/train_qa.sh); base.v2.json: the
+    # built-in model scored again once the cross-lingual part existed.
+    for path in (f"{VAL}/{name}.qa.json", f"{VAL}/{name}.v2.json", f"{VAL}/{name}.json"):
         if os.path.exists(path):
             return json.load(open(path))
     return None
@@ -41,9 +42,11 @@ def fmt(scores):
 def main():
     names = sys.argv[1:]
     reference = validation(names[0])["flores"]
+    qa = "qa_mono_mrr" in validation(names[0])["summary"]
     print("| model | centred mono / cross / multi / RD | raw mono / cross / multi / RD "
-          "| FLORES mean | FLORES down > 0.01 | held-out cross multi mAP / RD |")
-    print("|---|---|---|---|---|---|")
+          "| FLORES mean | FLORES down > 0.01 | held-out cross multi mAP / RD |"
+          + (" held-out QA mono / cross MRR |" if qa else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if qa else ""))
     for name in names:
         v = validation(name)
         summary = v["summary"]
@@ -60,7 +63,8 @@ def main():
         )
         centred, raw = fmt(xquad(name, "")), fmt(xquad(name, "raw."))
         print(f"| {name} | {centred.replace(' | ', ' / ')} | {raw.replace(' | ', ' / ')} "
-              f"| {summary['flores_accuracy']:.3f} | {len(down)}{worst} | {cross} |")
+              f"| {summary['flores_accuracy']:.3f} | {len(down)}{worst} | {cross} |"
+              + (f" {summary.get('qa_mono_mrr', float('nan')):.3f} / {summary.get('qa_cross_mrr', float('nan')):.3f} |" if qa else ""))
 
 
 if __name__ == "__main__":

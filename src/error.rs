@@ -157,6 +157,13 @@ pub enum Error {
     },
 }
 
+/// Tensor errors (training's arithmetic) are the encoder's.
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Error {
+        Error::Encoder(e.into())
+    }
+}
+
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {

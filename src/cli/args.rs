@@ -871,3 +871,36 @@ impl QuantizeDtype {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// docs/cli.md is the command reference: every flag of every subcommand is in it.
+    #[test]
+    fn every_flag_is_in_the_command_reference() {
+        let doc = include_str!("../../docs/cli.md");
+        fn walk(command: &clap::Command, path: &str, doc: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                match arg.get_long() {
+                    Some("help" | "version") | None => {}
+                    Some(long) if !doc.contains(&format!("--{long}")) => missing.push(format!("{path} --{long}")),
+                    Some(_) => {}
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), doc, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "mlsearch", doc, &mut missing);
+        assert!(missing.is_empty(), "not in docs/cli.md: {missing:#?}");
+    }
+
+    #[test]
+    fn the_argument_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -29,7 +29,7 @@ pub use watch::{watch, WatchEvent, WatchOptions};
 use crate::analysis::normalize_tag;
 use crate::corpus::{discover, IgnoreRule, Ignored, Passage, SourceFile, WalkOptions};
 use crate::error::{Error, Result};
-use crate::store::{is_api_document, Bm25Params, FileEntry, PassageEmbedder, StoreWriter, WriterOptions};
+use crate::store::{is_api_document, Bm25Params, FileEntry, PassageEmbedder, StoreWriter, VectorSink, WriterOptions};
 
 /// How to index.
 #[derive(Clone)]
@@ -674,7 +674,7 @@ fn run_vectors<'a>(
     limit: usize,
     dim: usize,
     added: &'a mut usize,
-) -> impl FnMut(&mut dyn FnMut(u64, &str, Vec<f32>) -> Result<()>) -> Result<()> + 'a {
+) -> impl FnMut(&mut VectorSink<'_>) -> Result<()> + 'a {
     move |sink| {
         *added = 0;
         for window in windows {

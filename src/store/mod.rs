@@ -29,7 +29,7 @@ pub use vectors::{
 };
 #[cfg(test)]
 pub(crate) use writer::FAIL_AFTER;
-pub use writer::{CommitStep, EachVector, StoreWriter, WriterOptions};
+pub use writer::{CommitStep, EachVector, StoreWriter, VectorSink, WriterOptions};
 
 use crate::analysis::{self, is_known, register_analyzers, LANGUAGES, UNDETERMINED};
 use crate::error::{Error, Result};

@@ -378,8 +378,11 @@ fn open_or_create(dir: &Path, root: &Path, rebuild: bool, lock: &WriterLock) -> 
     }
 }
 
-/// A visitor of raw passage vectors: called with a sink for (key, language, vector).
-pub type EachVector<'a> = dyn FnMut(&mut dyn FnMut(u64, &str, Vec<f32>) -> Result<()>) -> Result<()> + 'a;
+/// Takes raw passage vectors: (key, language, vector).
+pub type VectorSink<'a> = dyn FnMut(u64, &str, Vec<f32>) -> Result<()> + 'a;
+
+/// A visitor of raw passage vectors: called with a sink for them.
+pub type EachVector<'a> = dyn FnMut(&mut VectorSink<'_>) -> Result<()> + 'a;
 
 /// Passages' vectors added in batches of this many.
 const ADD_BATCH: usize = 512;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use half::f16;
 
-use crate::encoder::{Encoder, EncoderError, TextKind};
+use crate::encoder::{Encoder, TextKind};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"MLSFRZ01";
@@ -174,10 +174,7 @@ impl FrozenCache {
     }
 
     fn store(&mut self, key: [u8; KEY], state: &Tensor) -> Result<()> {
-        let values = state
-            .flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(EncoderError::from)?;
+        let values = state.flatten_all().and_then(|t| t.to_vec1::<f32>())?;
         let tokens = values.len() / self.hidden;
         let mut record = Vec::with_capacity(KEY + 4 + values.len() * 2);
         record.extend(key);
@@ -205,7 +202,7 @@ impl FrozenCache {
             .chunks_exact(2)
             .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect();
-        Ok(Tensor::from_vec(values, (tokens, self.hidden), &Device::Cpu).map_err(EncoderError::from)?)
+        Ok(Tensor::from_vec(values, (tokens, self.hidden), &Device::Cpu)?)
     }
 }
 

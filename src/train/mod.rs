@@ -20,12 +20,14 @@
 //!   the best weights (lowest validation loss) are kept and training stops early after
 //!   `patience` validations without improvement.
 
+mod checkpoint;
 pub mod data;
 pub mod frozen_cache;
+mod optimizer;
 pub mod sampler;
 mod sources;
+mod teacher;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,9 +37,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoder::{Encoder, EncoderError, ModelFile, TextKind};
 use crate::error::{Error, Result};
+use checkpoint::{load_checkpoint, load_weights, save_checkpoint, save_weights, State};
 use data::Record;
 use frozen_cache::FrozenCache;
+use optimizer::AdamW;
 use sampler::{Batch, Sampler, Sampling};
+use teacher::teacher_distance;
+pub use teacher::TeacherAnchor;
 
 /// Training settings.
 #[derive(Debug, Clone)]
@@ -145,100 +151,6 @@ pub struct Validation {
     pub recall_xy: f64,
 }
 
-/// What a checkpoint's `state.json` holds besides the tensors.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct State {
-    step: usize,
-    adam_steps: usize,
-    sampler: sampler::SamplerState,
-    best_loss: Option<f64>,
-    bad_validations: usize,
-}
-
-/// AdamW with decoupled weight decay (Loshchilov & Hutter), its moments saved with
-/// checkpoints so a resumed run continues exactly.
-struct AdamW {
-    vars: Vec<(String, Var)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
-    t: usize,
-    weight_decay: f64,
-}
-
-impl AdamW {
-    const BETA1: f64 = 0.9;
-    const BETA2: f64 = 0.999;
-    const EPS: f64 = 1e-8;
-
-    fn new(vars: Vec<(String, Var)>, weight_decay: f64) -> Result<AdamW> {
-        let zeros = |v: &Var| v.zeros_like().map_err(EncoderError::from);
-        Ok(AdamW {
-            m: vars.iter().map(|(_, v)| zeros(v)).collect::<Result<_, _>>()?,
-            v: vars.iter().map(|(_, v)| zeros(v)).collect::<Result<_, _>>()?,
-            vars,
-            t: 0,
-            weight_decay,
-        })
-    }
-
-    fn step(&mut self, grads: &[Tensor], lr: f64) -> Result<(), EncoderError> {
-        self.t += 1;
-        let correct1 = 1.0 / (1.0 - Self::BETA1.powi(self.t as i32));
-        let correct2 = 1.0 / (1.0 - Self::BETA2.powi(self.t as i32));
-        for (i, ((_, var), g)) in self.vars.iter().zip(grads).enumerate() {
-            self.m[i] = ((&self.m[i] * Self::BETA1)? + (g * (1.0 - Self::BETA1))?)?;
-            self.v[i] = ((&self.v[i] * Self::BETA2)? + (g.sqr()? * (1.0 - Self::BETA2))?)?;
-            let update = ((&self.m[i] * correct1)? / ((&self.v[i] * correct2)?.sqrt()? + Self::EPS)?)?;
-            let decayed = (var.as_tensor() * (1.0 - lr * self.weight_decay))?;
-            var.set(&(decayed - (update * lr)?)?)?;
-        }
-        Ok(())
-    }
-}
-
-/// The teacher anchor (Reimers & Gurevych 2020, "Making monolingual sentence embeddings
-/// multilingual"): the student's embedding of each text, and of each of its translations,
-/// is pulled towards the frozen base model's embedding of the English version (of the
-/// text itself when its group has no English), by λ · the mean squared distance of the
-/// unit vectors. What the base model knew stays the target while InfoNCE pulls
-/// translations together. The teacher's embeddings are computed once per text (int8) and
-/// kept for the run.
-pub struct TeacherAnchor<'a> {
-    teacher: &'a Encoder,
-    /// The teacher's vectors of queries ([0]) and passages ([1]) by text.
-    cache: [HashMap<String, Vec<f32>>; 2],
-}
-
-impl<'a> TeacherAnchor<'a> {
-    /// The anchor to `teacher` (the base model, any precision).
-    pub fn new(teacher: &'a Encoder) -> TeacherAnchor<'a> {
-        TeacherAnchor {
-            teacher,
-            cache: [HashMap::new(), HashMap::new()],
-        }
-    }
-
-    /// The teacher's unit vectors of `texts` as a `[texts, dim]` tensor.
-    fn targets(&mut self, texts: &[&str], kind: TextKind) -> Result<Tensor> {
-        let cache = &mut self.cache[usize::from(kind != TextKind::Query)];
-        let missing: Vec<&str> = texts
-            .iter()
-            .copied()
-            .filter(|t| !cache.contains_key(*t))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if !missing.is_empty() {
-            for (text, vector) in missing.iter().zip(self.teacher.embed(&missing, kind)?) {
-                cache.insert(text.to_string(), vector);
-            }
-        }
-        let dim = self.teacher.dim();
-        let flat: Vec<f32> = texts.iter().flat_map(|t| cache[*t].iter().copied()).collect();
-        Ok(Tensor::from_vec(flat, (texts.len(), dim), &candle_core::Device::Cpu).map_err(EncoderError::from)?)
-    }
-}
-
 /// Trains `encoder` (made trainable here) on `train`, validating on `valid`, with
 /// checkpoints in `out`; calls `progress` after each step. With a `teacher` and
 /// `options.teacher_weight` > 0, the loss has the teacher anchor. Returns the last report,
@@ -274,8 +186,7 @@ pub fn train(
     let start: Vec<Tensor> = if options.interpolate < 1.0 {
         vars.iter()
             .map(|(_, v)| v.as_tensor().copy())
-            .collect::<Result<_, _>>()
-            .map_err(EncoderError::from)?
+            .collect::<Result<_, _>>()?
     } else {
         Vec::new()
     };
@@ -302,11 +213,7 @@ pub fn train(
         let (loss, grads) = batch_gradients(encoder, &mut cache, anchor.as_mut(), &optimizer.vars, &batch, options)?;
         let norm = global_norm(&grads)?;
         let scale = if norm > options.clip { options.clip / norm } else { 1.0 };
-        let grads: Vec<Tensor> = grads
-            .into_iter()
-            .map(|g| g * scale)
-            .collect::<Result<_, _>>()
-            .map_err(EncoderError::from)?;
+        let grads: Vec<Tensor> = grads.into_iter().map(|g| g * scale).collect::<Result<_, _>>()?;
         optimizer.step(&grads, lr)?;
         state.step += 1;
         state.adam_steps = optimizer.t;
@@ -351,10 +258,8 @@ pub fn train(
         load_weights(&best, &optimizer.vars)?;
     }
     for ((_, var), start) in optimizer.vars.iter().zip(&start) {
-        let mixed = ((var.as_tensor() - start).map_err(EncoderError::from)? * options.interpolate)
-            .and_then(|d| d + start)
-            .map_err(EncoderError::from)?;
-        var.set(&mixed).map_err(EncoderError::from)?;
+        let mixed = ((var.as_tensor() - start)? * options.interpolate).and_then(|d| d + start)?;
+        var.set(&mixed)?;
     }
     Ok(last)
 }
@@ -404,22 +309,22 @@ fn batch_gradients(
             let passage_sources: Vec<&str> = chunk.iter().map(|p| p.passage_source.as_str()).collect();
             let tq = anchor.targets(&query_sources, TextKind::Query)?;
             let tp = anchor.targets(&passage_sources, TextKind::Passage)?;
-            let anchored = teacher_distance(&q, &tq, &p, &tp, options.teacher_weight).map_err(EncoderError::from)?;
-            loss = (loss + anchored).map_err(EncoderError::from)?;
+            let anchored = teacher_distance(&q, &tq, &p, &tp, options.teacher_weight)?;
+            loss = (loss + anchored)?;
         }
-        let loss = (loss * weight).map_err(EncoderError::from)?;
-        loss_sum += loss.to_scalar::<f32>().map_err(EncoderError::from)? as f64;
-        let grads = loss.backward().map_err(EncoderError::from)?;
+        let loss = (loss * weight)?;
+        loss_sum += loss.to_scalar::<f32>()? as f64;
+        let grads = loss.backward()?;
         for (sum, (_, var)) in sums.iter_mut().zip(vars) {
             // Detached: a weight's gradient is an op over the forward activations
             // (xᵀ·δ), and keeping it (summed, or in AdamW's moments) would keep the whole
             // forward graph of every step alive.
             let g = match grads.get(var.as_tensor()) {
                 Some(g) => g.detach(),
-                None => var.zeros_like().map_err(EncoderError::from)?,
+                None => var.zeros_like()?,
             };
             *sum = Some(match sum.take() {
-                Some(s) => (s + g).map_err(EncoderError::from)?,
+                Some(s) => (s + g)?,
                 None => g,
             });
         }
@@ -428,16 +333,8 @@ fn batch_gradients(
         .into_iter()
         .zip(vars)
         .map(|(g, (_, v))| g.map_or_else(|| v.zeros_like(), Ok))
-        .collect::<Result<Vec<Tensor>, _>>()
-        .map_err(EncoderError::from)?;
+        .collect::<Result<Vec<Tensor>, _>>()?;
     Ok((loss_sum, grads))
-}
-
-/// λ times the mean squared distance of the student's query and passage vectors to the
-/// teacher's targets (each a `[m, dim]` tensor of unit vectors), averaged over both.
-fn teacher_distance(q: &Tensor, tq: &Tensor, p: &Tensor, tp: &Tensor, weight: f64) -> candle_core::Result<Tensor> {
-    let distance = |s: &Tensor, t: &Tensor| (s - t.to_device(s.device())?)?.sqr()?.sum(1)?.mean_all();
-    (distance(q, tq)? + distance(p, tp)?)? * (weight / 2.0)
 }
 
 fn global_norm(grads: &[Tensor]) -> Result<f64> {
@@ -447,8 +344,7 @@ fn global_norm(grads: &[Tensor]) -> Result<f64> {
             .sqr()
             .and_then(|s| s.sum_all())
             .and_then(|s| s.to_dtype(DType::F64))
-            .and_then(|s| s.to_scalar::<f64>())
-            .map_err(EncoderError::from)?;
+            .and_then(|s| s.to_scalar::<f64>())?;
     }
     Ok(sum.sqrt())
 }
@@ -503,17 +399,10 @@ pub fn validate_on(
         let p = embed_texts(encoder, cache, &passages, TextKind::Passage, options.max_passage_tokens)?;
         let q = q.detach();
         let p = p.detach();
-        loss += info_nce(&q, &p, options.temperature)?
-            .to_scalar::<f32>()
-            .map_err(EncoderError::from)? as f64;
+        loss += info_nce(&q, &p, options.temperature)?.to_scalar::<f32>()? as f64;
         n += 1;
-        let scores = q
-            .matmul(&p.t().map_err(EncoderError::from)?)
-            .map_err(EncoderError::from)?;
-        let best = scores
-            .argmax(1)
-            .and_then(|b| b.to_vec1::<u32>())
-            .map_err(EncoderError::from)?;
+        let scores = q.matmul(&p.t()?)?;
+        let best = scores.argmax(1).and_then(|b| b.to_vec1::<u32>())?;
         let kind = if batch.monolingual { 0 } else { 1 };
         recall[kind].0 += best.iter().enumerate().filter(|(i, &b)| *i == b as usize).count();
         recall[kind].1 += best.len();
@@ -524,78 +413,6 @@ pub fn validate_on(
         recall_xx: share(recall[0]),
         recall_xy: share(recall[1]),
     })
-}
-
-fn save_weights(path: &Path, vars: &[(String, Var)]) -> Result<()> {
-    let tensors: HashMap<String, Tensor> = vars.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
-    save_tensors(path, &tensors)
-}
-
-fn load_weights(path: &Path, vars: &[(String, Var)]) -> Result<()> {
-    let tensors = load_tensors(path)?;
-    for (name, var) in vars {
-        let t = tensors.get(name).ok_or_else(|| Error::Data {
-            path: path.to_path_buf(),
-            reason: format!("no tensor {name}: a checkpoint of another model?"),
-        })?;
-        var.set(t).map_err(EncoderError::from)?;
-    }
-    Ok(())
-}
-
-fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
-    // Written aside, then renamed: an interrupted save leaves the previous file whole.
-    let tmp = path.with_extension("tmp");
-    candle_core::safetensors::save(tensors, &tmp).map_err(EncoderError::from)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-fn load_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load(path, &candle_core::Device::Cpu).map_err(|e| Error::Data {
-        path: path.to_path_buf(),
-        reason: format!("unreadable checkpoint: {e}"),
-    })
-}
-
-/// Checkpoint folder: `weights.safetensors` (weights and AdamW moments) and `state.json`.
-fn save_checkpoint(dir: &Path, optimizer: &AdamW, state: &State) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tensors = HashMap::new();
-    for (i, (name, var)) in optimizer.vars.iter().enumerate() {
-        tensors.insert(name.clone(), var.as_tensor().clone());
-        tensors.insert(format!("adam.m.{name}"), optimizer.m[i].clone());
-        tensors.insert(format!("adam.v.{name}"), optimizer.v[i].clone());
-    }
-    save_tensors(&dir.join("weights.safetensors"), &tensors)?;
-    let json = serde_json::to_string(state).expect("state serialises");
-    let path = dir.join("state.json");
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
-}
-
-fn load_checkpoint(dir: &Path, optimizer: &mut AdamW) -> Result<State> {
-    let path = dir.join("state.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let state: State = serde_json::from_str(&text).map_err(|e| Error::Data {
-        path: path.clone(),
-        reason: format!("unreadable training state: {e}"),
-    })?;
-    let weights = dir.join("weights.safetensors");
-    let tensors = load_tensors(&weights)?;
-    for (i, (name, var)) in optimizer.vars.iter().enumerate() {
-        let get = |key: String| {
-            tensors.get(&key).cloned().ok_or_else(|| Error::Data {
-                path: weights.clone(),
-                reason: format!("no tensor {key}"),
-            })
-        };
-        var.set(&get(name.clone())?).map_err(EncoderError::from)?;
-        optimizer.m[i] = get(format!("adam.m.{name}"))?;
-        optimizer.v[i] = get(format!("adam.v.{name}"))?;
-    }
-    optimizer.t = state.adam_steps;
-    Ok(state)
 }
 
 /// Saves the trained encoder as a model file: `base` (the model training started from)
