@@ -258,66 +258,9 @@ fn too_large() -> EncoderError {
     EncoderError::Format("a size field is too large".into())
 }
 
-/// Decodes ggml Q4_0 blocks to f32.
-pub fn dequantize_q4_0(bytes: &[u8], out: &mut Vec<f32>) {
-    out.reserve(bytes.len() / 18 * 32);
-    for block in bytes.chunks_exact(18) {
-        let d = half_to_f32(u16::from_le_bytes([block[0], block[1]]));
-        let qs = &block[2..];
-        let start = out.len();
-        out.resize(start + 32, 0.0);
-        for j in 0..16 {
-            out[start + j] = ((qs[j] & 0x0F) as f32 - 8.0) * d;
-            out[start + j + 16] = ((qs[j] >> 4) as f32 - 8.0) * d;
-        }
-    }
-}
-
-/// IEEE half to f32 (no crate needed for one conversion).
-fn half_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h & 0x8000) << 16;
-    let exp = u32::from((h >> 10) & 0x1F);
-    let man = u32::from(h & 0x3FF);
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: normalise the mantissa.
-            let mut e = 127 - 15 + 1;
-            let mut m = man;
-            while m & 0x400 == 0 {
-                m <<= 1;
-                e -= 1;
-            }
-            sign | (e << 23) | ((m & 0x3FF) << 13)
-        }
-        (31, _) => sign | 0x7F80_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(bits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_floats_decode() {
-        assert_eq!(half_to_f32(0x3C00), 1.0);
-        assert_eq!(half_to_f32(0xC000), -2.0);
-        assert_eq!(half_to_f32(0x0001), 2f32.powi(-24));
-        assert_eq!(half_to_f32(0x7BFF), 65504.0);
-    }
-
-    #[test]
-    fn q4_0_blocks_decode() {
-        let mut block = vec![0x00, 0x3C]; // d = 1.0
-        block.extend((0..16).map(|j| (j as u8) | (15 << 4)));
-        let mut out = Vec::new();
-        dequantize_q4_0(&block, &mut out);
-        assert_eq!(out[0], -8.0);
-        assert_eq!(out[15], 7.0);
-        assert_eq!(out[16], 7.0);
-    }
 
     #[test]
     fn truncated_files_are_errors() {
