@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use mlsearch::encoder::{Encoder, Precision};
 use mlsearch::train::data::{self, PrepareOptions};
 use mlsearch::train::sampler::{batch_stats, Sampler, Sampling};
+use mlsearch::train::sources;
 use mlsearch::train::{self, TrainOptions};
 
 use super::args::{PrepareArgs, SamplingKind, TrainArgs, TrainCommand, TrainRunArgs};
@@ -22,7 +23,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<u8> {
 
 fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
     // `--data` is the corpus's folder, or for `mix` the data root.
-    let data = match data::SOURCES.iter().find(|(s, _)| *s == args.corpus) {
+    let data = match sources::SOURCES.iter().find(|(s, _)| *s == args.corpus) {
         Some((_, folder)) => mlsearch::bench::data_dir(args.data.as_deref(), folder)?,
         None => match (&args.data, std::env::var_os("MLSEARCH_DATA")) {
             (Some(dir), _) => dir.clone(),
@@ -49,9 +50,9 @@ fn prepare(args: PrepareArgs) -> anyhow::Result<u8> {
             .as_deref()
             .map(|l| l.split(',').map(|c| c.trim().to_string()).collect())
             .unwrap_or_default();
-        data::prepare_mix(&data, &options, &sources)
+        sources::prepare_mix(&data, &options, &sources)
     } else {
-        data::prepare_source(&args.corpus, &data, &options).map(|p| (p, Vec::new()))
+        sources::prepare_source(&args.corpus, &data, &options).map(|p| (p, Vec::new()))
     }
     .with_context(|| format!("reading {}", data.display()))?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;

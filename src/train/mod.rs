@@ -25,7 +25,7 @@ pub mod data;
 pub mod frozen_cache;
 mod optimizer;
 pub mod sampler;
-mod sources;
+pub mod sources;
 mod teacher;
 
 use std::path::{Path, PathBuf};
