@@ -184,7 +184,8 @@ fn write_npy(out: &mut impl Write, rows: &[Vec<f32>], dim: usize) -> std::io::Re
 pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
     match args.action {
         ModelAction::Import { source, output } => {
-            let model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
+            let model =
+                mlsearch::encoder::open_model(&source).with_context(|| format!("reading {}", source.display()))?;
             model.write_gguf(&output)?;
             let bytes = std::fs::metadata(&output)?.len();
             println!(
@@ -202,7 +203,8 @@ pub fn model(args: ModelArgs) -> anyhow::Result<u8> {
             query_prefix,
             passage_prefix,
         } => {
-            let mut model = ModelFile::open(&source).with_context(|| format!("reading {}", source.display()))?;
+            let mut model =
+                mlsearch::encoder::open_model(&source).with_context(|| format!("reading {}", source.display()))?;
             match dtype.ggml() {
                 Some(ggml) => model.quantize(ggml)?,
                 None => model.store_int8_rows()?,

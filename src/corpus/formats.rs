@@ -6,7 +6,8 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use super::{Document, Format, SourceFile};
+use super::html::html_to_text;
+use super::{Document, Extracted, Format, SourceFile};
 use crate::analysis::normalize_tag;
 
 /// Why a file could not be read. The indexer reports it and skips the file.
@@ -162,17 +163,6 @@ impl Document {
     }
 }
 
-/// The text of a binary format (PDF, DOCX, ODT, EPUB).
-#[derive(Debug)]
-pub(super) struct Extracted {
-    /// Title from the file's metadata, or empty.
-    pub title: String,
-    /// Paragraphs separated by blank lines.
-    pub text: String,
-    /// Byte offsets of page starts (PDF), else empty.
-    pub pages: Vec<usize>,
-}
-
 /// UTF-8 (with or without BOM); lossy only for text with rare invalid bytes.
 fn decode<'a>(bytes: &'a [u8], warnings: &mut Vec<String>) -> Result<Cow<'a, str>, ReadError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
@@ -207,23 +197,6 @@ fn invalid_utf8_sequences(mut bytes: &[u8]) -> usize {
             }
         }
     }
-}
-
-/// Visible text of an HTML page (scripts, styles and markup removed) and its `<title>`.
-pub(super) fn html_to_text(html: &str) -> (String, String) {
-    let render = |s: &str| {
-        html2text::config::plain_no_decorate()
-            .string_from_read(s.as_bytes(), 100_000)
-            .unwrap_or_default()
-    };
-    let lower = html.to_ascii_lowercase();
-    let title = lower
-        .find("<title")
-        .and_then(|start| Some(start + lower[start..].find('>')? + 1))
-        .and_then(|from| Some((from, from + lower[from..].find("</title")?)))
-        .map(|(from, to)| render(&html[from..to]).split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    (title, render(html))
 }
 
 /// Reads one JSON record (`docid`|`_id`|`id`, `title`, `text`|`contents`|`body`,

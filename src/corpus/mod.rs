@@ -6,6 +6,7 @@
 //! about the index.
 
 mod formats;
+mod html;
 mod office;
 mod passages;
 mod pdf;
@@ -60,6 +61,17 @@ impl Passage {
             format!("{}\n{}", self.title, self.text)
         }
     }
+}
+
+/// The text of a binary format (PDF, DOCX, ODT, EPUB).
+#[derive(Debug)]
+pub(super) struct Extracted {
+    /// Title from the file's metadata, or empty.
+    pub title: String,
+    /// Paragraphs separated by blank lines.
+    pub text: String,
+    /// Byte offsets of page starts (PDF), else empty.
+    pub pages: Vec<usize>,
 }
 
 /// How a file is read, chosen by its name.

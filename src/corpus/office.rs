@@ -8,7 +8,8 @@ use std::io::{Cursor, Read};
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::formats::{html_to_text, Extracted};
+use super::html::html_to_text;
+use super::Extracted;
 use super::ReadError;
 
 /// Word: `word/document.xml`'s paragraphs (`w:p`); text only from `w:t` runs (field codes

