@@ -176,7 +176,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
     let (base, identity) = super::embed::load_model_file(&args.model)?;
     let (model, _) = super::embed::load_model_file(&args.model)?;
     let device = super::embed::device(&args.model.device)?;
-    let mut encoder = Encoder::with_precision(model, &device, Precision::F32)?;
+    let mut encoder = train::TrainableEncoder::new(model, &device)?;
     if options.frozen_layers >= encoder.layers() {
         bail!(
             "--frozen-layers {} leaves nothing to train: the model has {} layers",
@@ -237,7 +237,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         },
     )?;
     bar.finish_and_clear();
-    train::save_model(&encoder, base, options.matrix_dtype, output)?;
+    encoder.save(base, options.matrix_dtype, output)?;
     let mut out = std::io::stdout().lock();
     match last {
         Some(r) => writeln!(

@@ -580,7 +580,7 @@ impl Encoder {
     /// Makes the encoder trainable from layer `frozen_layers` up: those layers' weights
     /// become variables and their forward pass differentiable (see
     /// [`bert::Bert::trainable`]). Returns the variables by name.
-    pub fn trainable(&mut self, frozen_layers: usize) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
+    pub(crate) fn trainable(&mut self, frozen_layers: usize) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
         match &mut self.model {
             Network::F32(model) => model.trainable(frozen_layers),
             Network::Int8(_) => Err(EncoderError::Unsupported(
@@ -599,7 +599,7 @@ impl Encoder {
 
     /// L2-normalised embeddings `[texts, dim]` as a tensor that gradients flow through, each
     /// text cut to its first `max_tokens` content tokens.
-    pub fn embed_for_training(
+    pub(crate) fn embed_for_training(
         &self,
         texts: &[&str],
         kind: TextKind,
@@ -616,7 +616,7 @@ impl Encoder {
     /// The frozen layers' output for each text's content ids (from
     /// [`Encoder::training_ids`]): one `[tokens, hidden]` tensor a text, `<s>` and `</s>`
     /// included. It stays the same for the whole run, whatever the trained layers learn.
-    pub fn frozen_states(&self, contents: &[&[u32]]) -> Result<Vec<Tensor>, EncoderError> {
+    pub(crate) fn frozen_states(&self, contents: &[&[u32]]) -> Result<Vec<Tensor>, EncoderError> {
         let (ids, mask) = self.padded_ids(contents)?;
         let states = self.f32_network()?.frozen_states(&ids, &mask)?.detach();
         contents
@@ -628,13 +628,13 @@ impl Encoder {
 
     /// BLAKE3 of the weights below the trained layers (see [`Encoder::trainable`]): models
     /// with one fingerprint give the same [`Encoder::frozen_states`].
-    pub fn frozen_fingerprint(&self) -> Result<String, EncoderError> {
+    pub(crate) fn frozen_fingerprint(&self) -> Result<String, EncoderError> {
         self.f32_network()?.frozen_fingerprint()
     }
 
     /// What [`Encoder::embed_for_training`] gives, from the texts' [`Encoder::frozen_states`]:
     /// only the trained layers run.
-    pub fn embed_above_frozen(&self, states: &[Tensor]) -> Result<Tensor, EncoderError> {
+    pub(crate) fn embed_above_frozen(&self, states: &[Tensor]) -> Result<Tensor, EncoderError> {
         let tokens = states.iter().map(|s| s.dim(0)).collect::<Result<Vec<_>, _>>()?;
         let longest = tokens.iter().copied().max().unwrap_or(1);
         let hidden = self.config.hidden_size;
@@ -661,7 +661,7 @@ impl Encoder {
 
     /// Writes the encoder's current layer weights into `model` (the model it was loaded
     /// from supplies the embeddings, configuration and tokenizer).
-    pub fn store_into(
+    pub(crate) fn store_into(
         &self,
         model: &mut ModelFile,
         matrix_dtype: candle_core::quantized::GgmlDType,

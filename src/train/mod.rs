@@ -151,6 +151,37 @@ pub struct Validation {
     pub recall_xy: f64,
 }
 
+/// The f32 encoder that training changes: built only at f32, so every training step is
+/// possible by construction (the int8 encoder computes no gradients). It derefs to the
+/// [`Encoder`] for inference with the weights as they are.
+pub struct TrainableEncoder {
+    encoder: Encoder,
+}
+
+impl TrainableEncoder {
+    /// The f32 encoder of `model` on `device`.
+    pub fn new(model: ModelFile, device: &candle_core::Device) -> Result<TrainableEncoder> {
+        Ok(TrainableEncoder {
+            encoder: Encoder::with_precision(model, device, crate::encoder::Precision::F32)?,
+        })
+    }
+
+    /// Saves the weights as a model file: `base` (the model training started from) with
+    /// the encoder's layer weights, matrices stored as `matrix_dtype`.
+    pub fn save(&self, mut base: ModelFile, matrix_dtype: GgmlDType, path: &Path) -> Result<()> {
+        self.encoder.store_into(&mut base, matrix_dtype)?;
+        base.write_gguf(path)?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for TrainableEncoder {
+    type Target = Encoder;
+    fn deref(&self) -> &Encoder {
+        &self.encoder
+    }
+}
+
 /// Trains `encoder` (made trainable here) on `train`, validating on `valid`, with
 /// checkpoints in `out`; calls `progress` after each step. With a `teacher` and
 /// `options.teacher_weight` > 0, the loss has the teacher anchor. Returns the last report,
@@ -158,7 +189,7 @@ pub struct Validation {
 /// without validation).
 #[allow(clippy::too_many_arguments)]
 pub fn train(
-    encoder: &mut Encoder,
+    encoder: &mut TrainableEncoder,
     teacher: Option<&Encoder>,
     train: Vec<Record>,
     valid: Vec<Record>,
@@ -168,7 +199,8 @@ pub fn train(
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Option<StepReport>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let vars = encoder.trainable(options.frozen_layers)?;
+    let vars = encoder.encoder.trainable(options.frozen_layers)?;
+    let encoder: &Encoder = encoder;
     let mut cache = match &options.frozen_cache {
         Some(dir) if options.frozen_layers > 0 => Some(FrozenCache::open(dir, encoder)?),
         _ => None,
@@ -415,14 +447,6 @@ pub fn validate_on(
     })
 }
 
-/// Saves the trained encoder as a model file: `base` (the model training started from)
-/// with the encoder's layer weights, matrices stored as `matrix_dtype`.
-pub fn save_model(encoder: &Encoder, mut base: ModelFile, matrix_dtype: GgmlDType, path: &Path) -> Result<()> {
-    encoder.store_into(&mut base, matrix_dtype)?;
-    base.write_gguf(path)?;
-    Ok(())
-}
-
 /// Where checkpoints go by default.
 pub fn default_out(model_out: &Path) -> PathBuf {
     model_out.with_extension("train")
@@ -442,6 +466,10 @@ mod tests {
             crate::encoder::Precision::F32,
         )
         .unwrap()
+    }
+
+    fn trainable() -> TrainableEncoder {
+        TrainableEncoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap()
     }
 
     fn records(groups: usize) -> Vec<Record> {
@@ -602,7 +630,7 @@ mod tests {
     /// A fresh student after 12 steps at lr 3e-3 with `opts` (in `dir`), and its drift from
     /// the base model.
     fn drift_after_short_run(teacher: Option<&Encoder>, opts: TrainOptions, dir: &Path, resume: bool) -> f32 {
-        let mut student = encoder();
+        let mut student = trainable();
         let opts = TrainOptions {
             lr: 3e-3,
             steps: 12,
@@ -666,7 +694,7 @@ mod tests {
     fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         let dir = tempfile::tempdir().unwrap();
         let straight = dir.path().join("straight");
-        let mut a = encoder();
+        let mut a = trainable();
         train(
             &mut a,
             None,
@@ -680,7 +708,7 @@ mod tests {
         .unwrap();
 
         let split = dir.path().join("split");
-        let mut b = encoder();
+        let mut b = trainable();
         let half = TrainOptions { steps: 6, ..options() };
         // Stop after 3 steps (as an interruption would, right after a checkpoint)...
         let mut steps = 0;
@@ -694,7 +722,7 @@ mod tests {
         }));
         assert_eq!(steps, 3);
         // ...then resume in a fresh process-like state.
-        let mut c = encoder();
+        let mut c = trainable();
         let last = train(&mut c, None, records(12), records(4), &half, &split, true, &mut |_| {})
             .unwrap()
             .unwrap();
