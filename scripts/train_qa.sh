@@ -43,10 +43,24 @@ for alpha in 25 75; do
   interpolate qa-h$alpha 0.5 qa-h$alpha-t50 --sampling hybrid --alpha 0.$alpha "${recipe[@]}"
 done
 
+# T 0.7 of the QA runs (T 1 drops FLORES languages, T 0.5 gives back much of the gain).
+for run in "qa-xy --sampling xy" "qa-h50 --sampling hybrid --alpha 0.5"; do
+  set -- $run
+  name=$1; shift
+  interpolate "$name" 0.7 "$name-t70" "$@" "${recipe[@]}"
+done
+
+# The sentence mix and the QA pairs together (the shipped model's data plus squad2-fi and
+# JaQuAD), X-Y, the shipped recipe: QA pairs teach the match, sentence pairs the alignment.
+[ -s target/mixqa/train.jsonl ] || "$BIN" train prepare mix --data "$DATA" \
+  --sources ntrex,flores,tico,mgsm,qa,squad2-fi,jaquad --exclude ell,vie --out target/mixqa
+TRAIN=target/mixqa scripts/train_run.sh mixqa-xy --sampling xy "${recipe[@]}"
+TRAIN=target/mixqa interpolate mixqa-xy 0.5 mixqa-xy-t50 --sampling xy "${recipe[@]}"
+
 # Raw vectors (no per-language centring): rescoring the cached embeddings.
-for name in base ship qa-xy qa-xy-t50 qa-h50 qa-h50-t50 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50; do
+for name in base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50; do
   case $name in base) model=(--model base) ;; ship) model=() ;; *) model=(--model target/runs/$name/model.gguf) ;; esac
   [ -s target/val/$name.raw.xquad.json ] || "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense \
     --json --no-centring "${model[@]}" > target/val/$name.raw.xquad.json
 done
-python3 scripts/train_table.py base ship qa-xy qa-xy-t50 qa-h50 qa-h50-t50 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50
+python3 scripts/train_table.py base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50
