@@ -129,6 +129,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         Some(path) => data::read_records(path)?,
         None => Vec::new(),
     };
+    let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
     let options = TrainOptions {
         sampling,
         batch_size: args.batch_size,
@@ -150,7 +151,11 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         frozen_layers: args.frozen_layers,
         teacher_weight: args.teacher_weight,
         interpolate: args.interpolate,
-        frozen_cache: None,
+        frozen_cache: match (&args.frozen_cache, args.no_frozen_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(dir.clone()),
+            (None, false) => Some(checkpoints.join("frozen-cache")),
+        },
     };
     if !(0.0..=1.0).contains(&options.interpolate) {
         bail!("--interpolate must be within 0 and 1, not {}", options.interpolate);
@@ -161,15 +166,6 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
             options.teacher_weight
         );
     }
-    let checkpoints = args.checkpoints.clone().unwrap_or_else(|| train::default_out(output));
-    let options = TrainOptions {
-        frozen_cache: match (&args.frozen_cache, args.no_frozen_cache) {
-            (_, true) => None,
-            (Some(dir), false) => Some(dir.clone()),
-            (None, false) => Some(checkpoints.join("frozen-cache")),
-        },
-        ..options
-    };
     if args.model.precision == Some(Precision::Int8) {
         bail!("training computes gradients in f32: leave out --precision (or give f32)");
     }
