@@ -3,8 +3,8 @@
 (issue 28). Writes `lang<TAB>text` files:
 
   OUT/train.tsv  TRAINING data the rule's thresholds are chosen on: MGSM questions (the last
-                 sentence of each problem: the question itself), FLORES train rows cut to
-                 query length (the first 4-12 words), native QA questions (ARCD, iApp,
+                 sentence of each problem: the question itself), FLORES train rows held out from
+                 the n-gram model cut to query length (the first 4-12 words), native QA questions (ARCD, iApp,
                  CMRC 2018) and SQuAD questions in English (squad2-fi's question_en).
   OUT/xquad.tsv  EVALUATION only: the 1190 XQuAD questions of each of the 12 languages.
 
@@ -53,8 +53,9 @@ def train_rows(data, rng):
     for lang, folder in FLORES.items():
         with open(os.path.join(data, "flores-sib200", folder, "train.tsv"), encoding="utf-8") as f:
             lines = f.read().splitlines()[1:]
-        texts = [l.split("\t")[2] for l in lines if l.count("\t") >= 2]
-        rows += [(lang, "flores", clean(prefix(t, rng))) for t in rng.sample(texts, PER_SOURCE)]
+        # Only the rows the n-gram model was not trained on (scripts/query_lang_ngrams.py).
+        texts = [l.split("\t")[2] for l in lines if l.count("\t") >= 2 and int(l.split("\t")[0]) % 4 == 0]
+        rows += [(lang, "flores", clean(prefix(t, rng))) for t in rng.sample(texts, min(PER_SOURCE, len(texts)))]
     squad = []
     for path in [os.path.join(data, "qa-native/ar-arcd/arcd.json"), os.path.join(data, "qa-native/zh-cmrc2018/cmrc2018_trial.json")]:
         lang = "ar" if "arcd" in path else "zh"

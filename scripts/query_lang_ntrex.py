@@ -5,7 +5,7 @@ languages that mlsearch analyses on their own terms (one file per language, one 
 Writes OUT/corpus/<code>.jsonl (the first PASSAGES sentences of each language as passages,
 with their `lang`) and OUT/queries.tsv (sentences 1000-1099 of each language cut to their
 first 4-12 words, 8-24 characters for unspaced scripts: short texts never indexed and never
-used to choose the rule) and OUT/train.tsv (100 FLORES train rows a language, cut the same
+used to choose the rule) and OUT/train.tsv (100 FLORES train rows a language held out from the n-gram model, cut the same
 way: training texts, for checking the rule's constants on this index). Then:
 
     python3 scripts/query_lang_ntrex.py --out target/ntrex-lang
@@ -69,7 +69,9 @@ def main():
         for file_code, code in sorted(CODES.items(), key=lambda kv: kv[1]):
             folder = FLORES_EXCEPTIONS.get(code) or next(d for d in folders if d.startswith(file_code.split("-")[0] + "_"))
             with open(os.path.join(args.data, "flores-sib200", folder, "train.tsv"), encoding="utf-8") as t:
-                rows = [l.split("\t")[2] for l in t.read().splitlines()[1:] if l.count("\t") >= 2]
+                # Only the rows the n-gram model was not trained on (scripts/query_lang_ngrams.py).
+                rows = [l.split("\t")[2] for l in t.read().splitlines()[1:]
+                        if l.count("\t") >= 2 and int(l.split("\t")[0]) % 4 == 0]
             for text in rng.sample(rows, 100):
                 f.write(f"{code}\tflores\t{' '.join(prefix(text, rng).split())}\n")
     print(len(CODES), "languages,", len(queries), "queries")

@@ -1,11 +1,15 @@
 //! Languages: the table of languages mlsearch knows (ISO 639-1 codes, their Snowball
 //! stemmer, their script normaliser) and passage / query language detection.
 //!
-//! Detection uses `whatlang` (69 languages, trigram profiles, microseconds a call), plus
-//! two things it lacks: scripts that name their language outright (Lao) and function-word
-//! profiles for Swahili and Yoruba, two MIRACL languages that `whatlang` does not know.
+//! Passage detection uses `whatlang` (69 languages, trigram profiles, microseconds a call),
+//! plus two things it lacks: scripts that name their language outright (Lao) and
+//! function-word profiles for Swahili and Yoruba, two MIRACL languages that `whatlang` does
+//! not know. Queries, a few words long, are identified among given languages by the
+//! character n-gram model of [`crate::analysis::ngrams`].
 
 use rust_stemmers::Algorithm;
+
+use crate::analysis::ngrams;
 use unicode_normalization::UnicodeNormalization;
 
 /// Script-specific normalisation applied to every token before stemming.
@@ -250,24 +254,19 @@ pub fn script_languages<'a>(text: &str, among: &[&'a str]) -> Option<Vec<&'a str
     Some(among.iter().copied().filter(|c| codes.contains(c)).collect())
 }
 
-/// The language of `text` among `among` by `whatlang`'s trigram and alphabet models (and,
-/// for the languages it lacks, the function-word profiles of Swahili and Yoruba and
-/// Yoruba's letters), with whatlang's confidence (0 to 1). `None` when no language of
-/// `among` fits the text's script, or the text has no letters.
+/// The language of `text` among `among`, with a confidence (0 to 1): the character n-gram
+/// model ([`crate::analysis::ngrams`]) when it knows every language of `among` (it lacks
+/// only Latin), else `whatlang`'s trigram and alphabet models with its confidence. `None`
+/// when no language of `among` fits the text's script, or the text has no letters.
 ///
-/// Texts here are queries, a few words long: a profile needs one distinctive and one common
-/// word making up a third of the words (passage detection, [`detect`], asks for two
-/// distinctive ones), and Yoruba letters decide for Yoruba.
+/// Texts here are queries, a few words long, for which `whatlang` is weak among close
+/// relatives (docs/query-language.md).
 pub fn detect_among(text: &str, among: &[&str]) -> Option<(&'static str, f32)> {
     let native = native_text(text);
     let native = native.as_ref();
-    if among.iter().any(|c| PROFILES.iter().any(|p| p.code == *c)) {
-        if let Some(code) = function_word_language_short(native).filter(|c| among.contains(c)) {
-            return Some((code, 1.0));
-        }
-        if among.contains(&"yo") && has_yoruba_letters(native) {
-            return Some(("yo", 1.0));
-        }
+    let fitting = script_languages(native, among)?;
+    if !fitting.is_empty() && fitting.iter().all(|c| ngrams::knows(c)) {
+        return ngrams::identify_among(native, &fitting);
     }
     let allow: Vec<whatlang::Lang> = whatlang::Lang::all()
         .iter()
@@ -332,31 +331,6 @@ const PROFILES: &[Profile] = &[
 ];
 
 fn function_word_language(text: &str) -> Option<&'static str> {
-    function_words(text, false)
-}
-
-/// [`function_word_language`] for texts of a few words (queries): one distinctive and one
-/// common word that make up a third of the words also decide.
-fn function_word_language_short(text: &str) -> Option<&'static str> {
-    function_words(text, true)
-}
-
-/// Yoruba's own letters, which Vietnamese (the language `whatlang` takes Yoruba for) never
-/// writes: `ṣ`, `ǹ`, or a tone mark on `ẹ` / `ọ` (Vietnamese puts no second tone on a
-/// dot-below vowel), and none of Vietnamese's own letters (ă â đ ê ô ơ ư, hook, tilde).
-fn has_yoruba_letters(text: &str) -> bool {
-    let text: String = text.nfc().flat_map(char::to_lowercase).collect();
-    if text.chars().any(|c| "ăâđêôơưảẻỉỏủỷãẽĩõũỹ".contains(c)) {
-        return false;
-    }
-    let chars: Vec<char> = text.chars().collect();
-    chars.iter().any(|c| matches!(c, 'ṣ' | 'ǹ'))
-        || chars
-            .windows(2)
-            .any(|w| matches!(w[0], 'ẹ' | 'ọ') && matches!(w[1], '\u{0300}' | '\u{0301}'))
-}
-
-fn function_words(text: &str, short: bool) -> Option<&'static str> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric() && !('\u{0300}'..='\u{036F}').contains(&c))
         .filter(|w| !w.is_empty())
@@ -373,9 +347,7 @@ fn function_words(text: &str, short: bool) -> Option<&'static str> {
             .count();
         let common = words.iter().filter(|w| profile.common.contains(&w.as_str())).count();
         let score = distinctive + common;
-        let enough = (distinctive >= 2 && score * 4 >= words.len())
-            || (short && distinctive >= 1 && common >= 1 && score * 3 >= words.len());
-        if enough && best.is_none_or(|(_, s)| score > s) {
+        if distinctive >= 2 && score * 4 >= words.len() && best.is_none_or(|(_, s)| score > s) {
             best = Some((profile.code, score));
         }
     }
@@ -541,12 +513,12 @@ mod tests {
                 .0,
             "sw"
         );
-        // One distinctive and one common word suffice in a short text among candidates.
+        // Four words among the languages whatlang mixes Swahili up with.
         assert_eq!(
             detect_among("Safari ya treni kwa usiku", &["en", "sn", "sw", "zu"]).map(|d| d.0),
             Some("sw")
         );
-        // Yoruba's letters, which whatlang takes for Vietnamese.
+        // Yoruba, which whatlang takes for Vietnamese.
         assert_eq!(
             detect_among("Gómìnà ìpínlẹ̀ Èkó ṣèbẹ̀wò", &["en", "vi", "yo"]).map(|d| d.0),
             Some("yo")

@@ -6,6 +6,7 @@
 //! change here is a format change.
 
 pub mod lang;
+pub mod ngrams;
 pub mod normalize;
 pub mod tokenizer;
 

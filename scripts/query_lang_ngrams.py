@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Builds the character n-gram language model that identifies short queries (issue 28):
+`src/analysis/lang_ngrams.txt.gz`, read by `src/analysis/ngrams.rs`.
+
+Training texts: FLORES (SIB-200 train split) rows of every language mlsearch analyses,
+except the rows whose `index_id` is a multiple of 4: those are held out, and the training
+texts that choose the identification rule's constants (scripts/query_lang_data.py,
+scripts/query_lang_ntrex.py) are cut from them only. XQuAD and NTREX are never read.
+
+A text's features are the character 1- to N-grams of its words, lower-cased (NFC), each
+word padded with `_` on both sides; digits and punctuation split words. The model keeps,
+per language and order, the TOP most frequent grams with their counts and the order's
+total count and number of distinct grams (for add-one smoothing of the rest).
+
+    python3 scripts/query_lang_ngrams.py                  # writes the model
+    python3 scripts/query_lang_ngrams.py --eval           # accuracy on held-out rows (validation)
+"""
+import argparse
+import gzip
+import io
+import math
+import os
+import random
+import unicodedata
+from collections import Counter, defaultdict
+
+# mlsearch code -> FLORES folder (every language of src/analysis/lang.rs that FLORES has;
+# Latin is not in FLORES).
+FOLDERS = {
+    "af": "afr_Latn", "ak": "aka_Latn", "am": "amh_Ethi", "ar": "arb_Arab", "az": "azj_Latn", "be": "bel_Cyrl",
+    "bg": "bul_Cyrl", "bn": "ben_Beng", "ca": "cat_Latn", "cs": "ces_Latn", "cy": "cym_Latn", "da": "dan_Latn",
+    "de": "deu_Latn", "el": "ell_Grek", "en": "eng_Latn", "eo": "epo_Latn", "es": "spa_Latn", "et": "est_Latn",
+    "fa": "pes_Arab", "fi": "fin_Latn", "fr": "fra_Latn", "gu": "guj_Gujr", "he": "heb_Hebr", "hi": "hin_Deva",
+    "hr": "hrv_Latn", "hu": "hun_Latn", "hy": "hye_Armn", "id": "ind_Latn", "it": "ita_Latn", "ja": "jpn_Jpan",
+    "jv": "jav_Latn", "ka": "kat_Geor", "km": "khm_Khmr", "kn": "kan_Knda", "ko": "kor_Hang", "lo": "lao_Laoo",
+    "lt": "lit_Latn", "lv": "lvs_Latn", "mk": "mkd_Cyrl", "ml": "mal_Mlym", "mr": "mar_Deva", "my": "mya_Mymr",
+    "nb": "nob_Latn", "ne": "npi_Deva", "nl": "nld_Latn", "or": "ory_Orya", "pa": "pan_Guru", "pl": "pol_Latn",
+    "pt": "por_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl", "si": "sin_Sinh", "sk": "slk_Latn", "sl": "slv_Latn",
+    "sn": "sna_Latn", "sr": "srp_Cyrl", "sv": "swe_Latn", "sw": "swh_Latn", "ta": "tam_Taml", "te": "tel_Telu",
+    "th": "tha_Thai", "tk": "tuk_Latn", "tl": "tgl_Latn", "tr": "tur_Latn", "uk": "ukr_Cyrl", "ur": "urd_Arab",
+    "uz": "uzn_Latn", "vi": "vie_Latn", "yi": "ydd_Hebr", "yo": "yor_Latn", "zh": "zho_Hans", "zu": "zul_Latn",
+}
+HELD_OUT = 4  # rows with index_id % HELD_OUT == 0 are not trained on
+
+
+def flores_rows(data, code):
+    """(index_id, text) of a language's FLORES train rows."""
+    path = os.path.join(data, "flores-sib200", FOLDERS[code], "train.tsv")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f.read().splitlines()[1:]:
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                rows.append((int(parts[0]), parts[2]))
+    return rows
+
+
+def held_out(index_id):
+    return index_id % HELD_OUT == 0
+
+
+def words(text):
+    """Lower-cased words (letters and combining marks), as src/analysis/ngrams.rs splits them."""
+    text = unicodedata.normalize("NFC", text).lower()
+    out, word = [], []
+    for ch in text:
+        if ch.isalpha() or unicodedata.category(ch).startswith("M"):
+            word.append(ch)
+        elif word:
+            out.append("".join(word))
+            word = []
+    if word:
+        out.append("".join(word))
+    return out
+
+
+def grams(text, max_n):
+    for w in words(text):
+        padded = "_" + w + "_"
+        chars = list(padded)
+        for n in range(1, max_n + 1):
+            for i in range(len(chars) - n + 1):
+                g = "".join(chars[i : i + n])
+                if g != "_":
+                    yield n, g
+
+
+def train(data, max_n):
+    counts = {}
+    for code in FOLDERS:
+        c = defaultdict(Counter)
+        for index_id, text in flores_rows(data, code):
+            if not held_out(index_id):
+                for n, g in grams(text, max_n):
+                    c[n][g] += 1
+        counts[code] = c
+    return counts
+
+
+def prune(counts, top):
+    model = {}
+    for code, by_n in counts.items():
+        model[code] = {n: (sum(c.values()), len(c), dict(c.most_common(top))) for n, c in by_n.items()}
+    return model
+
+
+def loglik(model, code, feats, alpha):
+    total = 0.0
+    for n, g in feats:
+        tot, distinct, kept = model[code][n]
+        total += math.log((kept.get(g, 0) + alpha) / (tot + alpha * (distinct + 1)))
+    return total
+
+
+def write(model, path, max_n, top):
+    # mtime 0: the same model gives the same bytes.
+    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as raw, io.TextIOWrapper(raw, encoding="utf-8") as f:
+        f.write(f"# mlsearch character n-gram language model: orders 1-{max_n}, top {top} grams a language and order,\n")
+        f.write("# from FLORES (SIB-200) train rows, index_id % 4 != 0 (CC BY-SA 4.0); built by scripts/query_lang_ngrams.py.\n")
+        f.write("# Line: language, order, total count, distinct grams, then gram:count pairs (`_` marks a word boundary).\n")
+        for code in sorted(model):
+            for n in sorted(model[code]):
+                tot, distinct, kept = model[code][n]
+                pairs = " ".join(f"{g}:{c}" for g, c in sorted(kept.items(), key=lambda kv: (-kv[1], kv[0])))
+                f.write(f"{code}\t{n}\t{tot}\t{distinct}\t{pairs}\n")
+
+
+def prefix(text, rng):
+    ws = text.split()
+    if len(ws) <= 3:
+        return text[: rng.randint(8, 24)]
+    return " ".join(ws[: rng.randint(4, 12)])
+
+
+def evaluate(data, model, alpha, groups):
+    """Right share per language on held-out rows cut to query length, among the languages of
+    each group (languages that share a script)."""
+    rng = random.Random(4)
+    result = {}
+    for group in groups:
+        for code in group:
+            rows = [t for i, t in flores_rows(data, code) if held_out(i)]
+            right = 0
+            for text in rows:
+                q = prefix(text, rng)
+                feats = list(grams(q, max(model[code])))
+                best = max(group, key=lambda c: loglik(model, c, feats, alpha))
+                right += best == code
+            result[code] = right / len(rows)
+    return result
+
+
+LATIN = ["af", "ak", "az", "ca", "cs", "cy", "da", "de", "en", "eo", "es", "et", "fi", "fr", "hr", "hu", "id", "it",
+         "jv", "lt", "lv", "nb", "nl", "pl", "pt", "ro", "sk", "sl", "sn", "sv", "sw", "tk", "tl", "tr", "uz", "vi",
+         "yo", "zu"]
+CYRILLIC = ["be", "bg", "mk", "ru", "sr", "uk"]
+GROUPS = [LATIN, CYRILLIC, ["ar", "fa", "ur"], ["hi", "mr", "ne"], ["zh", "ja"], ["he", "yi"]]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.environ.get("MLSEARCH_DATA", "../shared/data"))
+    ap.add_argument("--out", default="src/analysis/lang_ngrams.txt.gz")
+    ap.add_argument("--max-n", type=int, default=4)
+    ap.add_argument("--top", type=int, default=1000)
+    ap.add_argument("--alpha", type=float, default=1.0)
+    ap.add_argument("--eval", action="store_true")
+    args = ap.parse_args()
+    counts = train(args.data, args.max_n)
+    model = prune(counts, args.top)
+    if args.eval:
+        r = evaluate(args.data, model, args.alpha, GROUPS)
+        worst = sorted(r.items(), key=lambda kv: kv[1])[:10]
+        print(f"n<={args.max_n} top {args.top} alpha {args.alpha}: mean {sum(r.values()) / len(r):.3f};",
+              " ".join(f"{c} {v:.2f}" for c, v in worst))
+        return
+    write(model, args.out, args.max_n, args.top)
+    print(args.out, os.path.getsize(args.out), "bytes")
+
+
+if __name__ == "__main__":
+    main()
