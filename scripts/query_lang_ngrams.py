@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Builds the character n-gram language model that identifies short queries (issue 28):
-`src/analysis/lang_ngrams.txt.gz`, read by `src/analysis/ngrams.rs`.
+`src/analysis/lang_ngrams.txt`, which build.rs compresses into the binary for
+`src/analysis/ngrams.rs`.
 
-Training texts: FLORES (SIB-200 train split) rows of every language mlsearch analyses,
+Training texts: FLORES (SIB-200 train split) rows of every language mlsearch analyses that
+shares its script with another (54 languages),
 except the rows whose `index_id` is a multiple of 4: those are held out, and the training
 texts that choose the identification rule's constants (scripts/query_lang_data.py,
 scripts/query_lang_ntrex.py) are cut from them only. XQuAD and NTREX are never read.
@@ -16,8 +18,6 @@ total count and number of distinct grams (for add-one smoothing of the rest).
     python3 scripts/query_lang_ngrams.py --eval           # accuracy on held-out rows (validation)
 """
 import argparse
-import gzip
-import io
 import math
 import os
 import random
@@ -40,6 +40,9 @@ FOLDERS = {
     "th": "tha_Thai", "tk": "tuk_Latn", "tl": "tgl_Latn", "tr": "tur_Latn", "uk": "ukr_Cyrl", "ur": "urd_Arab",
     "uz": "uzn_Latn", "vi": "vie_Latn", "yi": "ydd_Hebr", "yo": "yor_Latn", "zh": "zho_Hans", "zu": "zul_Latn",
 }
+# Languages that are alone among mlsearch's in their script: the script decides for them
+# (src/analysis/lang.rs, `script_languages`), so the model leaves them out.
+OWN_SCRIPT = {"am", "bn", "el", "gu", "hy", "ka", "km", "kn", "ko", "lo", "ml", "my", "or", "pa", "si", "ta", "te", "th"}
 HELD_OUT = 4  # rows with index_id % HELD_OUT == 0 are not trained on
 
 
@@ -87,7 +90,7 @@ def grams(text, max_n):
 
 def train(data, max_n):
     counts = {}
-    for code in FOLDERS:
+    for code in sorted(set(FOLDERS) - OWN_SCRIPT):
         c = defaultdict(Counter)
         for index_id, text in flores_rows(data, code):
             if not held_out(index_id):
@@ -113,8 +116,7 @@ def loglik(model, code, feats, alpha):
 
 
 def write(model, path, max_n, top):
-    # mtime 0: the same model gives the same bytes.
-    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as raw, io.TextIOWrapper(raw, encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f:
         f.write(f"# mlsearch character n-gram language model: orders 1-{max_n}, top {top} grams a language and order,\n")
         f.write("# from FLORES (SIB-200) train rows, index_id % 4 != 0 (CC BY-SA 4.0); built by scripts/query_lang_ngrams.py.\n")
         f.write("# Line: language, order, total count, distinct grams, then gram:count pairs (`_` marks a word boundary).\n")
@@ -160,7 +162,7 @@ GROUPS = [LATIN, CYRILLIC, ["ar", "fa", "ur"], ["hi", "mr", "ne"], ["zh", "ja"],
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("MLSEARCH_DATA", "../shared/data"))
-    ap.add_argument("--out", default="src/analysis/lang_ngrams.txt.gz")
+    ap.add_argument("--out", default="src/analysis/lang_ngrams.txt")
     ap.add_argument("--max-n", type=int, default=4)
     ap.add_argument("--top", type=int, default=1000)
     ap.add_argument("--alpha", type=float, default=1.0)

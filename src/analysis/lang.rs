@@ -254,10 +254,11 @@ pub fn script_languages<'a>(text: &str, among: &[&'a str]) -> Option<Vec<&'a str
     Some(among.iter().copied().filter(|c| codes.contains(c)).collect())
 }
 
-/// The language of `text` among `among`, with a confidence (0 to 1): the character n-gram
-/// model ([`crate::analysis::ngrams`]) when it knows every language of `among` (it lacks
-/// only Latin), else `whatlang`'s trigram and alphabet models with its confidence. `None`
-/// when no language of `among` fits the text's script, or the text has no letters.
+/// The language of `text` among `among`, with a confidence (0 to 1): among the languages
+/// of `among` written in the text's script, the only one (confidence 1), else the
+/// character n-gram model ([`crate::analysis::ngrams`]) when it knows all of them (it
+/// lacks only Latin), else `whatlang`'s trigram and alphabet models with its confidence.
+/// `None` when no language of `among` fits the text's script, or the text has no letters.
 ///
 /// Texts here are queries, a few words long, for which `whatlang` is weak among close
 /// relatives (docs/query-language.md).
@@ -265,17 +266,17 @@ pub fn detect_among(text: &str, among: &[&str]) -> Option<(&'static str, f32)> {
     let native = native_text(text);
     let native = native.as_ref();
     let fitting = script_languages(native, among)?;
-    if !fitting.is_empty() && fitting.iter().all(|c| ngrams::knows(c)) {
-        return ngrams::identify_among(native, &fitting);
+    match fitting.as_slice() {
+        [] => return None,
+        [only] => return Some((language(only).code, 1.0)),
+        _ if fitting.iter().all(|c| ngrams::knows(c)) => return ngrams::identify_among(native, &fitting),
+        _ => {}
     }
     let allow: Vec<whatlang::Lang> = whatlang::Lang::all()
         .iter()
         .copied()
-        .filter(|l| among.contains(&iso639_1(*l)))
+        .filter(|l| fitting.contains(&iso639_1(*l)))
         .collect();
-    if allow.is_empty() {
-        return None;
-    }
     let info = whatlang::Detector::with_allowlist(allow).detect(native)?;
     Some((iso639_1(info.lang()), info.confidence() as f32))
 }

@@ -5,13 +5,13 @@
 //! and Slovak queries mostly unidentified. This model is naive Bayes over the 1- to
 //! 4-grams of a text's lower-cased words, with the 1,000 most frequent grams of each order
 //! and language counted on FLORES training rows (`scripts/query_lang_ngrams.py` builds
-//! `lang_ngrams.txt.gz`; 72 languages, 0.8 MB) and add-one smoothing for the rest. It only
-//! ever chooses among the languages it is given, which the caller has already narrowed to
-//! those of the index written in the text's script.
+//! `lang_ngrams.txt`, which `build.rs` compresses into the binary: 54 languages, 0.45 MB;
+//! a language alone in its script needs no model, its script decides) and add-one
+//! smoothing for the rest. It only ever chooses among the languages it is given, which the
+//! caller has already narrowed to those of the index written in the text's script.
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -29,66 +29,71 @@ const MAX_ORDER: usize = 4;
 /// training data (`crate::search::query_lang`).
 const CERTAIN_GAP: f64 = 50.0;
 
-struct Model {
-    /// Language codes, in the order of the `scores` below (the static codes of
-    /// [`crate::analysis::LANGUAGES`]).
-    languages: Vec<&'static str>,
-    /// Per language and order, the log-probability of a gram the model did not keep.
-    unseen: Vec<[f64; MAX_ORDER]>,
-    /// Per kept gram, the languages that kept it and its log-probability there.
-    grams: HashMap<String, Vec<(u16, f64)>>,
-}
-
-static MODEL: LazyLock<Model> = LazyLock::new(|| {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&include_bytes!("lang_ngrams.txt.gz")[..])
-        .read_to_string(&mut text)
-        .expect("the n-gram model built into the binary is gzip-compressed UTF-8");
-    Model::parse(&text)
+/// The model's text, decompressed on first use (about 1.3 MB).
+static TEXT: LazyLock<String> = LazyLock::new(|| {
+    let compressed: &[u8] = include_bytes!(env!("MLSEARCH_LANG_NGRAMS_PATH"));
+    let bytes = zstd::stream::decode_all(compressed).expect("the built-in language model is zstd-compressed");
+    String::from_utf8(bytes).expect("the built-in language model is UTF-8")
 });
 
-impl Model {
-    /// Reads the model's text format (see `scripts/query_lang_ngrams.py`): per line a
+/// Every language's model; a language's gram table is read from the text the first time a
+/// query needs it (a query among ten languages reads ten of the 54).
+static MODEL: LazyLock<Vec<LanguageModel>> = LazyLock::new(|| LanguageModel::all(&TEXT));
+
+struct LanguageModel {
+    /// The static code of [`crate::analysis::LANGUAGES`].
+    code: &'static str,
+    /// Per order, the `gram:count` pairs of the text and the smoothing denominator.
+    orders: [(&'static str, f64); MAX_ORDER],
+    /// Log-probability of each kept gram (all orders).
+    grams: OnceLock<HashMap<&'static str, f64>>,
+}
+
+impl LanguageModel {
+    /// The languages of the model's text (see `scripts/query_lang_ngrams.py`): per line a
     /// language, an order, the order's total count and number of distinct grams, then
-    /// `gram:count` pairs. The file is built into the binary, so a malformed line is a build
-    /// mistake and panics in the tests.
-    fn parse(text: &str) -> Model {
-        let mut model = Model {
-            languages: Vec::new(),
-            unseen: Vec::new(),
-            grams: HashMap::new(),
-        };
+    /// `gram:count` pairs. The text is built into the binary, so a malformed line is a build
+    /// mistake; the tests read every line.
+    fn all(text: &'static str) -> Vec<LanguageModel> {
+        let mut models: Vec<LanguageModel> = Vec::new();
         for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
             let fields: Vec<&str> = line.splitn(5, '\t').collect();
             let [code, order, total, distinct, pairs] = fields[..] else {
-                panic!("n-gram model line without five fields: {line:.60}")
+                panic!("language model line without five fields: {line:.60}")
             };
-            let number = |s: &str| s.parse::<f64>().expect("n-gram model counts are numbers");
+            let number = |s: &str| s.parse::<f64>().expect("language model counts are numbers");
             let code = language(code).code;
-            let slot = match model.languages.iter().position(|c| *c == code) {
-                Some(slot) => slot,
-                None => {
-                    model.languages.push(code);
-                    model.unseen.push([0.0; MAX_ORDER]);
-                    model.languages.len() - 1
-                }
-            };
-            let order: usize = order.parse().expect("n-gram order is a number");
-            assert!((1..=MAX_ORDER).contains(&order), "n-gram order {order} out of range");
+            if models.last().is_none_or(|m| m.code != code) {
+                models.push(LanguageModel {
+                    code,
+                    orders: [("", 1.0); MAX_ORDER],
+                    grams: OnceLock::new(),
+                });
+            }
+            let order: usize = order.parse().expect("language model order is a number");
+            assert!((1..=MAX_ORDER).contains(&order), "language model order {order} out of range");
             // Add-one smoothing over the order's distinct grams and one unseen one.
             let denominator = number(total) + number(distinct) + 1.0;
-            model.unseen[slot][order - 1] = (1.0 / denominator).ln();
-            for pair in pairs.split(' ') {
-                let (gram, count) = pair.rsplit_once(':').expect("n-gram pairs are gram:count");
-                let log_p = ((number(count) + 1.0) / denominator).ln();
-                model
-                    .grams
-                    .entry(gram.to_string())
-                    .or_default()
-                    .push((slot as u16, log_p));
-            }
+            models.last_mut().expect("pushed above").orders[order - 1] = (pairs, denominator);
         }
-        model
+        models
+    }
+
+    /// Log-probability of `gram` (of `order`) in this language.
+    fn log_p(&self, order: usize, gram: &str) -> f64 {
+        let grams = self.grams.get_or_init(|| {
+            let mut grams = HashMap::new();
+            for (pairs, denominator) in self.orders {
+                for pair in pairs.split(' ').filter(|p| !p.is_empty()) {
+                    let (gram, count) = pair.rsplit_once(':').expect("language model pairs are gram:count");
+                    let count: f64 = count.parse().expect("language model counts are numbers");
+                    grams.insert(gram, ((count + 1.0) / denominator).ln());
+                }
+            }
+            grams
+        });
+        let unseen = || (1.0 / self.orders[order - 1].1).ln();
+        grams.get(gram).copied().unwrap_or_else(unseen)
     }
 }
 
@@ -121,43 +126,29 @@ fn grams(text: &str) -> Vec<(usize, String)> {
 
 /// Whether the model knows `code`.
 pub fn knows(code: &str) -> bool {
-    MODEL.languages.contains(&code)
+    MODEL.iter().any(|m| m.code == code)
 }
 
-/// The language of `text` among `among` (all known to the model, see [`knows`]) and how sure
-/// (0 to 1: the log-likelihood gap to the runner-up over [`CERTAIN_GAP`]); `None` when the
-/// text has no letters or `among` holds no language the model knows. One language alone
-/// gets confidence 1.
+/// The language of `text` among `among` and how sure (0 to 1: the log-likelihood gap to
+/// the runner-up over [`CERTAIN_GAP`]), among the languages of `among` the model knows (see
+/// [`knows`]); `None` when the text has no letters or the model knows none of them. One
+/// language alone gets confidence 1.
 pub fn identify_among(text: &str, among: &[&str]) -> Option<(&'static str, f32)> {
-    let model = &*MODEL;
-    let slots: Vec<usize> = among
-        .iter()
-        .filter_map(|c| model.languages.iter().position(|l| l == c))
-        .collect();
+    let models: Vec<&LanguageModel> = MODEL.iter().filter(|m| among.contains(&m.code)).collect();
     let grams = grams(text);
-    if slots.is_empty() || grams.is_empty() {
+    if models.is_empty() || grams.is_empty() {
         return None;
     }
-    // Start from "no gram kept", then correct for the grams each language did keep.
-    let mut scores: Vec<f64> = slots
+    let mut ranked: Vec<(&'static str, f64)> = models
         .iter()
-        .map(|&s| grams.iter().map(|(n, _)| model.unseen[s][n - 1]).sum())
+        .map(|m| (m.code, grams.iter().map(|(n, g)| m.log_p(*n, g)).sum()))
         .collect();
-    for (n, gram) in &grams {
-        for &(slot, log_p) in model.grams.get(gram).map(Vec::as_slice).unwrap_or_default() {
-            if let Some(i) = slots.iter().position(|&s| s == slot as usize) {
-                scores[i] += log_p - model.unseen[slot as usize][n - 1];
-            }
-        }
-    }
-    let mut ranked: Vec<(usize, f64)> = slots.iter().copied().zip(scores).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let confidence = match ranked.as_slice() {
-        [_] => 1.0,
         [(_, first), (_, second), ..] => ((first - second) / CERTAIN_GAP).min(1.0),
-        [] => unreachable!("slots is not empty"),
+        _ => 1.0,
     };
-    Some((model.languages[ranked[0].0], confidence as f32))
+    Some((ranked[0].0, confidence as f32))
 }
 
 #[cfg(test)]
@@ -165,13 +156,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_built_in_model_covers_the_analysed_languages() {
-        assert_eq!(MODEL.languages.len(), 72);
-        for code in ["en", "nb", "da", "sw", "yo", "zh", "ja", "sr"] {
+    fn the_built_in_model_covers_the_languages_that_share_a_script() {
+        assert_eq!(MODEL.len(), 54);
+        for code in ["en", "nb", "da", "sw", "yo", "zh", "ja", "sr", "hi", "ur", "yi"] {
             assert!(knows(code), "{code}");
         }
         assert!(!knows("la"), "FLORES has no Latin");
-        assert!(MODEL.unseen.iter().flatten().all(|p| p.is_finite() && *p < 0.0));
+        assert!(!knows("el"), "Greek is decided by its script");
+        // Every line reads, every probability is one.
+        for model in MODEL.iter() {
+            assert!(model.orders.iter().all(|(pairs, d)| !pairs.is_empty() && *d > 1.0), "{}", model.code);
+            let p = model.log_p(1, "a");
+            assert!(p.is_finite() && p < 0.0);
+        }
     }
 
     #[test]
