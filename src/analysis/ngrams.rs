@@ -71,7 +71,10 @@ impl LanguageModel {
                 });
             }
             let order: usize = order.parse().expect("language model order is a number");
-            assert!((1..=MAX_ORDER).contains(&order), "language model order {order} out of range");
+            assert!(
+                (1..=MAX_ORDER).contains(&order),
+                "language model order {order} out of range"
+            );
             // Add-one smoothing over the order's distinct grams and one unseen one.
             let denominator = number(total) + number(distinct) + 1.0;
             models.last_mut().expect("pushed above").orders[order - 1] = (pairs, denominator);
@@ -112,7 +115,10 @@ fn words(text: &str) -> Vec<String> {
 fn grams(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for word in words(text) {
-        let chars: Vec<char> = std::iter::once('_').chain(word.chars()).chain(std::iter::once('_')).collect();
+        let chars: Vec<char> = std::iter::once('_')
+            .chain(word.chars())
+            .chain(std::iter::once('_'))
+            .collect();
         for n in 1..=MAX_ORDER {
             for window in chars.windows(n) {
                 if n > 1 || window[0] != '_' {
@@ -163,9 +169,13 @@ mod tests {
         }
         assert!(!knows("la"), "FLORES has no Latin");
         assert!(!knows("el"), "Greek is decided by its script");
-        // Every line reads, every probability is one.
+        // Every line reads; probabilities are below one.
         for model in MODEL.iter() {
-            assert!(model.orders.iter().all(|(pairs, d)| !pairs.is_empty() && *d > 1.0), "{}", model.code);
+            assert!(
+                model.orders.iter().all(|(pairs, d)| !pairs.is_empty() && *d > 1.0),
+                "{}",
+                model.code
+            );
             let p = model.log_p(1, "a");
             assert!(p.is_finite() && p < 0.0);
         }
@@ -174,7 +184,10 @@ mod tests {
     #[test]
     fn grams_pad_words_and_split_on_digits_and_punctuation() {
         let g: Vec<String> = grams("Ab1c!").into_iter().map(|(_, g)| g).collect();
-        assert_eq!(g, ["a", "b", "_a", "ab", "b_", "_ab", "ab_", "_ab_", "c", "_c", "c_", "_c_"]);
+        assert_eq!(
+            g,
+            ["a", "b", "_a", "ab", "b_", "_ab", "ab_", "_ab_", "c", "_c", "c_", "_c_"]
+        );
         assert!(grams("2019 ?!").is_empty());
     }
 
