@@ -26,7 +26,7 @@ const MAX_ORDER: usize = 4;
 /// large: on held-out FLORES rows cut to 4-12 words, among the Latin- and Cyrillic-script
 /// languages, about half the texts with a gap under 2 were right, 99% of those over 20.
 /// How much of this confidence makes a full vote is the rule's text scale, chosen on
-/// training data (`crate::search::query_lang`).
+/// training data (`search/query_lang.rs`).
 const CERTAIN_GAP: f64 = 50.0;
 
 /// The model's text, decompressed on first use (about 1.3 MB).
