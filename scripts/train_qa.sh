@@ -62,10 +62,18 @@ TRAIN=target/mixqa interpolate mixqa-xy 0.5 mixqa-xy-t50 --sampling xy "${recipe
 BATCH=64 scripts/train_run.sh qa-h50-b64 --sampling hybrid --alpha 0.5 "${recipe[@]}"
 BATCH=64 interpolate qa-h50-b64 0.5 qa-h50-b64-t50 --sampling hybrid --alpha 0.5 "${recipe[@]}"
 
+# Same-article hard negatives (issue 27): squad2-fi paragraphs of one Wikipedia article
+# drawn into a batch together (`--same-article 4`: up to 4 groups of an article), hybrid
+# α 0.5, batch 32, the same recipe. Needs records that name their article (prepared by a
+# binary with `--same-article`; same split as target/qa/data).
+[ -s target/qa-art/train.jsonl ] || "$BIN" train prepare mix --data "$DATA" --sources squad2-fi,jaquad --out target/qa-art
+TRAIN=target/qa-art scripts/train_run.sh qa-h50-art4 --sampling hybrid --alpha 0.5 --same-article 4 "${recipe[@]}"
+TRAIN=target/qa-art interpolate qa-h50-art4 0.5 qa-h50-art4-t50 --sampling hybrid --alpha 0.5 --same-article 4 "${recipe[@]}"
+
 # Raw vectors (no per-language centring): rescoring the cached embeddings.
-for name in base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50; do
+for name in base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50 qa-h50-art4 qa-h50-art4-t50; do
   case $name in base) model=(--model base) ;; ship) model=() ;; *) model=(--model target/runs/$name/model.gguf) ;; esac
   [ -s target/val/$name.raw.xquad.json ] || "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense \
     --json --no-centring "${model[@]}" > target/val/$name.raw.xquad.json
 done
-python3 scripts/train_table.py base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50
+python3 scripts/train_table.py base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50 qa-h50-art4 qa-h50-art4-t50

@@ -708,6 +708,10 @@ pub struct TrainRunArgs {
     /// Pairs per forward/backward pass (gradient accumulation when smaller than the batch).
     #[arg(long)]
     pub micro_batch: Option<usize>,
+    /// Take up to N groups of one article into a batch together (paragraphs of one article
+    /// as one another's hard negatives; records name their article: squad2-fi).
+    #[arg(long, default_value_t = DEFAULTS.same_article)]
+    pub same_article: usize,
     /// Optimiser steps.
     #[arg(long, default_value_t = DEFAULTS.steps)]
     pub steps: usize,

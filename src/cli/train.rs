@@ -104,7 +104,8 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
     let records = data::read_records(train_path)?;
     let sampling = sampling(&args)?;
     if args.dry_run {
-        let mut sampler = Sampler::new(records, sampling, args.batch_size, args.seed);
+        let mut sampler =
+            Sampler::new(records, sampling, args.batch_size, args.seed).with_same_article(args.same_article);
         let languages = sampler.languages().len();
         let groups = sampler.groups();
         let stats = batch_stats(&mut sampler, args.dry_run_batches);
@@ -134,6 +135,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
         sampling,
         batch_size: args.batch_size,
         micro_batch: args.micro_batch.unwrap_or(args.batch_size),
+        same_article: args.same_article,
         steps: args.steps,
         lr: args.lr,
         weight_decay: args.weight_decay,

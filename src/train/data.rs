@@ -37,6 +37,10 @@ pub struct Record {
     /// Source document, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The article its paragraph comes from (squad2-fi), for batches in which an article's
+    /// paragraphs are one another's hard negatives (`train --same-article`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
     /// The corpus it came from (`ntrex`, `flores`, `tico`, `mgsm`, `qa`), in a mix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -200,6 +204,7 @@ pub(super) fn build(prepared: &mut Prepared, corpus: &str, all: &[Sentences], va
                     query: text(i).to_string(),
                     passage: context.iter().map(|&j| text(j)).collect::<Vec<_>>().join(" "),
                     doc: Some(format!("{corpus}:{doc}")),
+                    article: None,
                     source: None,
                     cross_only: false,
                 };
@@ -224,6 +229,7 @@ mod tests {
             query: "q".into(),
             passage: "p".into(),
             doc: None,
+            article: None,
             source: Some("qa".into()),
             cross_only: true,
         }];

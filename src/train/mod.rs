@@ -54,6 +54,9 @@ pub struct TrainOptions {
     pub batch_size: usize,
     /// Pairs per forward/backward pass (gradient accumulation when smaller).
     pub micro_batch: usize,
+    /// Groups of one article drawn together as hard negatives (1: none; see
+    /// [`Sampler::with_same_article`]).
+    pub same_article: usize,
     /// Optimiser steps.
     pub steps: usize,
     /// Peak learning rate.
@@ -99,6 +102,7 @@ impl Default for TrainOptions {
             sampling: Sampling::Hybrid { alpha: 0.5 },
             batch_size: 32,
             micro_batch: 32,
+            same_article: 1,
             steps: 1000,
             lr: 3e-5,
             weight_decay: 0.01,
@@ -206,7 +210,8 @@ pub fn train(
         _ => None,
     };
     let mut anchor = teacher.filter(|_| options.teacher_weight > 0.0).map(TeacherAnchor::new);
-    let mut sampler = Sampler::new(train, options.sampling, options.batch_size, options.seed);
+    let mut sampler =
+        Sampler::new(train, options.sampling, options.batch_size, options.seed).with_same_article(options.same_article);
     if sampler.groups() == 0 {
         return Err(Error::Data {
             path: out.to_path_buf(),
@@ -486,6 +491,7 @@ mod tests {
                     query: format!("where is the {w}{suffix} number {g}"),
                     passage: format!("the {w}{suffix} {g} lies near the old {w}{suffix} road"),
                     doc: None,
+                    article: None,
                     source: None,
                     cross_only: false,
                 });

@@ -11,6 +11,10 @@
 //! source document: the other pairs' passages are the in-batch negatives, and those would
 //! be relevant too. Groups are used in a shuffled order, epoch after epoch, so every group
 //! is seen before any is seen twice.
+//!
+//! Same-article batches ([`Sampler::with_same_article`]): each group drawn that names an
+//! article brings up to N − 1 other groups of that article (other paragraphs of the same
+//! Wikipedia article), whose passages are then one another's hard negatives.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -95,6 +99,7 @@ impl Rng {
 /// A translation group: its records by language.
 struct Group {
     doc: Option<String>,
+    article: Option<String>,
     by_lang: BTreeMap<String, usize>,
     /// X-Y pairs only (see [`Record::cross_only`]).
     cross_only: bool,
@@ -112,6 +117,9 @@ pub struct Sampler {
     deferred: Vec<usize>,
     sampling: Sampling,
     batch_size: usize,
+    /// Groups of an article taken together (1: no grouping), and each article's groups.
+    same_article: usize,
+    articles: HashMap<String, Vec<usize>>,
     /// The generator (saved in checkpoints).
     pub rng: Rng,
 }
@@ -125,6 +133,7 @@ impl Sampler {
             let g = *index.entry(r.id.as_str()).or_insert_with(|| {
                 groups.push(Group {
                     doc: r.doc.clone(),
+                    article: r.article.clone(),
                     by_lang: BTreeMap::new(),
                     cross_only: r.cross_only,
                 });
@@ -147,10 +156,27 @@ impl Sampler {
             deferred: Vec::new(),
             sampling,
             batch_size: batch_size.max(1),
+            same_article: 1,
+            articles: HashMap::new(),
             rng: Rng(seed),
         };
         sampler.rng.shuffle(&mut sampler.order);
         sampler
+    }
+
+    /// Batches in which each group that names an article comes with up to `n` − 1 other
+    /// groups of that article (`n` ≤ 1: no grouping).
+    pub fn with_same_article(mut self, n: usize) -> Sampler {
+        self.same_article = n.max(1);
+        self.articles.clear();
+        if self.same_article > 1 {
+            for (g, group) in self.groups.iter().enumerate() {
+                if let Some(article) = &group.article {
+                    self.articles.entry(article.clone()).or_default().push(g);
+                }
+            }
+        }
+        self
     }
 
     /// Number of translation groups.
@@ -197,46 +223,73 @@ impl Sampler {
                 deferred.push(g);
                 continue;
             }
-            let pair = match &lang {
-                Some(_) if group.cross_only => None,
-                Some(lang) => group.by_lang.get(lang).map(|&r| {
-                    let r = &self.records[r];
-                    (r, r)
-                }),
-                None if group.by_lang.len() >= 2 => {
-                    let langs: Vec<&usize> = group.by_lang.values().collect();
-                    let q = self.rng.below(langs.len());
-                    let mut p = self.rng.below(langs.len() - 1);
-                    if p >= q {
-                        p += 1;
-                    }
-                    Some((&self.records[*langs[q]], &self.records[*langs[p]]))
-                }
-                None => None,
-            };
-            let Some((q, p)) = pair else {
+            let Some(pair) = self.pair(g, lang.as_deref()) else {
                 continue;
             };
+            pairs.push(pair);
             used_groups.insert(g);
-            if let Some(d) = &group.doc {
-                used_docs.insert(d.clone());
+            used_docs.extend(self.groups[g].doc.clone());
+            // Other paragraphs of the same article, as hard negatives.
+            let mates = match &self.groups[g].article {
+                Some(article) if self.same_article > 1 => self.articles.get(article).cloned().unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let mut mates: Vec<usize> = mates.into_iter().filter(|m| !used_groups.contains(m)).collect();
+            self.rng.shuffle(&mut mates);
+            let mut added = 1;
+            for m in mates {
+                if added == self.same_article || pairs.len() == self.batch_size {
+                    break;
+                }
+                if self.groups[m].doc.as_ref().is_some_and(|d| used_docs.contains(d)) {
+                    continue;
+                }
+                if let Some(pair) = self.pair(m, lang.as_deref()) {
+                    pairs.push(pair);
+                    used_groups.insert(m);
+                    used_docs.extend(self.groups[m].doc.clone());
+                    added += 1;
+                }
             }
-            let english = ["en", "eng"]
-                .iter()
-                .find_map(|l| group.by_lang.get(*l))
-                .map(|&r| &self.records[r]);
-            pairs.push(Pair {
-                query: q.query.clone(),
-                passage: p.passage.clone(),
-                query_lang: q.lang.clone(),
-                passage_lang: p.lang.clone(),
-                query_source: english.map_or(&q.query, |e| &e.query).clone(),
-                passage_source: english.map_or(&p.passage, |e| &e.passage).clone(),
-            });
         }
         deferred.extend(waiting);
         self.deferred = deferred;
         Batch { monolingual, pairs }
+    }
+
+    /// A pair of group `g`: query and passage in `lang` (an X-X batch), else in two of
+    /// the group's languages drawn at random; `None` when the group has no such pair.
+    fn pair(&mut self, g: usize, lang: Option<&str>) -> Option<Pair> {
+        let group = &self.groups[g];
+        let (q, p) = match lang {
+            Some(_) if group.cross_only => return None,
+            Some(lang) => {
+                let r = &self.records[*group.by_lang.get(lang)?];
+                (r, r)
+            }
+            None if group.by_lang.len() >= 2 => {
+                let langs: Vec<usize> = group.by_lang.values().copied().collect();
+                let q = self.rng.below(langs.len());
+                let mut p = self.rng.below(langs.len() - 1);
+                if p >= q {
+                    p += 1;
+                }
+                (&self.records[langs[q]], &self.records[langs[p]])
+            }
+            None => return None,
+        };
+        let english = ["en", "eng"]
+            .iter()
+            .find_map(|l| group.by_lang.get(*l))
+            .map(|&r| &self.records[r]);
+        Some(Pair {
+            query: q.query.clone(),
+            passage: p.passage.clone(),
+            query_lang: q.lang.clone(),
+            passage_lang: p.lang.clone(),
+            query_source: english.map_or(&q.query, |e| &e.query).clone(),
+            passage_source: english.map_or(&p.passage, |e| &e.passage).clone(),
+        })
     }
 }
 
@@ -329,6 +382,7 @@ mod tests {
                     query: format!("q{g}-{lang}"),
                     passage: format!("p{g}-{lang}"),
                     doc: Some(format!("d{}", g / 2)),
+                    article: None,
                     source: None,
                     cross_only: false,
                 });
@@ -394,6 +448,40 @@ mod tests {
             let docs: HashSet<usize> = groups.iter().map(|g| g.parse::<usize>().unwrap() / 2).collect();
             assert_eq!(docs.len(), 16);
         }
+    }
+
+    #[test]
+    fn same_article_batches_take_an_article_together_and_still_never_repeat_a_document() {
+        // 40 groups, 2 a document, 8 (4 documents) an article.
+        let with_articles: Vec<Record> = records()
+            .into_iter()
+            .map(|mut r| {
+                let g: usize = r.id[1..].parse().unwrap();
+                r.article = Some(format!("a{}", g / 8));
+                r
+            })
+            .collect();
+        let articles_per_batch = |same: usize| {
+            let mut s = Sampler::new(with_articles.clone(), Sampling::Xy, 8, 5).with_same_article(same);
+            (0..20)
+                .map(|_| {
+                    let b = s.next_batch();
+                    assert_eq!(b.pairs.len(), 8);
+                    let groups: Vec<usize> = b.pairs.iter().map(|p| group_of(&p.query).parse().unwrap()).collect();
+                    let docs: HashSet<usize> = groups.iter().map(|g| g / 2).collect();
+                    assert_eq!(docs.len(), 8, "two pairs of one document");
+                    groups.iter().map(|g| g / 8).collect::<HashSet<usize>>().len()
+                })
+                .collect::<Vec<usize>>()
+        };
+        // Four documents an article: two articles fill a batch of 8.
+        assert!(
+            articles_per_batch(4).iter().all(|&a| a == 2),
+            "{:?}",
+            articles_per_batch(4)
+        );
+        let spread = articles_per_batch(1);
+        assert!(spread.iter().sum::<usize>() > 2 * spread.len(), "{spread:?}");
     }
 
     #[test]

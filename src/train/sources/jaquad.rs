@@ -28,6 +28,7 @@ pub fn prepare_jaquad(dir: &Path, options: &PrepareOptions) -> Result<Prepared> 
                     query: q.question.trim().to_string(),
                     passage,
                     doc: Some(format!("jaquad:{tag}:{}", q.paragraph)),
+                    article: None,
                     source: None,
                     cross_only: false,
                 };

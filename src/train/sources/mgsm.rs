@@ -47,6 +47,7 @@ pub fn prepare_mgsm(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
                 query: questions[i].clone(),
                 passage: questions[i].clone(),
                 doc: None,
+                article: None,
                 source: None,
                 cross_only: true,
             };

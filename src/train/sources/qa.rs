@@ -191,6 +191,7 @@ pub fn prepare_qa(dir: &Path, options: &PrepareOptions) -> Result<Prepared> {
                 query: q.question.trim().to_string(),
                 passage,
                 doc: Some(format!("qa:{name}:{}", q.paragraph)),
+                article: None,
                 source: None,
                 cross_only: false,
             };

@@ -53,6 +53,7 @@ pub fn prepare_squad2_fi(dir: &Path, options: &PrepareOptions) -> Result<Prepare
                 query: question,
                 passage: passage.clone(),
                 doc: Some(format!("squad2-fi:{para_key}:{lang}")),
+                article: Some(format!("squad2-fi:{article}")),
                 source: None,
                 cross_only: false,
             };
