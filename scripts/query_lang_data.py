@@ -18,10 +18,9 @@ import random
 import re
 import zipfile
 
+from query_lang_ngrams import flores_rows, held_out, prefix
+
 XQUAD = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
-FLORES = {"ar": "arb_Arab", "de": "deu_Latn", "el": "ell_Grek", "en": "eng_Latn", "es": "spa_Latn",
-          "hi": "hin_Deva", "ro": "ron_Latn", "ru": "rus_Cyrl", "th": "tha_Thai", "tr": "tur_Latn",
-          "vi": "vie_Latn", "zh": "zho_Hans"}
 PER_SOURCE = 300
 
 
@@ -34,14 +33,6 @@ def last_sentence(text):
     return parts[-1] if parts else text
 
 
-def prefix(text, rng):
-    words = text.split()
-    if len(words) <= 3:  # unspaced scripts: cut characters instead
-        n = rng.randint(8, 24)
-        return text[:n]
-    return " ".join(words[: rng.randint(4, 12)])
-
-
 def train_rows(data, rng):
     rows = []
     for lang in XQUAD:
@@ -50,11 +41,9 @@ def train_rows(data, rng):
             with open(path, encoding="utf-8") as f:
                 qs = [last_sentence(l.split("\t")[0]) for l in f if l.strip()]
             rows += [(lang, "mgsm", clean(q)) for q in qs]
-    for lang, folder in FLORES.items():
-        with open(os.path.join(data, "flores-sib200", folder, "train.tsv"), encoding="utf-8") as f:
-            lines = f.read().splitlines()[1:]
-        # Only the rows the n-gram model was not trained on (scripts/query_lang_ngrams.py).
-        texts = [l.split("\t")[2] for l in lines if l.count("\t") >= 2 and int(l.split("\t")[0]) % 4 == 0]
+    for lang in XQUAD:
+        # Only the rows the n-gram model was not trained on.
+        texts = [t for i, t in flores_rows(data, lang) if held_out(i)]
         rows += [(lang, "flores", clean(prefix(t, rng))) for t in rng.sample(texts, min(PER_SOURCE, len(texts)))]
     squad = []
     for path in [os.path.join(data, "qa-native/ar-arcd/arcd.json"), os.path.join(data, "qa-native/zh-cmrc2018/cmrc2018_trial.json")]:

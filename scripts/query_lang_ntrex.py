@@ -18,6 +18,8 @@ import json
 import os
 import random
 
+from query_lang_ngrams import flores_rows, held_out, prefix
+
 # NTREX file code -> mlsearch code (languages with their own analyzer; one variant each).
 CODES = {
     "afr": "af", "amh": "am", "arb": "ar", "aze-Latn": "az", "bel": "be", "bul": "bg", "ben": "bn",
@@ -32,16 +34,6 @@ CODES = {
     "vie": "vi", "yor": "yo", "zho-CN": "zh", "zul": "zu", "spa": "es",
 }
 PASSAGES = 60
-# FLORES folders of the same languages (TRAINING texts for choosing the rule on this index).
-FLORES_EXCEPTIONS = {"ar": "arb_Arab", "az": "azj_Latn", "fa": "pes_Arab", "lv": "lvs_Latn", "ne": "npi_Deva",
-                     "sw": "swh_Latn", "tl": "tgl_Latn", "uz": "uzn_Latn", "zh": "zho_Hans"}
-
-
-def prefix(text, rng):
-    words = text.split()
-    if len(words) <= 3:
-        return text[: rng.randint(8, 24)]
-    return " ".join(words[: rng.randint(4, 12)])
 
 
 def main():
@@ -64,14 +56,10 @@ def main():
     with open(os.path.join(args.out, "queries.tsv"), "w", encoding="utf-8") as f:
         for code, text in queries:
             f.write(f"{code}\tntrex\t{text}\n")
-    folders = os.listdir(os.path.join(args.data, "flores-sib200"))
     with open(os.path.join(args.out, "train.tsv"), "w", encoding="utf-8") as f:
-        for file_code, code in sorted(CODES.items(), key=lambda kv: kv[1]):
-            folder = FLORES_EXCEPTIONS.get(code) or next(d for d in folders if d.startswith(file_code.split("-")[0] + "_"))
-            with open(os.path.join(args.data, "flores-sib200", folder, "train.tsv"), encoding="utf-8") as t:
-                # Only the rows the n-gram model was not trained on (scripts/query_lang_ngrams.py).
-                rows = [l.split("\t")[2] for l in t.read().splitlines()[1:]
-                        if l.count("\t") >= 2 and int(l.split("\t")[0]) % 4 == 0]
+        for code in sorted(CODES.values()):
+            # Only the rows the n-gram model was not trained on.
+            rows = [t for i, t in flores_rows(args.data, code) if held_out(i)]
             for text in rng.sample(rows, 100):
                 f.write(f"{code}\tflores\t{' '.join(prefix(text, rng).split())}\n")
     print(len(CODES), "languages,", len(queries), "queries")

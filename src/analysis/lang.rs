@@ -8,9 +8,9 @@
 //! character n-gram model of [`crate::analysis::ngrams`].
 
 use rust_stemmers::Algorithm;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::analysis::ngrams;
-use unicode_normalization::UnicodeNormalization;
 
 /// Script-specific normalisation applied to every token before stemming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,7 +43,8 @@ static MODEL: LazyLock<Vec<LanguageModel>> = LazyLock::new(|| LanguageModel::all
 struct LanguageModel {
     /// The static code of [`crate::analysis::LANGUAGES`].
     code: &'static str,
-    /// Per order, the `gram:count` pairs of the text and the smoothing denominator.
+    /// Per order, the `gram:count` pairs of the text and the log of the smoothing
+    /// denominator (an unseen gram's log-probability is its negative).
     orders: [(&'static str, f64); MAX_ORDER],
     /// Log-probability of each kept gram (all orders).
     grams: OnceLock<HashMap<&'static str, f64>>,
@@ -66,7 +67,7 @@ impl LanguageModel {
             if models.last().is_none_or(|m| m.code != code) {
                 models.push(LanguageModel {
                     code,
-                    orders: [("", 1.0); MAX_ORDER],
+                    orders: [("", 0.0); MAX_ORDER],
                     grams: OnceLock::new(),
                 });
             }
@@ -76,8 +77,8 @@ impl LanguageModel {
                 "language model order {order} out of range"
             );
             // Add-one smoothing over the order's distinct grams and one unseen one.
-            let denominator = number(total) + number(distinct) + 1.0;
-            models.last_mut().expect("pushed above").orders[order - 1] = (pairs, denominator);
+            let ln_denominator = (number(total) + number(distinct) + 1.0).ln();
+            models.last_mut().expect("pushed above").orders[order - 1] = (pairs, ln_denominator);
         }
         models
     }
@@ -86,17 +87,16 @@ impl LanguageModel {
     fn log_p(&self, order: usize, gram: &str) -> f64 {
         let grams = self.grams.get_or_init(|| {
             let mut grams = HashMap::new();
-            for (pairs, denominator) in self.orders {
+            for (pairs, ln_denominator) in self.orders {
                 for pair in pairs.split(' ').filter(|p| !p.is_empty()) {
                     let (gram, count) = pair.rsplit_once(':').expect("language model pairs are gram:count");
                     let count: f64 = count.parse().expect("language model counts are numbers");
-                    grams.insert(gram, ((count + 1.0) / denominator).ln());
+                    grams.insert(gram, (count + 1.0).ln() - ln_denominator);
                 }
             }
             grams
         });
-        let unseen = || (1.0 / self.orders[order - 1].1).ln();
-        grams.get(gram).copied().unwrap_or_else(unseen)
+        grams.get(gram).copied().unwrap_or(-self.orders[order - 1].1)
     }
 }
 
@@ -172,7 +172,10 @@ mod tests {
         // Every line reads; probabilities are below one.
         for model in MODEL.iter() {
             assert!(
-                model.orders.iter().all(|(pairs, d)| !pairs.is_empty() && *d > 1.0),
+                model
+                    .orders
+                    .iter()
+                    .all(|(pairs, ln_d)| !pairs.is_empty() && *ln_d > 0.0),
                 "{}",
                 model.code
             );
