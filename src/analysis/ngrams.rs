@@ -100,13 +100,59 @@ impl LanguageModel {
     }
 }
 
-/// The words of `text` as the model counts them: NFC, lower-cased, runs of letters and
-/// combining marks (digits and punctuation split words).
+/// Latin letters and the Cyrillic ones drawn alike, position by position; upper case too,
+/// since folding comes before lower-casing (Latin `K` looks like `К`, `k` not like `к`).
+const LATIN_LOOKALIKES: &str = "AaBCcEeHiJjKMOoPpTXxYy";
+const CYRILLIC_LOOKALIKES: &str = "АаВСсЕеНіЈјКМОоРрТХхУу";
+
+fn is_cyrillic(c: char) -> bool {
+    ('\u{400}'..='\u{4ff}').contains(&c)
+}
+
+/// Cyrillic letters less Latin ones: which of the two scripts `text` is mostly in.
+fn script_balance(text: &str) -> i64 {
+    text.chars()
+        .map(|c| i64::from(is_cyrillic(c)) - i64::from(c.is_ascii_alphabetic()))
+        .sum()
+}
+
+/// `word` with its Latin / Cyrillic look-alikes written in one script when it mixes the
+/// two: the script most of its letters are in, or on a tie the one most of the text's
+/// letters are in (`text_balance`, see [`script_balance`]). People and converters type a
+/// Latin `e` or `a` inside Cyrillic words ("Крeмљ", "дa"); unfolded, every gram around it
+/// is unseen in every language and the word says nothing.
+fn fold_lookalikes(word: &str, text_balance: i64) -> String {
+    let mixed = word.chars().any(is_cyrillic) && word.chars().any(|c| c.is_ascii_alphabetic());
+    let balance = match script_balance(word) {
+        0 => text_balance,
+        word_balance => word_balance,
+    };
+    if !mixed || balance == 0 {
+        return word.to_string();
+    }
+    let (from, to) = if balance > 0 {
+        (LATIN_LOOKALIKES, CYRILLIC_LOOKALIKES)
+    } else {
+        (CYRILLIC_LOOKALIKES, LATIN_LOOKALIKES)
+    };
+    word.chars()
+        .map(|c| {
+            from.chars()
+                .position(|f| f == c)
+                .and_then(|i| to.chars().nth(i))
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
+/// The words of `text` as the model counts them: NFC, runs of letters and combining marks
+/// (digits and punctuation split words), look-alikes folded, lower-cased.
 fn words(text: &str) -> Vec<String> {
-    let text: String = text.nfc().collect::<String>().to_lowercase();
+    let text: String = text.nfc().collect();
+    let balance = script_balance(&text);
     text.split(|c: char| !(c.is_alphabetic() || is_combining_mark(c)))
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
+        .map(|w| fold_lookalikes(w, balance).to_lowercase())
         .collect()
 }
 
@@ -192,6 +238,21 @@ mod tests {
             ["a", "b", "_a", "ab", "b_", "_ab", "ab_", "_ab_", "c", "_c", "c_", "_c_"]
         );
         assert!(grams("2019 ?!").is_empty());
+    }
+
+    #[test]
+    fn look_alike_letters_are_read_in_the_word_s_main_script() {
+        // Latin e and a inside Cyrillic words; a Cyrillic о inside a Latin one.
+        assert_eq!(words("Где Крeмљ? Дa, Mоscow"), ["где", "кремљ", "да", "moscow"]);
+        // A word in one script stays as written; a tie goes to the text's main script.
+        assert_eq!(words("Кремљ Kremlin"), ["кремљ", "kremlin"]);
+        assert_eq!(words("Он дa"), ["он", "да"]);
+        assert_eq!(words("the сa"), ["the", "ca"]);
+        let among = ["sr", "ru", "bg", "mk", "uk", "be"];
+        for text in ["Колико је људи живело у граду?", "Колико је људи живeлo у грaду?"]
+        {
+            assert_eq!(identify_among(text, &among).map(|(c, _)| c), Some("sr"), "{text}");
+        }
     }
 
     #[test]

@@ -171,13 +171,12 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
     if args.model.precision == Some(Precision::Int8) {
         bail!("training computes gradients in f32: leave out --precision (or give f32)");
     }
-    // Three copies of the model, each loaded from its source (Candle's quantised tensors
-    // cannot be cloned): the base, whose untouched tensors the saved model keeps; the
-    // trainable copy, converted to f32 and updated in place; the frozen teacher.
-    let load = || super::embed::load_model_file(&args.model);
-    let (base, identity) = load()?;
+    // The model is read once; the base (whose untouched tensors the saved model keeps),
+    // the trainable copy (converted to f32 and updated in place) and the frozen teacher
+    // share its stored tensors.
+    let (base, identity) = super::embed::load_model_file(&args.model)?;
     let device = super::embed::device(&args.model.device)?;
-    let mut encoder = train::TrainableEncoder::new(load()?.0, &device)?;
+    let mut encoder = train::TrainableEncoder::new(base.clone(), &device)?;
     if options.frozen_layers >= encoder.layers() {
         bail!(
             "--frozen-layers {} leaves nothing to train: the model has {} layers",
@@ -187,7 +186,7 @@ fn run_training(args: TrainRunArgs) -> anyhow::Result<u8> {
     }
     // The teacher is the base model as it was loaded, in the fast precision of the device.
     let teacher = if options.teacher_weight > 0.0 {
-        Some(Encoder::new(load()?.0, &device)?)
+        Some(Encoder::new(base.clone(), &device)?)
     } else {
         None
     };

@@ -9,6 +9,8 @@
 //! tensor ops, because the fused kernels are not recorded for backpropagation (their
 //! gradients would silently be zero).
 
+use std::sync::Arc;
+
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor, Var, D};
 
@@ -108,7 +110,7 @@ impl Layer {
 pub struct Bert {
     /// Kept quantised (Q4_0 for the built-in model: 54 MB instead of 384 MB as f32); only
     /// the rows of a batch's tokens are dequantised.
-    word: QTensor,
+    word: Arc<QTensor>,
     position: Tensor,
     token_type: Tensor,
     embedding_norm: LayerNorm,
@@ -124,7 +126,7 @@ pub struct Bert {
 
 impl Bert {
     /// Dequantises a model's layer weights onto `device` (word embeddings stay as stored).
-    pub fn load(model: &mut ModelFile, device: &Device) -> Result<Bert, EncoderError> {
+    pub fn load(model: &ModelFile, device: &Device) -> Result<Bert, EncoderError> {
         let c: &ModelConfig = &model.config;
         let eps = c.layer_norm_eps;
         let mut layers = Vec::with_capacity(c.num_layers);
@@ -142,10 +144,7 @@ impl Bert {
             });
         }
         Ok(Bert {
-            word: model
-                .tensors
-                .remove(weights::WORD)
-                .ok_or_else(|| EncoderError::Format(format!("missing {}", weights::WORD)))?,
+            word: model.shared(weights::WORD)?,
             position: model.dense(weights::POSITION, device)?,
             token_type: model.dense(weights::TOKEN_TYPE, device)?.get(0)?,
             embedding_norm: LayerNorm::load(model, weights::EMBEDDING_NORM, eps, device)?,
@@ -237,7 +236,7 @@ impl Bert {
                 [_, cols] if cols % matrix_dtype.block_size() == 0 => matrix_dtype,
                 _ => GgmlDType::F32,
             };
-            model.tensors.insert(name, QTensor::quantize(&tensor, dtype)?);
+            model.tensors.insert(name, Arc::new(QTensor::quantize(&tensor, dtype)?));
         }
         Ok(())
     }
@@ -345,12 +344,4 @@ impl Bert {
         }
         Ok(x.reshape((batch, tokens, h))?)
     }
-}
-
-/// Mean of the hidden states over real tokens: `[batch, hidden]`.
-pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Result<Tensor, EncoderError> {
-    let mask = mask.to_dtype(DType::F32)?.unsqueeze(D::Minus1)?;
-    let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
-    let count = mask.sum(1)?.clamp(1.0, f64::MAX)?;
-    Ok(sum.broadcast_div(&count)?)
 }

@@ -7,13 +7,13 @@
 //! base it applies to by BLAKE3 and holds whole replacement tensors (same names as the
 //! model file's), stored as they were trained and saved (Q8_0 matrices, f32 vectors).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{self, Value};
-use candle_core::quantized::{QStorage, QTensor};
+use candle_core::quantized::QTensor;
 use candle_core::Device;
 
 use super::{EncoderError, ModelFile};
@@ -29,7 +29,7 @@ pub struct Delta {
     /// BLAKE3 (hex) of the base model file's bytes.
     pub base_blake3: String,
     /// The replacement tensors, by model tensor name.
-    pub tensors: HashMap<String, QTensor>,
+    pub tensors: HashMap<String, Arc<QTensor>>,
 }
 
 impl std::fmt::Debug for Delta {
@@ -84,7 +84,7 @@ impl Delta {
                 _ => false,
             };
             if !unchanged {
-                tensors.insert(tensor_name.clone(), copy_of(tensor)?);
+                tensors.insert(tensor_name.clone(), Arc::clone(tensor));
             }
         }
         Ok(Delta {
@@ -121,7 +121,7 @@ impl Delta {
         }
         let mut tensors = HashMap::new();
         for name in content.tensor_infos.keys() {
-            tensors.insert(name.clone(), content.tensor(&mut reader, name, &Device::Cpu)?);
+            tensors.insert(name.clone(), Arc::new(content.tensor(&mut reader, name, &Device::Cpu)?));
         }
         Ok(Delta {
             name: text("mlsearch.delta.name")?,
@@ -173,12 +173,6 @@ impl Delta {
     }
 }
 
-/// The same tensor, its blocks copied bit for bit.
-fn copy_of(tensor: &QTensor) -> Result<QTensor, EncoderError> {
-    let storage = QStorage::from_data(Cow::Owned(tensor.data()?.to_vec()), &Device::Cpu, tensor.dtype())?;
-    Ok(QTensor::new(storage, tensor.shape().clone())?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,7 +194,7 @@ mod tests {
         let changed = (w.clone() + w.ones_like().unwrap() * 0.05).unwrap();
         saved
             .tensors
-            .insert(name, QTensor::quantize(&changed, GgmlDType::Q8_0).unwrap());
+            .insert(name, Arc::new(QTensor::quantize(&changed, GgmlDType::Q8_0).unwrap()));
         (base, saved)
     }
 

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -154,7 +155,7 @@ pub fn from_hf_dir(dir: &Path) -> Result<ModelFile, EncoderError> {
         };
         tensors.insert(
             name,
-            QTensor::quantize(&tensor.to_dtype(candle_core::DType::F32)?, GgmlDType::F32)?,
+            Arc::new(QTensor::quantize(&tensor.to_dtype(candle_core::DType::F32)?, GgmlDType::F32)?),
         );
     }
     Ok(ModelFile {
@@ -186,7 +187,7 @@ impl ModelFile {
                 continue;
             }
             let dense = tensor.dequantize(&Device::Cpu)?;
-            *tensor = QTensor::quantize(&dense, dtype)?;
+            *tensor = Arc::new(QTensor::quantize(&dense, dtype)?);
         }
         Ok(())
     }

@@ -379,24 +379,15 @@ impl Encoder {
 
     /// Builds an encoder from a model on `device` with the given precision (int8 runs on
     /// the CPU only).
-    pub fn with_precision(
-        mut model: ModelFile,
-        device: &Device,
-        precision: Precision,
-    ) -> Result<Encoder, EncoderError> {
-        let specials = model.tokenizer.specials();
+    pub fn with_precision(model: ModelFile, device: &Device, precision: Precision) -> Result<Encoder, EncoderError> {
         let network = match precision {
-            Precision::F32 => Network::F32(bert::Bert::load(&mut model, device)?),
+            Precision::F32 => Network::F32(bert::Bert::load(&model, device)?),
             Precision::Int8 if !device.is_cpu() => {
                 return Err(EncoderError::Unsupported(
                     "int8 runs on the CPU; use --precision f32 with a GPU".into(),
                 ))
             }
-            Precision::Int8 => Network::Int8(quantized::QuantizedBert::load(
-                &mut model,
-                specials,
-                &quantized::keep_none,
-            )?),
+            Precision::Int8 => Network::Int8(quantized::QuantizedBert::load(&model)?),
         };
         Encoder::assemble(model, network, device)
     }
@@ -413,15 +404,16 @@ impl Encoder {
     }
 
     /// An int8 encoder on the CPU whose linear layers named by `keep_f32` (layer, part)
-    /// stay f32: for measuring which layers' int8 error matters (`cargo bench --bench
-    /// encoder`).
+    /// stay f32: measurement only, for which layers' int8 error matters (`cargo bench
+    /// --bench encoder --features bench-internals`).
+    #[cfg(feature = "bench-internals")]
     pub fn int8_keeping(
-        mut model: ModelFile,
-        keep_f32: &(dyn Fn(usize, weights::Part) -> bool + Sync),
+        model: ModelFile,
+        keep_f32: &dyn Fn(usize, weights::Part) -> bool,
     ) -> Result<Encoder, EncoderError> {
-        let specials = model.tokenizer.specials();
-        let network = Network::Int8(quantized::QuantizedBert::load(&mut model, specials, keep_f32)?);
-        Encoder::assemble(model, network, &Device::Cpu)
+        let mut network = quantized::QuantizedBert::load(&model)?;
+        network.keep_f32(&model, keep_f32)?;
+        Encoder::assemble(model, Network::Int8(network), &Device::Cpu)
     }
 
     /// The precision the encoder computes in.
@@ -456,9 +448,14 @@ impl Encoder {
         self.tokenizer.content_ids(&format!("{prefix}{text}"))
     }
 
+    /// Most content tokens a window holds: the model's positions less `<s>` and `</s>`.
+    fn window(&self) -> usize {
+        self.config.max_positions.saturating_sub(2).max(1)
+    }
+
     /// L2-normalised vectors of `texts`, one per text, in order.
     pub fn embed(&self, texts: &[&str], kind: TextKind) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let window = self.config.max_positions.saturating_sub(2).max(1);
+        let window = self.window();
         // Every window as (text, content tokens).
         let mut windows: Vec<(usize, Vec<u32>)> = Vec::new();
         for (i, text) in texts.iter().enumerate() {
@@ -504,31 +501,66 @@ impl Encoder {
             .collect())
     }
 
-    /// Mean-pooled (not normalised) hidden states of `<s>` + content + `</s>` windows.
+    /// Pooled (not normalised) vectors of the windows' contents.
     fn pool_windows(&self, batch: &[&(usize, Vec<u32>)]) -> Result<Vec<Vec<f32>>, EncoderError> {
         let contents: Vec<&[u32]> = batch.iter().map(|(_, c)| c.as_slice()).collect();
+        Ok(self.pooled_with(&contents, None)?.to_vec2::<f32>()?)
+    }
+
+    /// Pooled hidden states `[windows, hidden]` of the contents, each framed `<s>` + content
+    /// + `</s>`, by whichever network the encoder runs; `profile` (int8 only) collects where
+    /// the time went.
+    fn pooled_with(
+        &self,
+        contents: &[&[u32]],
+        profile: Option<&mut quantized::Profile>,
+    ) -> Result<Tensor, EncoderError> {
         match &self.model {
-            Network::Int8(model) => model.pooled(&contents, None),
-            Network::F32(_) => Ok(self.pooled(&contents)?.to_vec2::<f32>()?),
+            Network::Int8(model) => {
+                let (ids, starts) = self.frame(contents);
+                let rows = model.hidden(&ids, &starts, profile)?;
+                let hidden = Tensor::from_vec(rows, (ids.len(), self.dim()), &Device::Cpu)?;
+                self.pool(starts.windows(2).map(|w| hidden.narrow(0, w[0], w[1] - w[0])))
+            }
+            Network::F32(_) => self.pooled(contents),
         }
+    }
+
+    /// The windows framed `<s>` + content + `</s>` and laid end to end: their token ids,
+    /// and where each window starts (one more start than windows: the end).
+    fn frame(&self, contents: &[&[u32]]) -> (Vec<u32>, Vec<usize>) {
+        let mut ids = Vec::with_capacity(contents.iter().map(|c| c.len() + 2).sum());
+        let mut starts = Vec::with_capacity(contents.len() + 1);
+        for content in contents {
+            starts.push(ids.len());
+            ids.push(self.specials.bos);
+            ids.extend_from_slice(content);
+            ids.push(self.specials.eos);
+        }
+        starts.push(ids.len());
+        (ids, starts)
     }
 
     /// Where the time of one forward pass over these texts goes (int8 model only; `None`
     /// for f32, which Candle runs).
     pub fn profile(&self, texts: &[&str], kind: TextKind) -> Result<Option<quantized::Profile>, EncoderError> {
-        let Network::Int8(model) = &self.model else {
+        if self.precision() != Precision::Int8 {
             return Ok(None);
-        };
-        let window = self.config.max_positions.saturating_sub(2).max(1);
+        }
         let mut contents = Vec::new();
         for text in texts {
             let mut ids = self.content_ids(text, kind)?;
-            ids.truncate(window);
+            ids.truncate(self.window());
             contents.push(ids);
         }
         let contents: Vec<&[u32]> = contents.iter().map(Vec::as_slice).collect();
         let mut profile = quantized::Profile::default();
-        model.pooled(&contents, Some(&mut profile))?;
+        let t = std::time::Instant::now();
+        self.pooled_with(&contents, Some(&mut profile))?;
+        let network: std::time::Duration = profile.ops.iter().map(|(_, spent)| *spent).sum();
+        profile
+            .ops
+            .push(("framing + pooling", t.elapsed().saturating_sub(network)));
         Ok(Some(profile))
     }
 
@@ -545,15 +577,15 @@ impl Encoder {
     /// Token ids `[texts, tokens]` of `<s>` + content + `</s>`, padded to the longest, and
     /// their mask (1 for real tokens).
     fn padded_ids(&self, contents: &[&[u32]]) -> Result<(Tensor, Tensor), EncoderError> {
+        let (framed, starts) = self.frame(contents);
         let tokens = contents.iter().map(|c| c.len() + 2).max().unwrap_or(2);
         let mut ids = Vec::with_capacity(contents.len() * tokens);
         let mut mask = Vec::with_capacity(contents.len() * tokens);
-        for content in contents {
-            ids.push(self.specials.bos);
-            ids.extend(content.iter());
-            ids.push(self.specials.eos);
-            mask.extend(std::iter::repeat_n(1f32, content.len() + 2));
-            let padding = tokens - content.len() - 2;
+        for window in starts.windows(2) {
+            let (start, end) = (window[0], window[1]);
+            ids.extend_from_slice(&framed[start..end]);
+            mask.extend(std::iter::repeat_n(1f32, end - start));
+            let padding = tokens - (end - start);
             ids.extend(std::iter::repeat_n(self.specials.pad, padding));
             mask.extend(std::iter::repeat_n(0f32, padding));
         }
@@ -563,18 +595,36 @@ impl Encoder {
     }
 
     /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch
-    /// (f32 model).
+    /// (f32 model; differentiable).
     fn pooled(&self, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
         let (ids, mask) = self.padded_ids(contents)?;
         let hidden = self.f32_network()?.forward(&ids, &mask)?;
-        self.pool(&hidden, &mask)
+        self.pool_padded(&hidden, contents.iter().map(|c| c.len() + 2))
     }
 
-    fn pool(&self, hidden: &Tensor, mask: &Tensor) -> Result<Tensor, EncoderError> {
-        Ok(match self.config.pooling {
-            Pooling::Mean => bert::mean_pool(hidden, mask)?,
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-        })
+    /// [`Encoder::pool`] over the rows `[texts, tokens, hidden]` of a padded batch, each
+    /// text's real tokens first.
+    fn pool_padded(&self, hidden: &Tensor, lengths: impl Iterator<Item = usize>) -> Result<Tensor, EncoderError> {
+        let rows = lengths
+            .enumerate()
+            .map(|(i, len)| hidden.get(i).and_then(|text| text.narrow(0, 0, len)));
+        self.pool(rows)
+    }
+
+    /// One vector a window from its hidden rows `[tokens, hidden]`, as the model pools
+    /// (the mean, or the `<s>` row): `[windows, hidden]`, differentiable. Both networks
+    /// and training pool here.
+    fn pool(&self, windows: impl Iterator<Item = candle_core::Result<Tensor>>) -> Result<Tensor, EncoderError> {
+        let pooled = windows
+            .map(|rows| match self.config.pooling {
+                Pooling::Mean => rows?.mean(0),
+                Pooling::Cls => rows?.get(0),
+            })
+            .collect::<candle_core::Result<Vec<Tensor>>>()?;
+        if pooled.is_empty() {
+            return Ok(Tensor::zeros((0, self.dim()), DType::F32, &self.device)?);
+        }
+        Ok(Tensor::stack(&pooled, 0)?)
     }
 
     /// Makes the encoder trainable from layer `frozen_layers` up: those layers' weights
@@ -593,7 +643,7 @@ impl Encoder {
     /// `max_tokens` tokens (training uses short texts).
     pub fn training_ids(&self, text: &str, kind: TextKind, max_tokens: usize) -> Result<Vec<u32>, EncoderError> {
         let mut ids = self.content_ids(text, kind)?;
-        ids.truncate(max_tokens.clamp(1, self.config.max_positions.saturating_sub(2).max(1)));
+        ids.truncate(max_tokens.clamp(1, self.window()));
         Ok(ids)
     }
 
@@ -656,7 +706,7 @@ impl Encoder {
         let x = Tensor::stack(&rows, 0)?;
         let mask = Tensor::from_vec(mask, (states.len(), longest), &self.device)?;
         let hidden = self.f32_network()?.forward_above_frozen(&x, &mask)?;
-        unit_rows(&self.pool(&hidden, &mask)?)
+        unit_rows(&self.pool_padded(&hidden, tokens.into_iter())?)
     }
 
     /// Writes the encoder's current layer weights into `model` (the model it was loaded

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
@@ -27,13 +28,17 @@ use super::{EncoderError, ModelConfig, Specials, TokenizerSpec, Vocabulary};
 pub const MODEL_FORMAT: u32 = 1;
 
 /// An encoder model in memory: configuration, tokenizer and (possibly quantised) weights.
+/// A clone shares the weights.
+#[derive(Clone)]
 pub struct ModelFile {
     /// Architecture settings.
     pub config: ModelConfig,
     /// Tokenizer.
     pub tokenizer: TokenizerSpec,
-    /// Weights by name (`emb.word`, `l0.q.w`, ...; see `index-format/model.md`).
-    pub tensors: HashMap<String, QTensor>,
+    /// Weights by name (`emb.word`, `l0.q.w`, ...; see `index-format/model.md`), shared:
+    /// the networks built from a model hold its tensors without copying or taking them, so
+    /// one read of a model file serves several networks (training's copy and teacher).
+    pub tensors: HashMap<String, Arc<QTensor>>,
 }
 
 impl std::fmt::Debug for ModelFile {
@@ -120,7 +125,7 @@ impl ModelFile {
             };
             let storage = QStorage::from_data(aligned(raw.bytes), &Device::Cpu, dtype)?;
             let shape: Vec<usize> = if rows == 1 { vec![cols] } else { vec![rows, cols] };
-            tensors.insert(raw.name.clone(), QTensor::new(storage, shape)?);
+            tensors.insert(raw.name.clone(), Arc::new(QTensor::new(storage, shape)?));
         }
         let model = ModelFile {
             config: parsed.config,
@@ -190,7 +195,7 @@ impl ModelFile {
         };
         let mut tensors = HashMap::new();
         for name in content.tensor_infos.keys() {
-            tensors.insert(name.clone(), content.tensor(&mut reader, name, &Device::Cpu)?);
+            tensors.insert(name.clone(), Arc::new(content.tensor(&mut reader, name, &Device::Cpu)?));
         }
         let model = ModelFile {
             config,
@@ -267,16 +272,14 @@ impl ModelFile {
                     } else {
                         0.0
                     };
-                    for (q, v) in q.iter_mut().zip(row) {
-                        *q = (v * inverse).round().clamp(-127.0, 127.0) as i8;
-                    }
+                    super::int8::round_row(row, inverse, &mut q);
                     for block in q.chunks_exact(QK8_0) {
                         bytes.extend_from_slice(&scale.to_le_bytes());
                         bytes.extend(block.iter().map(|&v| v as u8));
                     }
                 }
                 let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, GgmlDType::Q8_0)?;
-                self.tensors.insert(name, QTensor::new(storage, vec![n, k])?);
+                self.tensors.insert(name, Arc::new(QTensor::new(storage, vec![n, k])?));
             }
         }
         Ok(())
@@ -308,6 +311,14 @@ impl ModelFile {
             scales.push(half::f16::from_le_bytes([scale[0], scale[1]]).to_f32());
         }
         Some((values, scales))
+    }
+
+    /// A weight as stored, shared with the model.
+    pub fn shared(&self, name: &str) -> Result<Arc<QTensor>, EncoderError> {
+        self.tensors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| EncoderError::Format(format!("missing tensor {name}")))
     }
 
     /// A weight dequantised to f32.
@@ -362,7 +373,7 @@ fn aligned(bytes: &[u8]) -> Cow<'_, [u8]> {
 pub(super) fn write_gguf_file(
     path: &Path,
     metadata: &[(&str, Value)],
-    tensors: &HashMap<String, QTensor>,
+    tensors: &HashMap<String, Arc<QTensor>>,
 ) -> Result<(), EncoderError> {
     let io = |e: std::io::Error| EncoderError::Io {
         path: path.to_path_buf(),
@@ -371,7 +382,7 @@ pub(super) fn write_gguf_file(
     let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
     let mut names: Vec<&String> = tensors.keys().collect();
     names.sort();
-    let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (n.as_str(), &tensors[*n])).collect();
+    let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (n.as_str(), &*tensors[*n])).collect();
     let tmp = path.with_extension("gguf.tmp");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
     gguf_file::write(&mut file, &metadata, &tensors)?;

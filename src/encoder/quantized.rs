@@ -6,6 +6,7 @@
 //! linear layers (which see tokens, not texts), and attention runs per window and head
 //! over that window's own tokens. A batch that mixes lengths wastes nothing.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{Device, Tensor};
@@ -16,7 +17,7 @@ use super::matmul::{matmul, View};
 use super::model_file::ModelFile;
 use super::weights::{self, Part};
 use super::wide::wide;
-use super::{EncoderError, ModelConfig, Pooling, Specials};
+use super::{EncoderError, ModelConfig};
 
 /// Where the time of a forward pass went, by operation (summed over layers).
 #[derive(Debug, Clone, Default)]
@@ -35,10 +36,11 @@ impl Profile {
     }
 }
 
-/// A linear layer: int8 unless measurement said its error hurts (then f32).
+/// A linear layer: int8 (f32 only where a measurement asks for it).
 enum Linear {
     Int8(Int8Matrix),
     /// `[k, n]` (transposed, row-major) and bias.
+    #[cfg(feature = "bench-internals")]
     F32 {
         weight_t: Vec<f32>,
         bias: Vec<f32>,
@@ -51,6 +53,7 @@ impl Linear {
     fn forward(&self, x: &[f32]) -> Vec<f32> {
         match self {
             Linear::Int8(m) => m.forward(x),
+            #[cfg(feature = "bench-internals")]
             Linear::F32 { weight_t, bias, k, n } => {
                 let m = x.len() / k;
                 let mut out = vec![0f32; m * n];
@@ -76,6 +79,62 @@ impl Linear {
             }
         }
     }
+
+    /// The `parts` of layer `layer` (one product when several: q, k, v) as int8 rows: as
+    /// stored when the model keeps int8 rows (`model quantize --dtype int8`), else quantised
+    /// from its f32 weights.
+    fn int8(model: &ModelFile, layer: usize, parts: &[Part]) -> Result<Linear, EncoderError> {
+        let mut bias = Vec::new();
+        for &part in parts {
+            bias.extend(matrix(model, &weights::name(layer, part, "b"))?);
+        }
+        let stored: Option<Vec<(Vec<i8>, Vec<f32>)>> = parts
+            .iter()
+            .map(|&p| model.int8_rows(&weights::name(layer, p, "w")))
+            .collect();
+        if let Some(stored) = stored {
+            let (mut values, mut scales) = (Vec::new(), Vec::new());
+            for (v, s) in stored {
+                values.extend(v);
+                scales.extend(s);
+            }
+            let n = scales.len();
+            let k = values.len() / n.max(1);
+            return Ok(Linear::Int8(Int8Matrix::from_int8(&values, &scales, n, k, &bias)));
+        }
+        let weights = f32_weights(model, layer, parts)?;
+        let n = bias.len();
+        let k = weights.len() / n.max(1);
+        Ok(Linear::Int8(Int8Matrix::quantize(&weights, n, k, &bias)))
+    }
+
+    /// The `parts` of layer `layer` in f32, for measuring which layers' int8 error matters.
+    #[cfg(feature = "bench-internals")]
+    fn f32(model: &ModelFile, layer: usize, parts: &[Part]) -> Result<Linear, EncoderError> {
+        let weights = f32_weights(model, layer, parts)?;
+        let mut bias = Vec::new();
+        for &part in parts {
+            bias.extend(matrix(model, &weights::name(layer, part, "b"))?);
+        }
+        let n = bias.len();
+        let k = weights.len() / n.max(1);
+        let mut weight_t = vec![0f32; k * n];
+        for j in 0..n {
+            for i in 0..k {
+                weight_t[i * n + j] = weights[j * k + i];
+            }
+        }
+        Ok(Linear::F32 { weight_t, bias, k, n })
+    }
+}
+
+/// The weight matrices of `parts` of layer `layer`, stacked row-wise, in f32.
+fn f32_weights(model: &ModelFile, layer: usize, parts: &[Part]) -> Result<Vec<f32>, EncoderError> {
+    let mut weights = Vec::new();
+    for &part in parts {
+        weights.extend(matrix(model, &weights::name(layer, part, "w"))?);
+    }
+    Ok(weights)
 }
 
 struct Norm {
@@ -114,81 +173,29 @@ struct Layer {
 /// The int8 encoder, ready to run on the CPU.
 pub struct QuantizedBert {
     /// Kept as stored (Q4_0 for the built-in model); only a batch's rows are dequantised.
-    word: candle_core::quantized::QTensor,
+    word: Arc<candle_core::quantized::QTensor>,
     position: Vec<f32>,
     token_type: Vec<f32>,
     embedding_norm: Norm,
     layers: Vec<Layer>,
     config: ModelConfig,
-    specials: Specials,
-}
-
-/// Which linear layers stay f32: none by default (docs/encoder.md, "Which layers stay f32",
-/// measured per layer).
-pub fn keep_none(_layer: usize, _part: Part) -> bool {
-    false
 }
 
 impl QuantizedBert {
-    /// Quantises a model's linear layers to int8 per output row (`keep_f32` names the ones
-    /// that stay f32).
-    pub fn load(
-        model: &mut ModelFile,
-        specials: Specials,
-        keep_f32: &(dyn Fn(usize, Part) -> bool + Sync),
-    ) -> Result<QuantizedBert, EncoderError> {
+    /// Quantises a model's linear layers to int8 per output row.
+    pub fn load(model: &ModelFile) -> Result<QuantizedBert, EncoderError> {
         let c = model.config.clone();
         let eps = c.layer_norm_eps;
-        let shared: &ModelFile = model;
         let layers = (0..c.num_layers)
             .into_par_iter()
             .map(|l| {
-                let linear = |parts: &[Part]| -> Result<Linear, EncoderError> {
-                    let keep = parts.iter().any(|&p| keep_f32(l, p));
-                    // Stored as int8 rows (`model quantize --dtype int8`): taken as they are.
-                    let stored: Option<Vec<(Vec<i8>, Vec<f32>)>> = parts
-                        .iter()
-                        .map(|&p| shared.int8_rows(&weights::name(l, p, "w")))
-                        .collect();
-                    if let (Some(stored), false) = (stored, keep) {
-                        let mut bias = Vec::new();
-                        let (mut values, mut scales) = (Vec::new(), Vec::new());
-                        for (&part, (v, s)) in parts.iter().zip(stored) {
-                            bias.extend(matrix(shared, &weights::name(l, part, "b"))?);
-                            values.extend(v);
-                            scales.extend(s);
-                        }
-                        let n = scales.len();
-                        let k = values.len() / n.max(1);
-                        return Ok(Linear::Int8(Int8Matrix::from_int8(&values, &scales, n, k, &bias)));
-                    }
-                    let mut weights = Vec::new();
-                    let mut bias = Vec::new();
-                    for &part in parts {
-                        weights.extend(matrix(shared, &weights::name(l, part, "w"))?);
-                        bias.extend(matrix(shared, &weights::name(l, part, "b"))?);
-                    }
-                    let n = bias.len();
-                    let k = weights.len() / n.max(1);
-                    Ok(if keep {
-                        let mut weight_t = vec![0f32; k * n];
-                        for j in 0..n {
-                            for i in 0..k {
-                                weight_t[i * n + j] = weights[j * k + i];
-                            }
-                        }
-                        Linear::F32 { weight_t, bias, k, n }
-                    } else {
-                        Linear::Int8(Int8Matrix::quantize(&weights, n, k, &bias))
-                    })
-                };
                 Ok(Layer {
-                    qkv: linear(&[Part::Query, Part::Key, Part::Value])?,
-                    attention_out: linear(&[Part::AttentionOut])?,
-                    attention_norm: Norm::load(shared, &weights::name(l, Part::AttentionNorm, ""), eps)?,
-                    ffn_in: linear(&[Part::FfnIn])?,
-                    ffn_out: linear(&[Part::FfnOut])?,
-                    output_norm: Norm::load(shared, &weights::name(l, Part::OutputNorm, ""), eps)?,
+                    qkv: Linear::int8(model, l, &[Part::Query, Part::Key, Part::Value])?,
+                    attention_out: Linear::int8(model, l, &[Part::AttentionOut])?,
+                    attention_norm: Norm::load(model, &weights::name(l, Part::AttentionNorm, ""), eps)?,
+                    ffn_in: Linear::int8(model, l, &[Part::FfnIn])?,
+                    ffn_out: Linear::int8(model, l, &[Part::FfnOut])?,
+                    output_norm: Norm::load(model, &weights::name(l, Part::OutputNorm, ""), eps)?,
                 })
             })
             .collect::<Result<Vec<Layer>, EncoderError>>()?;
@@ -196,65 +203,77 @@ impl QuantizedBert {
         let position = matrix(model, weights::POSITION)?;
         let embedding_norm = Norm::load(model, weights::EMBEDDING_NORM, eps)?;
         Ok(QuantizedBert {
-            word: model
-                .tensors
-                .remove(weights::WORD)
-                .ok_or_else(|| EncoderError::Format(format!("missing {}", weights::WORD)))?,
+            word: model.shared(weights::WORD)?,
             position,
             embedding_norm,
             token_type: token_type[..c.hidden_size].to_vec(),
             layers,
             config: c,
-            specials,
         })
     }
 
-    /// Pooled (not normalised) vectors `[windows][hidden]` of `<s>` + content + `</s>`
-    /// windows; `profile` collects where the time went.
-    pub fn pooled(&self, contents: &[&[u32]], profile: Option<&mut Profile>) -> Result<Vec<Vec<f32>>, EncoderError> {
+    /// Puts the f32 weights of `model` back into the linear layers that `keep_f32` names
+    /// (layer, part): measurement only, for which layers' int8 error matters (`cargo bench
+    /// --bench encoder --features bench-internals`; docs/encoder.md).
+    #[cfg(feature = "bench-internals")]
+    pub fn keep_f32(&mut self, model: &ModelFile, keep_f32: &dyn Fn(usize, Part) -> bool) -> Result<(), EncoderError> {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            let linears: [(&[Part], &mut Linear); 4] = [
+                (&[Part::Query, Part::Key, Part::Value], &mut layer.qkv),
+                (&[Part::AttentionOut], &mut layer.attention_out),
+                (&[Part::FfnIn], &mut layer.ffn_in),
+                (&[Part::FfnOut], &mut layer.ffn_out),
+            ];
+            for (parts, linear) in linears {
+                if parts.iter().any(|&p| keep_f32(l, p)) {
+                    *linear = Linear::f32(model, l, parts)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hidden rows `[tokens, hidden]` of the windows whose framed token ids lie end to end
+    /// in `ids`, window `w` at `starts[w]..starts[w + 1]`; `profile` collects where the
+    /// time went.
+    pub fn hidden(
+        &self,
+        ids: &[u32],
+        starts: &[usize],
+        profile: Option<&mut Profile>,
+    ) -> Result<Vec<f32>, EncoderError> {
         // A small batch (a query) runs its whole pass on a worker of the thread pool: each
         // parallel step then starts from a worker (a step with one piece runs in place)
         // instead of handing work over from the caller's thread and waiting, tens of µs a
         // step. Measured: a query 6.9 → 5.5 ms p50; for large batches it halved
         // throughput, so they start from the caller.
-        let tokens: usize = contents.iter().map(|c| c.len() + 2).sum();
-        if tokens <= SMALL_BATCH_TOKENS {
-            rayon::scope(|_| self.pooled_on_pool(contents, profile))
+        if ids.len() <= SMALL_BATCH_TOKENS {
+            rayon::scope(|_| self.hidden_on_pool(ids, starts, profile))
         } else {
-            self.pooled_on_pool(contents, profile)
+            self.hidden_on_pool(ids, starts, profile)
         }
     }
 
-    fn pooled_on_pool(
+    fn hidden_on_pool(
         &self,
-        contents: &[&[u32]],
+        ids: &[u32],
+        starts: &[usize],
         mut profile: Option<&mut Profile>,
-    ) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let h = self.config.hidden_size;
+    ) -> Result<Vec<f32>, EncoderError> {
         let mut time = |op: &'static str, since: Instant| {
             if let Some(p) = profile.as_deref_mut() {
                 p.add(op, since)
             }
         };
-        // Token ranges of the windows, end to end.
-        let mut ids = Vec::new();
-        let mut starts = Vec::with_capacity(contents.len() + 1);
-        for content in contents {
-            starts.push(ids.len());
-            ids.push(self.specials.bos);
-            ids.extend_from_slice(content);
-            ids.push(self.specials.eos);
-        }
-        starts.push(ids.len());
         let t = Instant::now();
-        let mut x = self.embed(&ids, &starts)?;
+        let mut x = self.embed(ids, starts)?;
         self.embedding_norm.apply(&mut x);
         time("embeddings", t);
         for layer in &self.layers {
             let t = Instant::now();
             let qkv = layer.qkv.forward(&x);
             time("q/k/v products", t);
-            let context = self.attention(&qkv, &starts, &mut time);
+            let context = self.attention(&qkv, starts, &mut time);
             let t = Instant::now();
             let attended = layer.attention_out.forward(&context);
             time("attention output product", t);
@@ -276,24 +295,7 @@ impl QuantizedBert {
             layer.output_norm.apply(&mut x);
             time("residual + layer norm", t);
         }
-        let t = Instant::now();
-        let pooled = starts
-            .windows(2)
-            .map(|w| match self.config.pooling {
-                Pooling::Cls => x[w[0] * h..(w[0] + 1) * h].to_vec(),
-                Pooling::Mean => {
-                    let mut sum = vec![0f32; h];
-                    for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
-                        add_in_place(&mut sum, row);
-                    }
-                    let count = (w[1] - w[0]) as f32;
-                    sum.iter_mut().for_each(|v| *v /= count);
-                    sum
-                }
-            })
-            .collect();
-        time("pooling", t);
-        Ok(pooled)
+        Ok(x)
     }
 
     /// Word + position + token-type embeddings of every token.

@@ -16,6 +16,11 @@
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
+// The machine's peak rates, for the encoder benchmark's ratios only.
+#[cfg(feature = "bench-internals")]
+mod peak;
+#[cfg(feature = "bench-internals")]
+pub use peak::{peak_rate, Peak};
 
 use rayon::prelude::*;
 
@@ -139,22 +144,32 @@ pub fn quantize_row(row: &[f32], out: &mut [i8]) -> f32 {
 
 #[inline(always)]
 fn quantize_row_wide(row: &[f32], out: &mut [i8]) -> f32 {
-    // Rounds to nearest (ties to even) by adding and taking off 1.5·2²³: no call to
-    // `roundf`, which the baseline target does not have as an instruction.
-    const ROUND: f32 = 12_582_912.0;
     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
     if max == 0.0 || !max.is_finite() {
         out.iter_mut().for_each(|q| *q = 0);
         return if max.is_finite() { 0.0 } else { f32::NAN };
     }
     let scale = max / 127.0;
-    let inverse = 1.0 / scale;
+    round_row_wide(row, 1.0 / scale, out);
+    scale
+}
+
+/// `out = round(row · inverse)`, clamped to −127..=127, ties to even: the values of a row
+/// quantised against a scale chosen elsewhere (a model file stores it as f16).
+pub fn round_row(row: &[f32], inverse: f32, out: &mut [i8]) {
+    wide!(round_row_wide(row, inverse, out))
+}
+
+#[inline(always)]
+fn round_row_wide(row: &[f32], inverse: f32, out: &mut [i8]) {
+    // Rounds to nearest (ties to even) by adding and taking off 1.5·2²³: no call to
+    // `roundf`, which the baseline target does not have as an instruction.
+    const ROUND: f32 = 12_582_912.0;
     for (q, v) in out.iter_mut().zip(row) {
         // The low byte of `v + 1.5·2²³` is round(v) in two's complement: no float-to-int
         // conversion (Rust's saturating `as` keeps the loop from vectorising).
         *q = ((v * inverse).clamp(-127.0, 127.0) + ROUND).to_bits() as u8 as i8;
     }
-    scale
 }
 
 impl Int8Matrix {
@@ -367,38 +382,6 @@ impl Int8Matrix {
             }
             _ => scalar_tile(x_rows, kp, w, block_len, groups, tile_rows, tile_blocks, sums),
         }
-    }
-}
-
-/// Which peak rate [`peak_rate`] measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Peak {
-    /// Int8 multiply-accumulates with AVX-512 VNNI.
-    Int8Vnni,
-    /// f32 fused multiply-adds with AVX-512.
-    F32Fma,
-}
-
-/// The machine's peak rate in multiply-accumulates per second, on `threads` threads at
-/// once (register-only loops of independent instructions, about 0.3 s); 0 where the CPU
-/// lacks the instructions.
-pub fn peak_rate(kind: Peak, threads: usize) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let rounds = 20_000_000;
-        let start = std::time::Instant::now();
-        let work: f64 = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads.max(1))
-                .map(|_| s.spawn(move || x86_64::peak(kind, rounds)))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
-        });
-        work / start.elapsed().as_secs_f64()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (kind, threads);
-        0.0
     }
 }
 
