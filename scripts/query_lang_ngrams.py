@@ -63,13 +63,16 @@ def held_out(index_id):
 
 
 # Latin and Cyrillic letters drawn alike (upper case before lower-casing), as
-# src/analysis/ngrams.rs folds them: a word written mostly in one of the two scripts with a
-# few look-alikes of the other ("Крeмљ" with a Latin e) is read in its main script.
+# src/analysis/ngrams.rs folds them: people and converters type a Latin e inside Cyrillic
+# words ("Крeмљ"), and the grams around it are unseen in every language.
 LOOKALIKES = list(zip("AaBCcEeHiJjKMOoPpTXxYy", "АаВСсЕеНіЈјКМОоРрТХхУу"))
 TO_CYRILLIC = {lat: cyr for lat, cyr in LOOKALIKES}
 TO_LATIN = {cyr: lat for lat, cyr in LOOKALIKES}
-FOLD = True  # --no-fold: measure what the folding is worth
-TIES = True  # --no-ties: a word with as many letters of each script stays as written
+# How look-alikes are folded (--fold, for measuring the choice on held-out rows): "none";
+# "words": a word that mixes the scripts goes to the script of most of its letters;
+# "ties": a tie goes to the text's script; "all" (the model's): also a word made only of
+# the other script's look-alikes ("je" in Cyrillic text) goes to the text's script.
+FOLD = "all"
 
 
 def is_cyrillic(ch):
@@ -82,13 +85,17 @@ def script_balance(text):
 
 
 def fold_lookalikes(word, text_balance=0):
-    """`word` in one script when it mixes Latin and Cyrillic: the script most of its letters
-    are in, or on a tie the script of most of the text's letters."""
-    mixed = any(is_cyrillic(ch) for ch in word) and any(ch.isascii() and ch.isalpha() for ch in word)
-    balance = script_balance(word) or (text_balance if TIES else 0)
-    if not FOLD or not mixed or balance == 0:
+    """`word` with its Latin / Cyrillic look-alikes in one script (see FOLD)."""
+    if FOLD == "none":
         return word
-    table = TO_CYRILLIC if balance > 0 else TO_LATIN
+    mixed = any(is_cyrillic(ch) for ch in word) and any(ch.isascii() and ch.isalpha() for ch in word)
+    if mixed:
+        target = script_balance(word) or (text_balance if FOLD != "words" else 0)
+    else:
+        target = text_balance if FOLD == "all" else 0
+    table = TO_CYRILLIC if target > 0 else TO_LATIN if target < 0 else {}
+    if not table or (not mixed and not all(ch in table for ch in word)):
+        return word
     return "".join(table.get(ch, ch) for ch in word)
 
 
@@ -208,12 +215,11 @@ def main():
     ap.add_argument("--eval", action="store_true")
     ap.add_argument("--lookalikes", type=float, default=0.0,
                     help="with --eval: swap this share of look-alike letters into the other script")
-    ap.add_argument("--no-fold", action="store_true", help="with --eval: read words without folding look-alikes")
-    ap.add_argument("--no-ties", action="store_true", help="with --eval: leave words with as many letters of each script")
+    ap.add_argument("--fold", choices=["none", "words", "ties", "all"], default="all",
+                    help="how look-alike letters are folded (measuring the choice; the model uses all)")
     args = ap.parse_args()
-    global FOLD, TIES
-    FOLD = not args.no_fold
-    TIES = not args.no_ties
+    global FOLD
+    FOLD = args.fold
     counts = train(args.data, args.max_n)
     model = prune(counts, args.top)
     if args.eval:

@@ -116,25 +116,26 @@ fn script_balance(text: &str) -> i64 {
         .sum()
 }
 
-/// `word` with its Latin / Cyrillic look-alikes written in one script when it mixes the
-/// two: the script most of its letters are in, or on a tie the one most of the text's
-/// letters are in (`text_balance`, see [`script_balance`]). People and converters type a
-/// Latin `e` or `a` inside Cyrillic words ("Крeмљ", "дa"); unfolded, every gram around it
-/// is unseen in every language and the word says nothing.
+/// `word` with its Latin / Cyrillic look-alikes written in one script. A word that mixes
+/// the two goes to the script most of its letters are in, or on a tie to the one most of
+/// the text's letters are in (`text_balance`, see [`script_balance`]); a word made only of
+/// the other script's look-alikes ("je" in Cyrillic text) goes to the text's script.
+/// People and converters type a Latin `e` or `a` inside Cyrillic words ("Крeмљ", "дa");
+/// unfolded, every gram around it is unseen in every language and the word says nothing.
 fn fold_lookalikes(word: &str, text_balance: i64) -> String {
     let mixed = word.chars().any(is_cyrillic) && word.chars().any(|c| c.is_ascii_alphabetic());
-    let balance = match script_balance(word) {
-        0 => text_balance,
-        word_balance => word_balance,
+    let target = match script_balance(word) {
+        word_balance if mixed && word_balance != 0 => word_balance,
+        _ => text_balance,
     };
-    if !mixed || balance == 0 {
+    let (from, to) = match target.signum() {
+        1 => (LATIN_LOOKALIKES, CYRILLIC_LOOKALIKES),
+        -1 => (CYRILLIC_LOOKALIKES, LATIN_LOOKALIKES),
+        _ => return word.to_string(),
+    };
+    if !mixed && !word.chars().all(|c| from.contains(c)) {
         return word.to_string();
     }
-    let (from, to) = if balance > 0 {
-        (LATIN_LOOKALIKES, CYRILLIC_LOOKALIKES)
-    } else {
-        (CYRILLIC_LOOKALIKES, LATIN_LOOKALIKES)
-    };
     word.chars()
         .map(|c| {
             from.chars()
@@ -244,10 +245,12 @@ mod tests {
     fn look_alike_letters_are_read_in_the_word_s_main_script() {
         // Latin e and a inside Cyrillic words; a Cyrillic о inside a Latin one.
         assert_eq!(words("Где Крeмљ? Дa, Mоscow"), ["где", "кремљ", "да", "moscow"]);
-        // A word in one script stays as written; a tie goes to the text's main script.
-        assert_eq!(words("Кремљ Kremlin"), ["кремљ", "kremlin"]);
+        // A tie goes to the text's main script, and so does a word made only of the other
+        // script's look-alikes; any other word in one script stays as written.
         assert_eq!(words("Он дa"), ["он", "да"]);
         assert_eq!(words("the сa"), ["the", "ca"]);
+        assert_eq!(words("Он je тoже"), ["он", "је", "тоже"]);
+        assert_eq!(words("Кремљ у Москви Kremlin"), ["кремљ", "у", "москви", "kremlin"]);
         let among = ["sr", "ru", "bg", "mk", "uk", "be"];
         for text in ["Колико је људи живело у граду?", "Колико је људи живeлo у грaду?"]
         {

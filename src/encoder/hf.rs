@@ -155,7 +155,10 @@ pub fn from_hf_dir(dir: &Path) -> Result<ModelFile, EncoderError> {
         };
         tensors.insert(
             name,
-            Arc::new(QTensor::quantize(&tensor.to_dtype(candle_core::DType::F32)?, GgmlDType::F32)?),
+            Arc::new(QTensor::quantize(
+                &tensor.to_dtype(candle_core::DType::F32)?,
+                GgmlDType::F32,
+            )?),
         );
     }
     Ok(ModelFile {
