@@ -176,7 +176,7 @@ impl Delta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::{Encoder, Precision, TextKind};
+    use crate::encoder::{Encoder, TextKind};
     use candle_core::quantized::GgmlDType;
 
     use crate::encoder::TINY_MODEL as TINY;
@@ -185,9 +185,8 @@ mod tests {
     fn trained() -> (ModelFile, ModelFile) {
         let base = ModelFile::from_bytes(TINY).unwrap();
         let mut saved = ModelFile::from_bytes(TINY).unwrap();
-        let encoder =
-            Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
-        encoder.store_into(&mut saved, GgmlDType::Q8_0).unwrap();
+        let network = crate::encoder::bert::Bert::load(&base, &Device::Cpu).unwrap();
+        network.store_into(&mut saved, GgmlDType::Q8_0).unwrap();
         let last = saved.config.num_layers - 1;
         let name = crate::encoder::weights::name(last, crate::encoder::weights::Part::ALL[0], "w");
         let w = saved.tensors[&name].dequantize(&Device::Cpu).unwrap();

@@ -507,8 +507,8 @@ impl Encoder {
         Ok(self.pooled_with(&contents, None)?.to_vec2::<f32>()?)
     }
 
-    /// Pooled hidden states `[windows, hidden]` of the contents, each framed `<s>` + content
-    /// + `</s>`, by whichever network the encoder runs; `profile` (int8 only) collects where
+    /// Pooled hidden states `[windows, hidden]` of the contents (each framed `<s>`, content,
+    /// `</s>`) by whichever network the encoder runs; `profile` (int8 only) collects where
     /// the time went.
     fn pooled_with(
         &self,
@@ -522,7 +522,7 @@ impl Encoder {
                 let hidden = Tensor::from_vec(rows, (ids.len(), self.dim()), &Device::Cpu)?;
                 self.pool(starts.windows(2).map(|w| hidden.narrow(0, w[0], w[1] - w[0])))
             }
-            Network::F32(_) => self.pooled(contents),
+            Network::F32(model) => self.pooled(model, contents),
         }
     }
 
@@ -564,19 +564,30 @@ impl Encoder {
         Ok(Some(profile))
     }
 
-    /// The f32 network (training needs it).
-    fn f32_network(&self) -> Result<&bert::Bert, EncoderError> {
+    /// The f32 network, when the encoder runs it (training builds on it).
+    pub(crate) fn f32_network(&self) -> Option<&bert::Bert> {
         match &self.model {
-            Network::F32(model) => Ok(model),
-            Network::Int8(_) => Err(EncoderError::Unsupported(
-                "training and writing weights need the f32 model (--precision f32)".into(),
-            )),
+            Network::F32(model) => Some(model),
+            Network::Int8(_) => None,
         }
+    }
+
+    /// [`Encoder::f32_network`], to make it trainable.
+    pub(crate) fn f32_network_mut(&mut self) -> Option<&mut bert::Bert> {
+        match &mut self.model {
+            Network::F32(model) => Some(model),
+            Network::Int8(_) => None,
+        }
+    }
+
+    /// Where the encoder computes.
+    pub(crate) fn device(&self) -> &Device {
+        &self.device
     }
 
     /// Token ids `[texts, tokens]` of `<s>` + content + `</s>`, padded to the longest, and
     /// their mask (1 for real tokens).
-    fn padded_ids(&self, contents: &[&[u32]]) -> Result<(Tensor, Tensor), EncoderError> {
+    pub(crate) fn padded_ids(&self, contents: &[&[u32]]) -> Result<(Tensor, Tensor), EncoderError> {
         let (framed, starts) = self.frame(contents);
         let tokens = contents.iter().map(|c| c.len() + 2).max().unwrap_or(2);
         let mut ids = Vec::with_capacity(contents.len() * tokens);
@@ -594,17 +605,21 @@ impl Encoder {
         Ok((ids, mask))
     }
 
-    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>`, padded per batch
-    /// (f32 model; differentiable).
-    fn pooled(&self, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
+    /// Pooled hidden states `[texts, hidden]` of `<s>` + content + `</s>` by the f32
+    /// network `bert`, padded per batch (differentiable).
+    pub(crate) fn pooled(&self, bert: &bert::Bert, contents: &[&[u32]]) -> Result<Tensor, EncoderError> {
         let (ids, mask) = self.padded_ids(contents)?;
-        let hidden = self.f32_network()?.forward(&ids, &mask)?;
+        let hidden = bert.forward(&ids, &mask)?;
         self.pool_padded(&hidden, contents.iter().map(|c| c.len() + 2))
     }
 
     /// [`Encoder::pool`] over the rows `[texts, tokens, hidden]` of a padded batch, each
     /// text's real tokens first.
-    fn pool_padded(&self, hidden: &Tensor, lengths: impl Iterator<Item = usize>) -> Result<Tensor, EncoderError> {
+    pub(crate) fn pool_padded(
+        &self,
+        hidden: &Tensor,
+        lengths: impl Iterator<Item = usize>,
+    ) -> Result<Tensor, EncoderError> {
         let rows = lengths
             .enumerate()
             .map(|(i, len)| hidden.get(i).and_then(|text| text.narrow(0, 0, len)));
@@ -627,96 +642,12 @@ impl Encoder {
         Ok(Tensor::stack(&pooled, 0)?)
     }
 
-    /// Makes the encoder trainable from layer `frozen_layers` up: those layers' weights
-    /// become variables and their forward pass differentiable (see
-    /// [`bert::Bert::trainable`]). Returns the variables by name.
-    pub(crate) fn trainable(&mut self, frozen_layers: usize) -> Result<Vec<(String, candle_core::Var)>, EncoderError> {
-        match &mut self.model {
-            Network::F32(model) => model.trainable(frozen_layers),
-            Network::Int8(_) => Err(EncoderError::Unsupported(
-                "training needs the f32 model (--precision f32)".into(),
-            )),
-        }
-    }
-
     /// The content ids training encodes for `text`: prefix + text, cut to its first
     /// `max_tokens` tokens (training uses short texts).
     pub fn training_ids(&self, text: &str, kind: TextKind, max_tokens: usize) -> Result<Vec<u32>, EncoderError> {
         let mut ids = self.content_ids(text, kind)?;
         ids.truncate(max_tokens.clamp(1, self.window()));
         Ok(ids)
-    }
-
-    /// L2-normalised embeddings `[texts, dim]` as a tensor that gradients flow through, each
-    /// text cut to its first `max_tokens` content tokens.
-    pub(crate) fn embed_for_training(
-        &self,
-        texts: &[&str],
-        kind: TextKind,
-        max_tokens: usize,
-    ) -> Result<Tensor, EncoderError> {
-        let contents = texts
-            .iter()
-            .map(|text| self.training_ids(text, kind, max_tokens))
-            .collect::<Result<Vec<_>, _>>()?;
-        let contents: Vec<&[u32]> = contents.iter().map(Vec::as_slice).collect();
-        unit_rows(&self.pooled(&contents)?)
-    }
-
-    /// The frozen layers' output for each text's content ids (from
-    /// [`Encoder::training_ids`]): one `[tokens, hidden]` tensor a text, `<s>` and `</s>`
-    /// included. It stays the same for the whole run, whatever the trained layers learn.
-    pub(crate) fn frozen_states(&self, contents: &[&[u32]]) -> Result<Vec<Tensor>, EncoderError> {
-        let (ids, mask) = self.padded_ids(contents)?;
-        let states = self.f32_network()?.frozen_states(&ids, &mask)?.detach();
-        contents
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Ok(states.get(i)?.narrow(0, 0, c.len() + 2)?.contiguous()?))
-            .collect()
-    }
-
-    /// BLAKE3 of the weights below the trained layers (see [`Encoder::trainable`]): models
-    /// with one fingerprint give the same [`Encoder::frozen_states`].
-    pub(crate) fn frozen_fingerprint(&self) -> Result<String, EncoderError> {
-        self.f32_network()?.frozen_fingerprint()
-    }
-
-    /// What [`Encoder::embed_for_training`] gives, from the texts' [`Encoder::frozen_states`]:
-    /// only the trained layers run.
-    pub(crate) fn embed_above_frozen(&self, states: &[Tensor]) -> Result<Tensor, EncoderError> {
-        let tokens = states.iter().map(|s| s.dim(0)).collect::<Result<Vec<_>, _>>()?;
-        let longest = tokens.iter().copied().max().unwrap_or(1);
-        let hidden = self.config.hidden_size;
-        let mut rows = Vec::with_capacity(states.len());
-        let mut mask = Vec::with_capacity(states.len() * longest);
-        for (state, &n) in states.iter().zip(&tokens) {
-            let state = state.to_device(&self.device)?.to_dtype(DType::F32)?;
-            rows.push(if n < longest {
-                Tensor::cat(
-                    &[state, Tensor::zeros((longest - n, hidden), DType::F32, &self.device)?],
-                    0,
-                )?
-            } else {
-                state
-            });
-            mask.extend(std::iter::repeat_n(1f32, n));
-            mask.extend(std::iter::repeat_n(0f32, longest - n));
-        }
-        let x = Tensor::stack(&rows, 0)?;
-        let mask = Tensor::from_vec(mask, (states.len(), longest), &self.device)?;
-        let hidden = self.f32_network()?.forward_above_frozen(&x, &mask)?;
-        unit_rows(&self.pool_padded(&hidden, tokens.into_iter())?)
-    }
-
-    /// Writes the encoder's current layer weights into `model` (the model it was loaded
-    /// from supplies the embeddings, configuration and tokenizer).
-    pub(crate) fn store_into(
-        &self,
-        model: &mut ModelFile,
-        matrix_dtype: candle_core::quantized::GgmlDType,
-    ) -> Result<(), EncoderError> {
-        self.f32_network()?.store_into(model, matrix_dtype)
     }
 }
 
@@ -733,12 +664,6 @@ pub fn open_model(path: &std::path::Path) -> Result<ModelFile, EncoderError> {
 /// The tiny random model of `fixtures/models` (scripts/make_tiny_model.py), for unit tests.
 #[cfg(test)]
 pub(crate) const TINY_MODEL: &[u8] = include_bytes!("../../fixtures/models/tiny.e5s1.bin");
-
-/// Rows of `x` scaled to unit length (differentiable).
-fn unit_rows(x: &Tensor) -> Result<Tensor, EncoderError> {
-    let norm = x.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-    Ok(x.broadcast_div(&norm)?)
-}
 
 #[cfg(test)]
 mod tests {

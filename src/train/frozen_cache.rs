@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Tensor};
 use half::f16;
 
-use crate::encoder::{Encoder, TextKind};
+use crate::encoder::TextKind;
 use crate::error::{Error, Result};
+use crate::train::TrainableEncoder;
 
 const MAGIC: &[u8; 8] = b"MLSFRZ01";
 const HEADER: u64 = 8 + 4;
@@ -44,7 +45,7 @@ pub struct FrozenCache {
 
 impl FrozenCache {
     /// Opens (or creates) the cache of `encoder`'s frozen layers in `dir`.
-    pub fn open(dir: &Path, encoder: &Encoder) -> Result<FrozenCache> {
+    pub fn open(dir: &Path, encoder: &TrainableEncoder) -> Result<FrozenCache> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let fingerprint = encoder.frozen_fingerprint()?;
         let path = dir.join(format!("frozen-{}.f16", &fingerprint[..16]));
@@ -146,9 +147,15 @@ impl FrozenCache {
     }
 
     /// Unit vectors `[texts, dim]` of `texts` that gradients flow through, as
-    /// [`Encoder::embed_for_training`] gives them, with the frozen layers' part read from
+    /// [`TrainableEncoder::embed_for_training`] gives them, with the frozen layers' part read from
     /// the cache (and computed and stored for texts not in it yet).
-    pub fn embed(&mut self, encoder: &Encoder, texts: &[&str], kind: TextKind, max_tokens: usize) -> Result<Tensor> {
+    pub fn embed(
+        &mut self,
+        encoder: &TrainableEncoder,
+        texts: &[&str],
+        kind: TextKind,
+        max_tokens: usize,
+    ) -> Result<Tensor> {
         let ids = texts
             .iter()
             .map(|t| encoder.training_ids(t, kind, max_tokens))
@@ -218,14 +225,13 @@ fn key(ids: &[u32]) -> [u8; KEY] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::{ModelFile, Precision};
+    use crate::encoder::ModelFile;
 
     use crate::encoder::TINY_MODEL as TINY;
     const TEXTS: [&str; 3] = ["the cat sat", "der Hund schläft im Garten", "the mat"];
 
-    fn encoder(frozen: usize) -> Encoder {
-        let mut e =
-            Encoder::with_precision(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu, Precision::F32).unwrap();
+    fn encoder(frozen: usize) -> TrainableEncoder {
+        let mut e = TrainableEncoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap();
         e.trainable(frozen).unwrap();
         e
     }

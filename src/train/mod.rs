@@ -27,6 +27,7 @@ mod optimizer;
 pub mod sampler;
 pub mod sources;
 mod teacher;
+mod trainable;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -44,6 +45,7 @@ use optimizer::AdamW;
 use sampler::{Batch, Sampler, Sampling};
 use teacher::teacher_distance;
 pub use teacher::TeacherAnchor;
+pub use trainable::TrainableEncoder;
 
 /// Training settings.
 #[derive(Debug, Clone)]
@@ -155,37 +157,6 @@ pub struct Validation {
     pub recall_xy: f64,
 }
 
-/// The f32 encoder that training changes: built only at f32, so every training step is
-/// possible by construction (the int8 encoder computes no gradients). It derefs to the
-/// [`Encoder`] for inference with the weights as they are.
-pub struct TrainableEncoder {
-    encoder: Encoder,
-}
-
-impl TrainableEncoder {
-    /// The f32 encoder of `model` on `device`.
-    pub fn new(model: ModelFile, device: &candle_core::Device) -> Result<TrainableEncoder> {
-        Ok(TrainableEncoder {
-            encoder: Encoder::with_precision(model, device, crate::encoder::Precision::F32)?,
-        })
-    }
-
-    /// Saves the weights as a model file: `base` (the model training started from) with
-    /// the encoder's layer weights, matrices stored as `matrix_dtype`.
-    pub fn save(&self, mut base: ModelFile, matrix_dtype: GgmlDType, path: &Path) -> Result<()> {
-        self.encoder.store_into(&mut base, matrix_dtype)?;
-        base.write_gguf(path)?;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for TrainableEncoder {
-    type Target = Encoder;
-    fn deref(&self) -> &Encoder {
-        &self.encoder
-    }
-}
-
 /// Trains `encoder` (made trainable here) on `train`, validating on `valid`, with
 /// checkpoints in `out`; calls `progress` after each step. With a `teacher` and
 /// `options.teacher_weight` > 0, the loss has the teacher anchor. Returns the last report,
@@ -203,8 +174,8 @@ pub fn train(
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<Option<StepReport>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let vars = encoder.encoder.trainable(options.frozen_layers)?;
-    let encoder: &Encoder = encoder;
+    let vars = encoder.trainable(options.frozen_layers)?;
+    let encoder: &TrainableEncoder = encoder;
     let mut cache = match &options.frozen_cache {
         Some(dir) if options.frozen_layers > 0 => Some(FrozenCache::open(dir, encoder)?),
         _ => None,
@@ -324,7 +295,7 @@ pub fn info_nce(queries: &Tensor, passages: &Tensor, temperature: f64) -> Result
 /// Loss and summed gradients of one batch, micro-batch by micro-batch (each micro-batch's
 /// loss weighted by its share of the pairs).
 fn batch_gradients(
-    encoder: &Encoder,
+    encoder: &TrainableEncoder,
     cache: &mut Option<FrozenCache>,
     mut anchor: Option<&mut TeacherAnchor>,
     vars: &[(String, Var)],
@@ -408,7 +379,7 @@ fn validation_batches(valid: Vec<Record>, options: &TrainOptions) -> Vec<Batch> 
 /// The unit vectors training computes for `texts`: the whole network, or with a cache
 /// only the trained layers over the frozen layers' stored output.
 fn embed_texts(
-    encoder: &Encoder,
+    encoder: &TrainableEncoder,
     cache: &mut Option<FrozenCache>,
     texts: &[&str],
     kind: TextKind,
@@ -422,7 +393,7 @@ fn embed_texts(
 
 /// Loss and in-batch recall@1 on the validation batches.
 pub fn validate_on(
-    encoder: &Encoder,
+    encoder: &TrainableEncoder,
     cache: &mut Option<FrozenCache>,
     batches: &[Batch],
     options: &TrainOptions,
@@ -464,16 +435,7 @@ mod tests {
 
     use crate::encoder::TINY_MODEL as TINY;
 
-    fn encoder() -> Encoder {
-        Encoder::with_precision(
-            ModelFile::from_bytes(TINY).unwrap(),
-            &Device::Cpu,
-            crate::encoder::Precision::F32,
-        )
-        .unwrap()
-    }
-
-    fn trainable() -> TrainableEncoder {
+    fn encoder() -> TrainableEncoder {
         TrainableEncoder::new(ModelFile::from_bytes(TINY).unwrap(), &Device::Cpu).unwrap()
     }
 
@@ -552,7 +514,7 @@ mod tests {
     }
 
     /// The loss after `steps` AdamW steps (lr 1e-3) on one batch.
-    fn loss_after_steps(encoder: &Encoder, vars: Vec<(String, Var)>, batch: &Batch, steps: usize) -> f64 {
+    fn loss_after_steps(encoder: &TrainableEncoder, vars: Vec<(String, Var)>, batch: &Batch, steps: usize) -> f64 {
         let mut optimizer = AdamW::new(vars, 0.01).unwrap();
         let mut loss = f64::NAN;
         for _ in 0..steps {
@@ -636,7 +598,7 @@ mod tests {
     /// A fresh student after 12 steps at lr 3e-3 with `opts` (in `dir`), and its drift from
     /// the base model.
     fn drift_after_short_run(teacher: Option<&Encoder>, opts: TrainOptions, dir: &Path, resume: bool) -> f32 {
-        let mut student = trainable();
+        let mut student = encoder();
         let opts = TrainOptions {
             lr: 3e-3,
             steps: 12,
@@ -700,7 +662,7 @@ mod tests {
     fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         let dir = tempfile::tempdir().unwrap();
         let straight = dir.path().join("straight");
-        let mut a = trainable();
+        let mut a = encoder();
         train(
             &mut a,
             None,
@@ -714,7 +676,7 @@ mod tests {
         .unwrap();
 
         let split = dir.path().join("split");
-        let mut b = trainable();
+        let mut b = encoder();
         let half = TrainOptions { steps: 6, ..options() };
         // Stop after 3 steps (as an interruption would, right after a checkpoint)...
         let mut steps = 0;
@@ -728,7 +690,7 @@ mod tests {
         }));
         assert_eq!(steps, 3);
         // ...then resume in a fresh process-like state.
-        let mut c = trainable();
+        let mut c = encoder();
         let last = train(&mut c, None, records(12), records(4), &half, &split, true, &mut |_| {})
             .unwrap()
             .unwrap();
