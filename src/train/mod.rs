@@ -36,7 +36,7 @@ use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
-use crate::encoder::{Encoder, EncoderError, ModelFile, TextKind};
+use crate::encoder::{Encoder, EncoderError, TextKind};
 use crate::error::{Error, Result};
 use checkpoint::{load_checkpoint, load_weights, save_checkpoint, save_weights, State};
 use data::Record;
@@ -431,6 +431,7 @@ pub fn default_out(model_out: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoder::ModelFile;
     use candle_core::Device;
 
     use crate::encoder::TINY_MODEL as TINY;
