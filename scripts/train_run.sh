@@ -10,7 +10,7 @@
 #
 # Training starts from the untrained base (`--model base`), not the shipped built-in model.
 #
-# Shared settings: 9 of 12 layers frozen, batch 32 (BATCH=), seed 42 (the default), validation
+# Shared settings: 9 of 12 layers frozen (FROZEN=), batch 32 (BATCH=), seed 42 (the default), validation
 # every 100 steps, no early stop. Output in target/runs/NAME/ and target/val/NAME.*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,8 @@ DATA=${MLSEARCH_DATA:-../shared/data}
 TRAIN=${TRAIN:-target/mix}
 # BATCH: pairs a step (in-batch negatives: BATCH - 1 per query).
 BATCH=${BATCH:-32}
+# FROZEN: the lowest layers left as the base's (the rest train).
+FROZEN=${FROZEN:-9}
 QA=${QA:-}
 VAL=${VAL:-}
 name=$1; shift
@@ -34,7 +36,7 @@ if [ "$name" != base ]; then
     resume=()
     [ -f "$dir/model.train/checkpoint/state.json" ] && resume=(--resume)
     "$BIN" train --model base --train "$TRAIN/train.jsonl" --valid "$TRAIN/valid.jsonl" -o "$dir/model.gguf" \
-      --checkpoints "$dir/model.train" --frozen-cache target/frozen-cache --frozen-layers 9 --batch-size "$BATCH" --patience 0 \
+      --checkpoints "$dir/model.train" --frozen-cache target/frozen-cache --frozen-layers "$FROZEN" --batch-size "$BATCH" --patience 0 \
       --checkpoint-every 25 --validate-every 100 "$@" "${resume[@]}" 2>&1 | tee -a "$dir/train.log"
   fi
   model=(--model "$dir/model.gguf")
