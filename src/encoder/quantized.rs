@@ -2,9 +2,10 @@
 //! layers ([`super::int8`]) and the rest in plain f32 on slices. Inference only: no
 //! training switches, no autograd.
 //!
-//! Texts are not padded: the tokens of a batch's windows are laid end to end for the
-//! linear layers (which see tokens, not texts), and attention runs per window and head
-//! over that window's own tokens. A batch that mixes lengths wastes nothing.
+//! Texts are not padded: the tokens of a batch's windows come laid end to end (framed by
+//! the [`super::Encoder`], which also pools the rows this model returns) for the linear
+//! layers (which see tokens, not texts), and attention runs per window and head over that
+//! window's own tokens. A batch that mixes lengths wastes nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,10 +85,7 @@ impl Linear {
     /// stored when the model keeps int8 rows (`model quantize --dtype int8`), else quantised
     /// from its f32 weights.
     fn int8(model: &ModelFile, layer: usize, parts: &[Part]) -> Result<Linear, EncoderError> {
-        let mut bias = Vec::new();
-        for &part in parts {
-            bias.extend(matrix(model, &weights::name(layer, part, "b"))?);
-        }
+        let bias = stacked(model, layer, parts, "b")?;
         let stored: Option<Vec<(Vec<i8>, Vec<f32>)>> = parts
             .iter()
             .map(|&p| model.int8_rows(&weights::name(layer, p, "w")))
@@ -102,7 +100,7 @@ impl Linear {
             let k = values.len() / n.max(1);
             return Ok(Linear::Int8(Int8Matrix::from_int8(&values, &scales, n, k, &bias)));
         }
-        let weights = f32_weights(model, layer, parts)?;
+        let weights = stacked(model, layer, parts, "w")?;
         let n = bias.len();
         let k = weights.len() / n.max(1);
         Ok(Linear::Int8(Int8Matrix::quantize(&weights, n, k, &bias)))
@@ -111,11 +109,8 @@ impl Linear {
     /// The `parts` of layer `layer` in f32, for measuring which layers' int8 error matters.
     #[cfg(feature = "bench-internals")]
     fn f32(model: &ModelFile, layer: usize, parts: &[Part]) -> Result<Linear, EncoderError> {
-        let weights = f32_weights(model, layer, parts)?;
-        let mut bias = Vec::new();
-        for &part in parts {
-            bias.extend(matrix(model, &weights::name(layer, part, "b"))?);
-        }
+        let weights = stacked(model, layer, parts, "w")?;
+        let bias = stacked(model, layer, parts, "b")?;
         let n = bias.len();
         let k = weights.len() / n.max(1);
         let mut weight_t = vec![0f32; k * n];
@@ -128,13 +123,14 @@ impl Linear {
     }
 }
 
-/// The weight matrices of `parts` of layer `layer`, stacked row-wise, in f32.
-fn f32_weights(model: &ModelFile, layer: usize, parts: &[Part]) -> Result<Vec<f32>, EncoderError> {
-    let mut weights = Vec::new();
+/// The weights (`"w"`) or biases (`"b"`) of `parts` of layer `layer` in f32, one part's
+/// rows after the other's (q, k and v make one product).
+fn stacked(model: &ModelFile, layer: usize, parts: &[Part], which: &str) -> Result<Vec<f32>, EncoderError> {
+    let mut out = Vec::new();
     for &part in parts {
-        weights.extend(matrix(model, &weights::name(layer, part, "w"))?);
+        out.extend(matrix(model, &weights::name(layer, part, which))?);
     }
-    Ok(weights)
+    Ok(out)
 }
 
 struct Norm {
