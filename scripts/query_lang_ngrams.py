@@ -44,6 +44,32 @@ FOLDERS = {
 # (src/analysis/lang.rs, `script_languages`), so the model leaves them out.
 OWN_SCRIPT = {"am", "bn", "el", "gu", "hy", "ka", "km", "kn", "ko", "lo", "ml", "my", "or", "pa", "si", "ta", "te", "th"}
 HELD_OUT = 4  # rows with index_id % HELD_OUT == 0 are not trained on
+# NTREX-128 file of each language that has one (scripts/query_lang_ntrex.py's codes). Rows
+# 0-99 (the evaluation index holds 0-59), 1000-1099 (the evaluation queries) and 1100-1199
+# (validation) are never trained on.
+NTREX_FILES = {
+    "af": "afr", "az": "aze-Latn", "be": "bel", "bg": "bul", "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan",
+    "de": "deu", "en": "eng-US", "es": "spa", "et": "est", "fa": "fas", "fi": "fin", "fr": "fra", "he": "heb",
+    "hi": "hin", "hr": "hrv", "hu": "hun", "id": "ind", "it": "ita", "ja": "jpn", "lt": "lit", "lv": "lav",
+    "mk": "mkd", "mr": "mar", "nb": "nob", "ne": "nep", "nl": "nld", "pl": "pol", "pt": "por", "ro": "ron",
+    "ru": "rus", "sk": "slk", "sl": "slv", "sn": "sna-Latn", "sr": "srp-Cyrl", "sv": "swe", "sw": "swa",
+    "tk": "tuk", "tl": "fil", "tr": "tur", "uk": "ukr", "ur": "urd", "uz": "uzb", "vi": "vie", "yo": "yor",
+    "zh": "zho-CN", "zu": "zul", "ar": "arb",
+}
+NTREX_VALIDATION = range(1100, 1200)
+
+
+def ntrex_rows(data, code):
+    """(row, text) of a language's NTREX-128 sentences, none if NTREX lacks the language."""
+    if code not in NTREX_FILES:
+        return []
+    path = os.path.join(data, "ntrex-128", "NTREX-128", f"newstest2019-ref.{NTREX_FILES[code]}.txt")
+    with open(path, encoding="utf-8") as f:
+        return [(i, " ".join(l.split())) for i, l in enumerate(f.read().splitlines()) if l.strip()]
+
+
+def ntrex_trained(row):
+    return not (row < 100 or 1000 <= row < 1200)
 
 
 def flores_rows(data, code):
@@ -69,7 +95,8 @@ LOOKALIKES = list(zip("AaBCcEeHiJjKMOoPpTXxYy", "АаВСсЕеНіЈјКМОо�
 TO_CYRILLIC = {lat: cyr for lat, cyr in LOOKALIKES}
 TO_LATIN = {cyr: lat for lat, cyr in LOOKALIKES}
 # How look-alikes are folded (--fold, for measuring the choice on held-out rows): "none";
-# "words": a word that mixes the scripts goes to the script of most of its letters;
+# "words": a word that mixes the scripts goes to the script of most of its letters
+# with no look-alike;
 # "ties": a tie goes to the text's script; "all" (the model's): also a word made only of
 # the other script's look-alikes ("je" in Cyrillic text) goes to the text's script.
 FOLD = "all"
@@ -80,8 +107,10 @@ def is_cyrillic(ch):
 
 
 def script_balance(text):
-    """Cyrillic letters less Latin ones: which of the two scripts `text` is mostly in."""
-    return sum(is_cyrillic(ch) for ch in text) - sum(ch.isascii() and ch.isalpha() for ch in text)
+    """Cyrillic letters less Latin ones, counting only letters with no look-alike in the other
+    script: which of the two scripts `text` is written in, whatever look-alikes it holds."""
+    return sum(is_cyrillic(ch) and ch not in TO_LATIN for ch in text) - sum(
+        ch.isascii() and ch.isalpha() and ch not in TO_CYRILLIC for ch in text)
 
 
 def fold_lookalikes(word, text_balance=0):
@@ -124,14 +153,20 @@ def grams(text, max_n):
                     yield n, g
 
 
-def train(data, max_n):
+def training_texts(data, code, sources):
+    texts = [t for i, t in flores_rows(data, code) if not held_out(i)] if "flores" in sources else []
+    if "ntrex" in sources:
+        texts += [t for i, t in ntrex_rows(data, code) if ntrex_trained(i)]
+    return texts
+
+
+def train(data, max_n, sources):
     counts = {}
     for code in sorted(set(FOLDERS) - OWN_SCRIPT):
         c = defaultdict(Counter)
-        for index_id, text in flores_rows(data, code):
-            if not held_out(index_id):
-                for n, g in grams(text, max_n):
-                    c[n][g] += 1
+        for text in training_texts(data, code, sources):
+            for n, g in grams(text, max_n):
+                c[n][g] += 1
         counts[code] = c
     return counts
 
@@ -177,7 +212,13 @@ def with_lookalikes(text, rate, rng):
     return "".join(table[ch] if ch in table and rng.random() < rate else ch for ch in text)
 
 
-def evaluate(data, model, alpha, groups, lookalikes=0.0):
+def validation_texts(data, code, on):
+    if on == "ntrex":
+        return [t for i, t in ntrex_rows(data, code) if i in NTREX_VALIDATION]
+    return [t for i, t in flores_rows(data, code) if held_out(i)]
+
+
+def evaluate(data, model, alpha, groups, lookalikes=0.0, on="flores", margins=None):
     """Right share per language on held-out rows cut to query length, among the languages of
     each group (languages that share a script)."""
     rng = random.Random(4)
@@ -185,14 +226,19 @@ def evaluate(data, model, alpha, groups, lookalikes=0.0):
     result = {}
     for group in groups:
         for code in group:
-            rows = [t for i, t in flores_rows(data, code) if held_out(i)]
+            rows = validation_texts(data, code, on)
+            if not rows:
+                continue
             right = 0
             for text in rows:
                 q = prefix(text, rng)
                 if lookalikes:
                     q = with_lookalikes(q, lookalikes, swaps)
                 feats = list(grams(q, max(model[code])))
-                best = max(group, key=lambda c: loglik(model, c, feats, alpha))
+                scores = sorted(((loglik(model, c, feats, alpha), c) for c in group), reverse=True)
+                best = scores[0][1]
+                if margins is not None:
+                    margins.append((code, best == code, scores[0][0] - scores[1][0]))
                 right += best == code
             result[code] = right / len(rows)
     return result
@@ -217,13 +263,21 @@ def main():
                     help="with --eval: swap this share of look-alike letters into the other script")
     ap.add_argument("--fold", choices=["none", "words", "ties", "all"], default="all",
                     help="how look-alike letters are folded (measuring the choice; the model uses all)")
+    ap.add_argument("--sources", default="flores", help="training texts: flores, ntrex or both (comma-separated)")
+    ap.add_argument("--eval-on", choices=["flores", "ntrex"], default="flores",
+                    help="with --eval: held-out FLORES rows, or NTREX's validation rows 1100-1199")
     args = ap.parse_args()
     global FOLD
     FOLD = args.fold
-    counts = train(args.data, args.max_n)
+    sources = args.sources.split(",")
+    counts = train(args.data, args.max_n, sources)
     model = prune(counts, args.top)
     if args.eval:
-        r = evaluate(args.data, model, args.alpha, GROUPS, args.lookalikes)
+        margins = []
+        r = evaluate(args.data, model, args.alpha, GROUPS, args.lookalikes, args.eval_on, margins)
+        # Confident and right: a gap of 20 nats is the rule's full vote (docs/query-language.md).
+        sure = [right for _, right, gap in margins if gap >= 20]
+        print(f"gap >= 20 nats: {len(sure) / len(margins):.3f} of texts, {sum(sure) / max(1, len(sure)):.4f} of them right")
         worst = sorted(r.items(), key=lambda kv: kv[1])[:10]
         print(f"n<={args.max_n} top {args.top} alpha {args.alpha}: mean {sum(r.values()) / len(r):.3f};",
               " ".join(f"{c} {v:.2f}" for c, v in worst))

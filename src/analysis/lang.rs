@@ -217,8 +217,11 @@ pub fn detect(text: &str) -> Detection {
 /// `text` without its Latin-script words when another script has a real share (15%) of
 /// its letters but fewer than the Latin ones: names and terms in Latin script inside
 /// Greek, Thai, Russian or Chinese text can outnumber the native letters and make a
-/// trigram detector call the text English or French; the other script decides.
+/// trigram detector call the text English or French; the other script decides. Latin
+/// look-alikes typed inside Cyrillic words are first folded into Cyrillic (and the other
+/// way round), so they count as the word's script ([`ngrams::fold_lookalikes_in`]).
 fn native_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = ngrams::fold_lookalikes_in(text);
     let (latin, other) = text
         .chars()
         .filter(|c| c.is_alphabetic())
@@ -230,7 +233,7 @@ fn native_text(text: &str) -> std::borrow::Cow<'_, str> {
         let native: Vec<&str> = text.split_whitespace().filter(|w| !w.chars().any(is_latin)).collect();
         return std::borrow::Cow::Owned(native.join(" "));
     }
-    std::borrow::Cow::Borrowed(text)
+    text
 }
 
 /// The languages of `among` that can be written in the script of `text` (its dominant
@@ -281,8 +284,17 @@ pub fn detect_among(text: &str, among: &[&str]) -> Option<(&'static str, f32)> {
     Some((iso639_1(info.lang()), info.confidence() as f32))
 }
 
+/// Latin letters, IPA and the Latin extensions included (Azerbaijani ə, Akan ɛ and ɔ):
+/// the ranges `whatlang` counts as Latin.
 fn is_latin(c: char) -> bool {
-    c.is_ascii_alphabetic() || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}')
+    c.is_ascii_alphabetic()
+        || matches!(c,
+            '\u{00C0}'..='\u{02AF}'
+            | '\u{1D00}'..='\u{1DBF}'
+            | '\u{1E00}'..='\u{1EFF}'
+            | '\u{2C60}'..='\u{2C7F}'
+            | '\u{A720}'..='\u{A7FF}'
+            | '\u{AB30}'..='\u{AB6F}')
 }
 
 /// Scripts `whatlang` does not know but which belong to one language.
@@ -491,6 +503,22 @@ mod tests {
         assert_eq!(
             script_languages("Πού παίζουν οι Los Angeles Lakers;", &index),
             Some(vec!["el"])
+        );
+
+        // Azerbaijani's ə and Akan's ɛ / ɔ (IPA letters) are Latin: the text stays Latin.
+        let latin = ["az", "en", "ru", "tr"];
+        assert_eq!(
+            script_languages("Çin və ABŞ mütəxəssisləri", &latin),
+            Some(vec!["az", "en", "tr"])
+        );
+        assert_eq!(
+            detect_among("Keçən çərşənbə axşamı ABŞ", &latin).map(|d| d.0),
+            Some("az")
+        );
+        // Cyrillic typed with Latin look-alikes (a, e, j, o) is Cyrillic.
+        assert_eq!(
+            script_languages("Бajдeн je рeкao дa ћe", &["en", "ru", "sr"]),
+            Some(vec!["ru", "sr"])
         );
     }
 

@@ -10,6 +10,7 @@
 //! smoothing for the rest. It only ever chooses among the languages it is given, which the
 //! caller has already narrowed to those of the index written in the text's script.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
@@ -109,15 +110,20 @@ fn is_cyrillic(c: char) -> bool {
     ('\u{400}'..='\u{4ff}').contains(&c)
 }
 
-/// Cyrillic letters less Latin ones: which of the two scripts `text` is mostly in.
+/// Cyrillic letters less Latin ones, counting only letters with no look-alike in the other
+/// script: which of the two scripts `text` is written in, whatever look-alikes it holds
+/// ("Бajдeн je рeкao" is Cyrillic with Latin a, j, e, o typed in).
 fn script_balance(text: &str) -> i64 {
     text.chars()
-        .map(|c| i64::from(is_cyrillic(c)) - i64::from(c.is_ascii_alphabetic()))
+        .map(|c| {
+            i64::from(is_cyrillic(c) && !CYRILLIC_LOOKALIKES.contains(c))
+                - i64::from(c.is_ascii_alphabetic() && !LATIN_LOOKALIKES.contains(c))
+        })
         .sum()
 }
 
 /// `word` with its Latin / Cyrillic look-alikes written in one script. A word that mixes
-/// the two goes to the script most of its letters are in, or on a tie to the one most of
+/// the two goes to the script most of its letters with no look-alike are in, or on a tie to the one most of
 /// the text's letters are in (`text_balance`, see [`script_balance`]); a word made only of
 /// the other script's look-alikes ("je" in Cyrillic text) goes to the text's script.
 /// People and converters type a Latin `e` or `a` inside Cyrillic words ("Крeмљ", "дa");
@@ -146,14 +152,43 @@ fn fold_lookalikes(word: &str, text_balance: i64) -> String {
         .collect()
 }
 
+fn is_word_char(c: char) -> bool {
+    c.is_alphabetic() || is_combining_mark(c)
+}
+
+/// `text` with the Latin / Cyrillic look-alikes of each word folded into one script (see
+/// [`fold_lookalikes`]), borrowed when nothing changes. Script detection reads the folded
+/// text too, so a Cyrillic text typed with Latin look-alikes is not taken for Latin.
+pub(crate) fn fold_lookalikes_in(text: &str) -> Cow<'_, str> {
+    if !(text.chars().any(is_cyrillic) && text.chars().any(|c| c.is_ascii_alphabetic())) {
+        return Cow::Borrowed(text);
+    }
+    let balance = script_balance(text);
+    let mut folded = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let word_len = rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(word_len);
+        folded.push_str(&fold_lookalikes(word, balance));
+        let gap_len = after.find(is_word_char).unwrap_or(after.len());
+        folded.push_str(&after[..gap_len]);
+        rest = &after[gap_len..];
+    }
+    if folded == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(folded)
+    }
+}
+
 /// The words of `text` as the model counts them: NFC, runs of letters and combining marks
 /// (digits and punctuation split words), look-alikes folded, lower-cased.
 fn words(text: &str) -> Vec<String> {
     let text: String = text.nfc().collect();
-    let balance = script_balance(&text);
-    text.split(|c: char| !(c.is_alphabetic() || is_combining_mark(c)))
+    fold_lookalikes_in(&text)
+        .split(|c: char| !is_word_char(c))
         .filter(|w| !w.is_empty())
-        .map(|w| fold_lookalikes(w, balance).to_lowercase())
+        .map(str::to_lowercase)
         .collect()
 }
 
@@ -251,6 +286,11 @@ mod tests {
         assert_eq!(words("the сa"), ["the", "ca"]);
         assert_eq!(words("Он je тoже"), ["он", "је", "тоже"]);
         assert_eq!(words("Кремљ у Москви Kremlin"), ["кремљ", "у", "москви", "kremlin"]);
+        // Only letters with no look-alike say which script a text or word is in: here
+        // Cyrillic, though most of its letters are typed in Latin.
+        assert_eq!(words("Бajдeн je рeкao дa ћe"), ["бајден", "је", "рекао", "да", "ће"]);
+        assert_eq!(fold_lookalikes_in("Кремљ, Moscow."), "Кремљ, Moscow.");
+        assert_eq!(fold_lookalikes_in("Крeмљ, Mоscow."), "Кремљ, Moscow.");
         let among = ["sr", "ru", "bg", "mk", "uk", "be"];
         for text in ["Колико је људи живело у граду?", "Колико је људи живeлo у грaду?"]
         {
