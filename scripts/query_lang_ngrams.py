@@ -172,17 +172,35 @@ def train(data, max_n, sources):
 
 
 def prune(counts, top):
+    """Per language and order: total count, distinct grams, the TOP kept grams with their
+    counts, and the kept grams' total (for the leftover mass of the rest)."""
     model = {}
     for code, by_n in counts.items():
-        model[code] = {n: (sum(c.values()), len(c), dict(c.most_common(top))) for n, c in by_n.items()}
+        model[code] = {}
+        for n, c in by_n.items():
+            kept = dict(c.most_common(top))
+            model[code][n] = (sum(c.values()), len(c), kept, sum(kept.values()))
     return model
+
+
+# A gram not kept gets the language's leftover mass (the counts of its grams not kept) shared
+# among its grams not kept and UNSEEN unseen ones, as src/analysis/ngrams.rs scores
+# (`UNSEEN_GRAMS`); --smoothing add-one is the former rule, kept for measuring the choice.
+UNSEEN = 3000
+SMOOTHING = "leftover"
 
 
 def loglik(model, code, feats, alpha):
     total = 0.0
     for n, g in feats:
-        tot, distinct, kept = model[code][n]
-        total += math.log((kept.get(g, 0) + alpha) / (tot + alpha * (distinct + 1)))
+        tot, distinct, kept, kept_total = model[code][n]
+        count = kept.get(g)
+        if SMOOTHING == "add-one":
+            total += math.log(((count or 0) + alpha) / (tot + alpha * (distinct + 1)))
+        elif count is not None:
+            total += math.log(count / tot)
+        else:
+            total += math.log(max(tot - kept_total, 1) / tot / (max(distinct - len(kept), 0) + UNSEEN))
     return total
 
 
@@ -193,7 +211,7 @@ def write(model, path, max_n, top):
         f.write("# Line: language, order, total count, distinct grams, then gram:count pairs (`_` marks a word boundary).\n")
         for code in sorted(model):
             for n in sorted(model[code]):
-                tot, distinct, kept = model[code][n]
+                tot, distinct, kept, _ = model[code][n]
                 pairs = " ".join(f"{g}:{c}" for g, c in sorted(kept.items(), key=lambda kv: (-kv[1], kv[0])))
                 f.write(f"{code}\t{n}\t{tot}\t{distinct}\t{pairs}\n")
 
@@ -252,6 +270,7 @@ GROUPS = [LATIN, CYRILLIC, ["ar", "fa", "ur"], ["hi", "mr", "ne"], ["zh", "ja"],
 
 
 def main():
+    global FOLD, SMOOTHING, UNSEEN
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.environ.get("MLSEARCH_DATA", "../shared/data"))
     ap.add_argument("--out", default="src/analysis/lang_ngrams.txt")
@@ -263,23 +282,32 @@ def main():
                     help="with --eval: swap this share of look-alike letters into the other script")
     ap.add_argument("--fold", choices=["none", "words", "ties", "all"], default="all",
                     help="how look-alike letters are folded (measuring the choice; the model uses all)")
+    ap.add_argument("--smoothing", choices=["leftover", "add-one"], default="leftover",
+                    help="how a gram not kept is scored (measuring the choice; the binary uses leftover)")
+    ap.add_argument("--unseen", type=int, default=UNSEEN, help="with --smoothing leftover: unseen grams sharing the leftover")
     ap.add_argument("--sources", default="flores", help="training texts: flores, ntrex or both (comma-separated)")
     ap.add_argument("--eval-on", choices=["flores", "ntrex"], default="flores",
                     help="with --eval: held-out FLORES rows, or NTREX's validation rows 1100-1199")
     args = ap.parse_args()
-    global FOLD
-    FOLD = args.fold
+    FOLD, SMOOTHING, UNSEEN = args.fold, args.smoothing, args.unseen
     sources = args.sources.split(",")
     counts = train(args.data, args.max_n, sources)
     model = prune(counts, args.top)
     if args.eval:
         margins = []
         r = evaluate(args.data, model, args.alpha, GROUPS, args.lookalikes, args.eval_on, margins)
-        # Confident and right: a gap of 20 nats is the rule's full vote (docs/query-language.md).
-        sure = [right for _, right, gap in margins if gap >= 20]
-        print(f"gap >= 20 nats: {len(sure) / len(margins):.3f} of texts, {sum(sure) / max(1, len(sure)):.4f} of them right")
+        # At the rule's operating point: a gap of 8 nats is the least that gives a query a
+        # language on its own (confidence 8/50 over text scale 0.4 = 0.4, the minimum).
+        by_lang = defaultdict(lambda: [0, 0])
+        wrong = 0
+        for code, right, gap in margins:
+            by_lang[code][1] += 1
+            by_lang[code][0] += right and gap >= 8
+            wrong += not right and gap >= 8
+        sure = sum(r / t for r, t in by_lang.values()) / len(by_lang)
         worst = sorted(r.items(), key=lambda kv: kv[1])[:10]
-        print(f"n<={args.max_n} top {args.top} alpha {args.alpha}: mean {sum(r.values()) / len(r):.3f};",
+        print(f"n<={args.max_n} top {args.top} {SMOOTHING} {UNSEEN if SMOOTHING == 'leftover' else args.alpha}: "
+              f"mean {sum(r.values()) / len(r):.4f}, with a gap >= 8 nats {sure:.4f} (wrong {wrong / len(margins):.4f});",
               " ".join(f"{c} {v:.2f}" for c, v in worst))
         return
     write(model, args.out, args.max_n, args.top)

@@ -6,8 +6,8 @@
 //! 4-grams of a text's lower-cased words, with the 1,000 most frequent grams of each order
 //! and language counted on FLORES training rows (`scripts/query_lang_ngrams.py` builds
 //! `lang_ngrams.txt`, which `build.rs` compresses into the binary: 54 languages, 0.45 MB;
-//! a language alone in its script needs no model, its script decides) and add-one
-//! smoothing for the rest. It only ever chooses among the languages it is given, which the
+//! a language alone in its script needs no model, its script decides); a gram not kept
+//! gets a share of the language's leftover mass ([`UNSEEN_GRAMS`]). It only ever chooses among the languages it is given, which the
 //! caller has already narrowed to those of the index written in the text's script.
 
 use std::borrow::Cow;
@@ -44,12 +44,33 @@ static MODEL: LazyLock<Vec<LanguageModel>> = LazyLock::new(|| LanguageModel::all
 struct LanguageModel {
     /// The static code of [`crate::analysis::LANGUAGES`].
     code: &'static str,
-    /// Per order, the `gram:count` pairs of the text and the log of the smoothing
-    /// denominator (an unseen gram's log-probability is its negative).
-    orders: [(&'static str, f64); MAX_ORDER],
-    /// Log-probability of each kept gram (all orders).
-    grams: OnceLock<HashMap<&'static str, f64>>,
+    /// Per order, the `gram:count` pairs of the text, the order's total count and its
+    /// number of distinct grams.
+    orders: [OrderCounts; MAX_ORDER],
+    /// The log-probabilities, computed from `orders` the first time a query needs them.
+    table: OnceLock<Table>,
 }
+
+#[derive(Clone, Copy, Default)]
+struct OrderCounts {
+    pairs: &'static str,
+    total: f64,
+    distinct: f64,
+}
+
+struct Table {
+    /// Log-probability of each kept gram (all orders).
+    kept: HashMap<&'static str, f64>,
+    /// Per order, the log-probability of a gram not kept (see [`UNSEEN_GRAMS`]).
+    not_kept: [f64; MAX_ORDER],
+}
+
+/// A gram outside a language's kept list gets that language's leftover mass (the counts of
+/// the grams not kept) shared among its grams not kept and this many unseen ones. Add-one
+/// smoothing over the total instead charged a pruned gram less the more text a language
+/// was counted on; chosen on validation rows (held-out FLORES, NTREX rows 1100-1199):
+/// docs/query-language.md, "The n-gram model".
+const UNSEEN_GRAMS: f64 = 3000.0;
 
 impl LanguageModel {
     /// The languages of the model's text (see `scripts/query_lang_ngrams.py`): per line a
@@ -68,8 +89,8 @@ impl LanguageModel {
             if models.last().is_none_or(|m| m.code != code) {
                 models.push(LanguageModel {
                     code,
-                    orders: [("", 0.0); MAX_ORDER],
-                    grams: OnceLock::new(),
+                    orders: [OrderCounts::default(); MAX_ORDER],
+                    table: OnceLock::new(),
                 });
             }
             let order: usize = order.parse().expect("language model order is a number");
@@ -77,27 +98,36 @@ impl LanguageModel {
                 (1..=MAX_ORDER).contains(&order),
                 "language model order {order} out of range"
             );
-            // Add-one smoothing over the order's distinct grams and one unseen one.
-            let ln_denominator = (number(total) + number(distinct) + 1.0).ln();
-            models.last_mut().expect("pushed above").orders[order - 1] = (pairs, ln_denominator);
+            models.last_mut().expect("pushed above").orders[order - 1] = OrderCounts {
+                pairs,
+                total: number(total),
+                distinct: number(distinct),
+            };
         }
         models
     }
 
     /// Log-probability of `gram` (of `order`) in this language.
     fn log_p(&self, order: usize, gram: &str) -> f64 {
-        let grams = self.grams.get_or_init(|| {
-            let mut grams = HashMap::new();
-            for (pairs, ln_denominator) in self.orders {
-                for pair in pairs.split(' ').filter(|p| !p.is_empty()) {
+        let table = self.table.get_or_init(|| {
+            let mut kept = HashMap::new();
+            let mut not_kept = [0.0; MAX_ORDER];
+            for (counts, not_kept) in self.orders.iter().zip(&mut not_kept) {
+                let (mut kept_total, mut kept_grams) = (0.0, 0.0);
+                for pair in counts.pairs.split(' ').filter(|p| !p.is_empty()) {
                     let (gram, count) = pair.rsplit_once(':').expect("language model pairs are gram:count");
                     let count: f64 = count.parse().expect("language model counts are numbers");
-                    grams.insert(gram, (count + 1.0).ln() - ln_denominator);
+                    kept.insert(gram, count.ln() - counts.total.ln());
+                    kept_total += count;
+                    kept_grams += 1.0;
                 }
+                let leftover = (counts.total - kept_total).max(1.0);
+                let sharing = (counts.distinct - kept_grams).max(0.0) + UNSEEN_GRAMS;
+                *not_kept = leftover.ln() - counts.total.ln() - sharing.ln();
             }
-            grams
+            Table { kept, not_kept }
         });
-        grams.get(gram).copied().unwrap_or(-self.orders[order - 1].1)
+        table.kept.get(gram).copied().unwrap_or(table.not_kept[order - 1])
     }
 }
 
