@@ -39,17 +39,16 @@ use crate::store::vectors::Centring;
 pub const TEXT_SCALE: f32 = 0.4;
 
 /// A cosine margin between the nearest and the second-nearest language mean that counts
-/// as full confidence for the vector's vote (chosen on training data: with a text
-/// detector that is right more often, the vector's vote counts for less; with `whatlang`
-/// the fit chose 0.03).
-pub const VECTOR_MARGIN: f32 = 0.07;
+/// as full confidence for the vector's vote (chosen on training data; 0.07 with the n-gram
+/// model's add-one smoothing, 0.03 since a gram not kept gets its language's leftover mass).
+pub const VECTOR_MARGIN: f32 = 0.03;
 
 /// The confidence below which the query's language stays unknown: the query is then read
 /// by each field's analyzer and centred with the nearest mean, as with `--lang any`. Chosen
 /// by the same grid, among the settings under which queries of names alone ("Bratislava
 /// Budapest", "Budapest" on the test suite's fixture index) stay unknown, as they should:
 /// no analyzer of one language suits them (docs/query-language.md, the selection rule).
-pub const MIN_CONFIDENCE: f32 = 0.4;
+pub const MIN_CONFIDENCE: f32 = 0.3;
 
 /// How the query's language was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
