@@ -7,15 +7,19 @@ Training texts: FLORES (SIB-200 train split) rows of every language mlsearch ana
 shares its script with another (54 languages),
 except the rows whose `index_id` is a multiple of 4: those are held out, and the training
 texts that choose the identification rule's constants (scripts/query_lang_data.py,
-scripts/query_lang_ntrex.py) are cut from them only. XQuAD and NTREX are never read.
+scripts/query_lang_ntrex.py) are cut from them only. XQuAD is never read; NTREX only with
+`--sources flores,ntrex` or `--eval-on ntrex` (measuring, never for the model file), and
+never its rows 0-99 (the evaluation index) or 1000-1099 (the evaluation queries).
 
 A text's features are the character 1- to N-grams of its words, lower-cased (NFC), each
 word padded with `_` on both sides; digits and punctuation split words. The model keeps,
 per language and order, the TOP most frequent grams with their counts and the order's
-total count and number of distinct grams (for add-one smoothing of the rest).
+total count and number of distinct grams (a gram not kept gets the leftover mass, see
+`loglik`).
 
     python3 scripts/query_lang_ngrams.py                  # writes the model
     python3 scripts/query_lang_ngrams.py --eval           # accuracy on held-out rows (validation)
+    python3 scripts/query_lang_ngrams.py --eval --eval-on ntrex --smoothing add-one   # and so on
 """
 import argparse
 import math

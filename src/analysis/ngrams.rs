@@ -287,12 +287,23 @@ mod tests {
                 model
                     .orders
                     .iter()
-                    .all(|(pairs, ln_d)| !pairs.is_empty() && *ln_d > 0.0),
+                    .all(|o| !o.pairs.is_empty() && o.total >= o.distinct && o.distinct > 0.0),
                 "{}",
                 model.code
             );
             let p = model.log_p(1, "a");
             assert!(p.is_finite() && p < 0.0);
+            // A gram not kept is less likely than the rarest kept one of its order.
+            let table = model.table.get().expect("log_p filled it");
+            for order in 1..=MAX_ORDER {
+                let rarest = table
+                    .kept
+                    .iter()
+                    .filter(|(gram, _)| gram.chars().count() == order)
+                    .map(|(_, log_p)| *log_p)
+                    .fold(f64::INFINITY, f64::min);
+                assert!(table.not_kept[order - 1] < rarest, "{} order {order}", model.code);
+            }
         }
     }
 
