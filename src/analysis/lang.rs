@@ -214,10 +214,10 @@ pub fn detect(text: &str) -> Detection {
     }
 }
 
-/// `text` without its Latin-script words when another script has a real share (15%) of
-/// its letters but fewer than the Latin ones: names and terms in Latin script inside
-/// Greek, Thai, Russian or Chinese text can outnumber the native letters and make a
-/// trigram detector call the text English or French; the other script decides. Latin
+/// `text` without its Latin letters when other scripts have a real share (15%) of its
+/// letters: names and terms in Latin script inside Greek, Thai, Russian or Chinese text can
+/// outnumber the native letters (or each of Japanese's three scripts) and make a trigram
+/// detector call the text English or French; the other script decides. Latin
 /// look-alikes typed inside Cyrillic words are first folded into Cyrillic (and the other
 /// way round), so they count as the word's script ([`ngrams::fold_lookalikes_in`]).
 fn native_text(text: &str) -> std::borrow::Cow<'_, str> {
@@ -229,9 +229,11 @@ fn native_text(text: &str) -> std::borrow::Cow<'_, str> {
             (0usize, 0usize),
             |(l, o), c| if is_latin(c) { (l + 1, o) } else { (l, o + 1) },
         );
-    if latin > other && other * 100 >= (latin + other) * 15 {
-        let native: Vec<&str> = text.split_whitespace().filter(|w| !w.chars().any(is_latin)).collect();
-        return std::borrow::Cow::Owned(native.join(" "));
+    if latin > 0 && other * 100 >= (latin + other) * 15 {
+        // Latin letters out, not whole words: Chinese and Japanese run names into their own
+        // characters ("Python教程", "これはGoogleの").
+        let native: String = text.chars().filter(|c| !is_latin(*c)).collect();
+        return std::borrow::Cow::Owned(native.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     text
 }
@@ -285,11 +287,12 @@ pub fn detect_among(text: &str, among: &[&str]) -> Option<(&'static str, f32)> {
 }
 
 /// Latin letters, IPA and the Latin extensions included (Azerbaijani ə, Akan ɛ and ɔ):
-/// the ranges `whatlang` counts as Latin.
+/// the ranges `whatlang` counts as Latin, and the modifier letters Latin orthographies
+/// write inside words (Uzbek ʻ in "oʻzbek").
 fn is_latin(c: char) -> bool {
     c.is_ascii_alphabetic()
         || matches!(c,
-            '\u{00C0}'..='\u{02AF}'
+            '\u{00C0}'..='\u{02FF}'
             | '\u{1D00}'..='\u{1DBF}'
             | '\u{1E00}'..='\u{1EFF}'
             | '\u{2C60}'..='\u{2C7F}'
@@ -505,12 +508,16 @@ mod tests {
             Some(vec!["el"])
         );
 
+        // Names run into Chinese or Japanese text leave the native characters.
+        assert_eq!(script_languages("Python教程", &index), Some(vec!["ja", "zh"]));
+        assert_eq!(script_languages("これはGoogleの技術", &index), Some(vec!["ja"]));
         // Azerbaijani's ə and Akan's ɛ / ɔ (IPA letters) are Latin: the text stays Latin.
         let latin = ["az", "en", "ru", "tr"];
         assert_eq!(
             script_languages("Çin və ABŞ mütəxəssisləri", &latin),
             Some(vec!["az", "en", "tr"])
         );
+        assert_eq!(script_languages("gʻoʻza", &latin), Some(vec!["az", "en", "tr"]));
         assert_eq!(
             detect_among("Keçən çərşənbə axşamı ABŞ", &latin).map(|d| d.0),
             Some("az")
