@@ -240,8 +240,8 @@ fn native_text(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// The languages of `among` that can be written in the script of `text` (its dominant
 /// script, Latin-script names inside another script left out), in the order of `among`;
-/// `None` when the text has no letters. Han admits Chinese and Japanese, kana Japanese,
-/// Latin also the languages `whatlang` lacks (Swahili, Yoruba), Lao Lao.
+/// `None` when the text has no letters. Han admits Chinese and Japanese, Han with kana and
+/// kana Japanese, Latin also the languages `whatlang` lacks (Swahili, Yoruba), Lao Lao.
 pub fn script_languages<'a>(text: &str, among: &[&'a str]) -> Option<Vec<&'a str>> {
     let native = native_text(text);
     let codes: Vec<&'static str> = if script_language(&native) == Some("lo") {
@@ -251,6 +251,8 @@ pub fn script_languages<'a>(text: &str, among: &[&'a str]) -> Option<Vec<&'a str
         let mut codes: Vec<&'static str> = script.langs().iter().map(|l| iso639_1(*l)).collect();
         match script {
             whatlang::Script::Latin => codes.extend(PROFILES.iter().map(|p| p.code)),
+            // Han with kana is Japanese: no other language writes kana.
+            whatlang::Script::Mandarin if writes_kana(&native) => codes = vec!["ja"],
             whatlang::Script::Mandarin => codes.push("ja"),
             _ => {}
         }
@@ -298,6 +300,19 @@ fn is_latin(c: char) -> bool {
             | '\u{2C60}'..='\u{2C7F}'
             | '\u{A720}'..='\u{A7FF}'
             | '\u{AB30}'..='\u{AB6F}')
+}
+
+/// Whether a text in Han characters also writes kana, a tenth of its letters or more (a
+/// Japanese title can be nearly all kanji: "Googleの日本法人" has one kana in five).
+fn writes_kana(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphabetic());
+    let (all, kana) = letters.fold((0usize, 0usize), |(all, kana), c| {
+        (
+            all + 1,
+            kana + usize::from(matches!(c, '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}')),
+        )
+    });
+    kana > 0 && kana * 10 >= all
 }
 
 /// Scripts `whatlang` does not know but which belong to one language.
@@ -511,6 +526,9 @@ mod tests {
         // Names run into Chinese or Japanese text leave the native characters.
         assert_eq!(script_languages("Python教程", &index), Some(vec!["ja", "zh"]));
         assert_eq!(script_languages("これはGoogleの技術", &index), Some(vec!["ja"]));
+        // Kanji with a little kana is Japanese, not Chinese.
+        assert_eq!(script_languages("Googleの日本法人", &index), Some(vec!["ja"]));
+        assert_eq!(script_languages("东京是日本的首都", &index), Some(vec!["ja", "zh"]));
         // Azerbaijani's ə and Akan's ɛ / ɔ (IPA letters) are Latin: the text stays Latin.
         let latin = ["az", "en", "ru", "tr"];
         assert_eq!(
