@@ -48,18 +48,23 @@ FOLDERS = {
 # (src/analysis/lang.rs, `script_languages`), so the model leaves them out.
 OWN_SCRIPT = {"am", "bn", "el", "gu", "hy", "ka", "km", "kn", "ko", "lo", "ml", "my", "or", "pa", "si", "ta", "te", "th"}
 HELD_OUT = 4  # rows with index_id % HELD_OUT == 0 are not trained on
-# NTREX-128 file of each language that has one (scripts/query_lang_ntrex.py's codes). Rows
+# NTREX-128 file of each language that has one. Rows
 # 0-99 (the evaluation index holds 0-59), 1000-1099 (the evaluation queries) and 1100-1199
 # (validation) are never trained on.
-NTREX_FILES = {
-    "af": "afr", "az": "aze-Latn", "be": "bel", "bg": "bul", "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan",
-    "de": "deu", "en": "eng-US", "es": "spa", "et": "est", "fa": "fas", "fi": "fin", "fr": "fra", "he": "heb",
-    "hi": "hin", "hr": "hrv", "hu": "hun", "id": "ind", "it": "ita", "ja": "jpn", "lt": "lit", "lv": "lav",
-    "mk": "mkd", "mr": "mar", "nb": "nob", "ne": "nep", "nl": "nld", "pl": "pol", "pt": "por", "ro": "ron",
-    "ru": "rus", "sk": "slk", "sl": "slv", "sn": "sna-Latn", "sr": "srp-Cyrl", "sv": "swe", "sw": "swa",
-    "tk": "tuk", "tl": "fil", "tr": "tur", "uk": "ukr", "ur": "urd", "uz": "uzb", "vi": "vie", "yo": "yor",
-    "zh": "zho-CN", "zu": "zul", "ar": "arb",
+# NTREX file code -> mlsearch code (languages with their own analyzer; one variant each).
+CODES = {
+    "afr": "af", "amh": "am", "arb": "ar", "aze-Latn": "az", "bel": "be", "bul": "bg", "ben": "bn",
+    "cat": "ca", "ces": "cs", "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng-US": "en",
+    "est": "et", "fas": "fa", "fin": "fi", "fra": "fr", "guj": "gu", "heb": "he", "hin": "hi",
+    "hrv": "hr", "hun": "hu", "hye": "hy", "ind": "id", "ita": "it", "jpn": "ja", "kat": "ka",
+    "khm": "km", "kan": "kn", "kor": "ko", "lao": "lo", "lit": "lt", "lav": "lv", "mkd": "mk",
+    "mal": "ml", "mar": "mr", "mya": "my", "nob": "nb", "nep": "ne", "nld": "nl", "pan": "pa",
+    "pol": "pl", "por": "pt", "ron": "ro", "rus": "ru", "sin": "si", "slk": "sk", "slv": "sl",
+    "sna-Latn": "sn", "srp-Cyrl": "sr", "swe": "sv", "swa": "sw", "tam": "ta", "tel": "te",
+    "tha": "th", "tuk": "tk", "fil": "tl", "tur": "tr", "ukr": "uk", "urd": "ur", "uzb": "uz",
+    "vie": "vi", "yor": "yo", "zho-CN": "zh", "zul": "zu", "spa": "es",
 }
+NTREX_FILES = {code: file_code for file_code, code in CODES.items()}
 NTREX_VALIDATION = range(1100, 1200)
 
 

@@ -18,21 +18,8 @@ import json
 import os
 import random
 
-from query_lang_ngrams import flores_rows, held_out, prefix
+from query_lang_ngrams import CODES, flores_rows, held_out, prefix
 
-# NTREX file code -> mlsearch code (languages with their own analyzer; one variant each).
-CODES = {
-    "afr": "af", "amh": "am", "arb": "ar", "aze-Latn": "az", "bel": "be", "bul": "bg", "ben": "bn",
-    "cat": "ca", "ces": "cs", "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng-US": "en",
-    "est": "et", "fas": "fa", "fin": "fi", "fra": "fr", "guj": "gu", "heb": "he", "hin": "hi",
-    "hrv": "hr", "hun": "hu", "hye": "hy", "ind": "id", "ita": "it", "jpn": "ja", "kat": "ka",
-    "khm": "km", "kan": "kn", "kor": "ko", "lao": "lo", "lit": "lt", "lav": "lv", "mkd": "mk",
-    "mal": "ml", "mar": "mr", "mya": "my", "nob": "nb", "nep": "ne", "nld": "nl", "pan": "pa",
-    "pol": "pl", "por": "pt", "ron": "ro", "rus": "ru", "sin": "si", "slk": "sk", "slv": "sl",
-    "sna-Latn": "sn", "srp-Cyrl": "sr", "swe": "sv", "swa": "sw", "tam": "ta", "tel": "te",
-    "tha": "th", "tuk": "tk", "fil": "tl", "tur": "tr", "ukr": "uk", "urd": "ur", "uzb": "uz",
-    "vie": "vi", "yor": "yo", "zho-CN": "zh", "zul": "zu", "spa": "es",
-}
 PASSAGES = 60
 
 

@@ -107,9 +107,10 @@ TRAIN=target/mixqa-art scripts/train_run.sh mixqa-xy-art4-l70 --sampling xy --sa
 anchored100=(--teacher-weight 100 --steps 300 --warmup 30 --lr 2e-5)
 TRAIN=target/mixqa-art scripts/train_run.sh mixqa-xy-art4-l100 --sampling xy --same-article 4 "${anchored100[@]}"
 # Raw vectors (no per-language centring): rescoring the cached embeddings.
-for name in base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50 qa-h50-art4 qa-h50-art4-t50 qa-h50-art4-s600 qa-h50-art4-s600-t70 qa-h50-art4-f6 qa-h50-art4-f6-t50 qa-h50-b128 qa-h50-b128-t50 mixqa-xy-art4 mixqa-xy-art4-t50 mixqa-xy-art4-t70 mixqa-h50-art4 mixqa-h50-art4-t70 mixqa-xy-art4-l50 mixqa-xy-art4-l70 mixqa-xy-art4-l100; do
+scored=(base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50 qa-h50-art4 qa-h50-art4-t50 qa-h50-art4-s600 qa-h50-art4-s600-t70 qa-h50-art4-f6 qa-h50-art4-f6-t50 qa-h50-b128 qa-h50-b128-t50 mixqa-xy-art4 mixqa-xy-art4-t50 mixqa-xy-art4-t70 mixqa-h50-art4 mixqa-h50-art4-t70 mixqa-xy-art4-l50 mixqa-xy-art4-l70 mixqa-xy-art4-l100)
+for name in "${scored[@]}"; do
   case $name in base) model=(--model base) ;; ship) model=() ;; *) model=(--model target/runs/$name/model.gguf) ;; esac
   [ -s target/val/$name.raw.xquad.json ] || "$BIN" bench xquad-r --data "$DATA/xquad-r" --mode dense \
     --json --no-centring "${model[@]}" > target/val/$name.raw.xquad.json
 done
-python3 scripts/train_table.py base ship qa-xy qa-xy-t50 qa-xy-t70 qa-h50 qa-h50-t50 qa-h50-t70 qa-xx qa-xx-t50 qa-h25 qa-h25-t50 qa-h75 qa-h75-t50 mixqa-xy mixqa-xy-t50 qa-h50-b64 qa-h50-b64-t50 qa-h50-art4 qa-h50-art4-t50 qa-h50-art4-s600 qa-h50-art4-s600-t70 qa-h50-art4-f6 qa-h50-art4-f6-t50 qa-h50-b128 qa-h50-b128-t50 mixqa-xy-art4 mixqa-xy-art4-t50 mixqa-xy-art4-t70 mixqa-h50-art4 mixqa-h50-art4-t70 mixqa-xy-art4-l50 mixqa-xy-art4-l70 mixqa-xy-art4-l100
+python3 scripts/train_table.py "${scored[@]}"
